@@ -1,0 +1,246 @@
+"""Command line for the classifier: ``toonzoo classify``, ``evaluate``, ``tiny-model``.
+
+The ``toonzoo`` entry point lives in ``bot.cli``, which adds ``run``; this
+module never imports the bot.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ClassifierError
+from .prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES, TemplateError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DB = "~/.local/share/toonzoo/toonzoo.db"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
+EVAL_BATCH = 32
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> None:
+    """--model/--pretrained/--precision/--device/--db, defaulting to the TOONZOO_* environment."""
+    from .model import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default=environ.get("TOONZOO_MODEL", DEFAULT_MODEL),
+                       help="open_clip model: a name (ViT-B-32-quickgelu), hf-hub:ORG/REPO or local-dir:PATH "
+                            "(env TOONZOO_MODEL; default %(default)s)")
+    group.add_argument("--pretrained", default=environ.get("TOONZOO_PRETRAINED", DEFAULT_PRETRAINED),
+                       help="weights: a tag (openai, ...), a checkpoint file, or 'random' "
+                            "(env TOONZOO_PRETRAINED; default %(default)s)")
+    group.add_argument("--precision", choices=PRECISIONS, default=environ.get("TOONZOO_PRECISION", "auto"),
+                       help="auto = fp16 on CUDA, fp32 on CPU (env TOONZOO_PRECISION)")
+    group.add_argument("--device", default=environ.get("TOONZOO_DEVICE", "auto"),
+                       help="auto, cpu, cuda, cuda:1 ... (env TOONZOO_DEVICE)")
+    group.add_argument("--db", default=environ.get("TOONZOO_DB", DEFAULT_DB),
+                       help="SQLite file caching label embeddings, ':memory:' for none (env TOONZOO_DB)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toonzoo", description="Guess what a drawing shows, with CLIP zero-shot.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    classify = commands.add_parser("classify", help="guess what pictures show")
+    classify.add_argument("images", nargs="+", metavar="IMAGE")
+    classify.add_argument("--labels", help="comma-separated labels (default: %d cartoon animals)" % len(DEFAULT_LABELS))
+    classify.add_argument("--template", action="append", dest="templates", metavar="T",
+                          help="prompt template with one {} (repeatable; default: the drawing ensemble)")
+    classify.add_argument("--top-k", type=int, default=5, metavar="K", help="guesses per image (default 5)")
+    classify.add_argument("--json", action="store_true", help="print JSON")
+    add_model_arguments(classify)
+    classify.set_defaults(handler=cmd_classify)
+
+    evaluate = commands.add_parser("evaluate", help="measure accuracy on a folder of labelled drawings")
+    evaluate.add_argument("folder", metavar="DIR", help="one sub-folder per label, holding its images")
+    evaluate.add_argument("--template", action="append", dest="templates", metavar="T")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    add_model_arguments(evaluate)
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    tiny = commands.add_parser("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
+    tiny.add_argument("folder", metavar="DIR")
+    tiny.set_defaults(handler=cmd_tiny_model)
+    return parser
+
+
+def parse_label_list(text: str | None) -> list[str]:
+    """``"cat, dog,,fox"`` -> ``["cat", "dog", "fox"]`` (defaults when empty)."""
+    if not text:
+        return list(DEFAULT_LABELS)
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+def create_classifier(args: argparse.Namespace):
+    """Load the model and its label cache from parsed --model/--pretrained/... arguments."""
+    from .model import load_model
+    from .pipeline import ZeroShotClassifier
+    from .text_cache import open_database
+
+    loaded = load_model(args.model, args.pretrained, device=args.device, precision=args.precision)
+    db = open_database(None if args.db == ":memory:" else args.db)
+    return ZeroShotClassifier(loaded, args.templates or DEFAULT_TEMPLATES, db)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    labels = parse_label_list(args.labels)
+    if len(labels) < 2:
+        print("toonzoo: give at least two labels, e.g. --labels cat,dog", file=sys.stderr)
+        return 2
+    classifier = create_classifier(args)
+    results = []
+    for path in args.images:
+        try:
+            guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k)
+            results.append({"image": path, "guesses": [{"label": g.label, "score": g.score} for g in guesses]})
+        except ClassifierError as exc:
+            logger.info("%s: %s", path, exc)
+            results.append({"image": path, "error": exc.user_message})
+        except OSError as exc:
+            results.append({"image": path, "error": f"cannot read file: {exc.strerror or exc}"})
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        print(format_classify_table(results))
+    return 1 if any("error" in result for result in results) else 0
+
+
+def format_classify_table(results: Sequence[dict]) -> str:
+    lines = []
+    for result in results:
+        lines.append(result["image"])
+        if "error" in result:
+            lines.append(f"  error: {result['error']}")
+            continue
+        width = max(len(g["label"]) for g in result["guesses"])
+        for rank, guess in enumerate(result["guesses"], 1):
+            lines.append(f"  {rank}. {guess['label']:<{width}}  {guess['score'] * 100:5.1f}%")
+    return "\n".join(lines)
+
+
+def collect_labelled_images(folder: Path) -> dict[str, list[Path]]:
+    """``DIR/<label>/<image>`` -> ``{label: [paths]}``; underscores in folder names become spaces."""
+    found: dict[str, list[Path]] = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        images = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if images:
+            found[sub.name.replace("_", " ")] = images
+    return found
+
+
+def evaluation_report(truth: Sequence[str], ranked: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:
+    """Accuracy figures from true labels and each image's ranked label list (pure)."""
+    total = len(truth)
+    top1 = sum(1 for t, r in zip(truth, ranked) if r and r[0] == t)
+    top5 = sum(1 for t, r in zip(truth, ranked) if t in r[:5])
+    per_label: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    confused: Counter = Counter()
+    for t, r in zip(truth, ranked):
+        per_label[t][1] += 1
+        if r and r[0] == t:
+            per_label[t][0] += 1
+        elif r:
+            confused[(t, r[0])] += 1
+    return {
+        "images": total,
+        "labels": len(labels),
+        "top1": top1 / total if total else 0.0,
+        "top5": top5 / total if total else 0.0,
+        "recall": {label: (per_label[label][0] / per_label[label][1]) if per_label[label][1] else None
+                   for label in labels},
+        "confused": [{"true": t, "predicted": p, "count": n} for (t, p), n in confused.most_common(10)],
+    }
+
+
+def format_evaluation(report: dict) -> str:
+    lines = [
+        f"images: {report['images']}  labels: {report['labels']}  skipped: {len(report.get('skipped', []))}",
+        f"top-1 accuracy: {report['top1'] * 100:.1f}%",
+        f"top-5 accuracy: {report['top5'] * 100:.1f}%",
+        "",
+        "recall per label:",
+    ]
+    width = max((len(label) for label in report["recall"]), default=5)
+    for label, recall in sorted(report["recall"].items(), key=lambda item: (item[1] is None, item[1] or 0)):
+        lines.append(f"  {label:<{width}}  " + ("   n/a" if recall is None else f"{recall * 100:5.1f}%"))
+    if report["confused"]:
+        lines += ["", "most confused (true -> guessed):"]
+        lines += [f"  {c['true']} -> {c['predicted']}: {c['count']}" for c in report["confused"]]
+    return "\n".join(lines)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"toonzoo: {folder} is not a folder", file=sys.stderr)
+        return 2
+    found = collect_labelled_images(folder)
+    labels = list(found)
+    if len(labels) < 2:
+        print(f"toonzoo: {folder} needs at least two sub-folders of images, one per label", file=sys.stderr)
+        return 2
+    classifier = create_classifier(args)
+    truth, ranked, skipped = [], [], []
+    items = [(label, path) for label, paths in found.items() for path in paths]
+    for start in range(0, len(items), EVAL_BATCH):
+        batch, images = [], []
+        for label, path in items[start : start + EVAL_BATCH]:
+            try:
+                images.append(classifier.decode(path.read_bytes()))
+                batch.append(label)
+            except (ClassifierError, OSError) as exc:
+                skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
+        if images:
+            for label, guesses in zip(batch, classifier.classify_images(images, labels, top_k=len(labels))):
+                truth.append(label)
+                ranked.append([g.label for g in guesses])
+    report = evaluation_report(truth, ranked, labels)
+    report["skipped"] = skipped
+    report["model"] = classifier.identity
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_evaluation(report))
+    return 0
+
+
+def cmd_tiny_model(args: argparse.Namespace) -> int:
+    from .tiny import save_tiny_model
+
+    folder = save_tiny_model(args.folder)
+    print(f"wrote a tiny random-weight CLIP to {folder}; use it with --model local-dir:{folder}")
+    return 0
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed command; classifier errors become one line on stderr and exit status 2."""
+    try:
+        return args.handler(args)
+    except ClassifierError as exc:
+        logger.debug("command failed", exc_info=True)
+        print(f"toonzoo: {exc.user_message}", file=sys.stderr)
+        return 2
+    except TemplateError as exc:
+        print(f"toonzoo: {exc}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    return run_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Exceptions raised by the classifier, each carrying a message fit for a user.
+
+``str(error)`` is the detailed message for logs; ``error.user_message`` is the
+short sentence a bot or CLI shows to the person who caused it.
+"""
+
+
+class ClassifierError(Exception):
+    """Base class: something the classifier could not do."""
+
+    user_message = "Something went wrong while looking at that picture."
+
+    def __init__(self, detail: str | None = None, *, user_message: str | None = None):
+        if user_message is not None:
+            self.user_message = user_message
+        super().__init__(detail or self.user_message)
+
+
+class ImageError(ClassifierError):
+    """The bytes given are not a picture we can read."""
+
+    user_message = "I couldn't read that picture."
+
+
+class ImageTooLarge(ImageError):
+    user_message = "That file is too big: send a picture under 20 MB."
+
+
+class ImageTooManyPixels(ImageError):
+    user_message = "That picture has too many pixels: send one under 40 megapixels."
+
+
+class NotAnImage(ImageError):
+    user_message = "That doesn't look like a picture. Send a JPEG, PNG, WebP, GIF or BMP."
+
+
+class CorruptImage(ImageError):
+    user_message = "That picture seems damaged or cut off. Could you send it again?"
+
+
+class ImageTooSmall(ImageError):
+    user_message = "That picture is too small to see anything. Send a bigger one."
+
+
+class ModelLoadError(ClassifierError):
+    """The model or its weights could not be loaded."""
+
+    user_message = "The drawing model could not be loaded."
+
+
+class WeightsUnavailable(ModelLoadError):
+    """Weights are neither cached nor downloadable (offline, unknown tag, missing file)."""
+
+
+class EngineBusy(ClassifierError):
+    user_message = "I'm busy with lots of drawings right now. Try again in a moment."
+
+
+class EngineClosed(ClassifierError):
+    user_message = "I'm restarting. Try again in a moment."

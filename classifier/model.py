@@ -1,0 +1,290 @@
+"""Load a CLIP model through open_clip's factory: the only code that touches
+weights, devices and the network.
+
+``model`` is anything open_clip accepts: a built-in config name
+(``ViT-B-32-quickgelu``), ``hf-hub:org/repo`` or ``local-dir:/path``.
+``pretrained`` is a tag (``openai``, ``datacomp_s34b_b86k``, ...), a checkpoint
+file path, or ``random`` for seeded random weights (benchmarks, tests).
+
+Weights for a tag are taken from the Hugging Face cache when present; else they
+are downloaded once with a progress bar. Offline, loading fails within seconds
+with a :class:`WeightsUnavailable` that says how to provide weights locally.
+"""
+
+import hashlib
+import logging
+import os
+import socket
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import open_clip
+import torch
+from open_clip.factory import parse_model_name
+from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_pretrained_tags_by_model
+
+from .errors import ModelLoadError, WeightsUnavailable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ViT-B-32-quickgelu"
+DEFAULT_PRETRAINED = "openai"
+RANDOM_WEIGHTS = "random"
+RANDOM_SEED = 0
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16"}
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_PROBE_TIMEOUT_S = 3.0
+
+HOW_TO_PROVIDE_WEIGHTS = (
+    "To run offline, provide weights locally: a checkpoint file with "
+    "--pretrained /path/to/model.pt (or .safetensors; env TOONZOO_PRETRAINED), or an "
+    "open_clip folder with --model local-dir:/path/to/folder (containing open_clip_config.json "
+    "and open_clip_pytorch_model.bin; env TOONZOO_MODEL). Or connect once to the internet: "
+    "weights are downloaded into the Hugging Face cache and reused from then on."
+)
+
+
+@dataclass
+class LoadedModel:
+    """A ready-to-run CLIP model with its preprocessing and tokenizer."""
+
+    model: torch.nn.Module
+    preprocess: Callable
+    tokenizer: Callable
+    device: torch.device
+    precision: str
+    identity: str
+    name: str
+    pretrained: str | None
+    random_weights: bool = False
+    image_size: int = 224
+    logit_scale: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.logit_scale = float(self.model.logit_scale.detach().float().exp().item())
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return _DTYPES[self.precision]
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"unknown device {device!r}", user_message=f"Unknown device {device!r}.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("CUDA requested but not available", user_message="CUDA was requested but no GPU is available.")
+    return resolved
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` is fp16 on CUDA and fp32 elsewhere."""
+    if precision not in PRECISIONS:
+        raise ModelLoadError(
+            f"unknown precision {precision!r}", user_message=f"Precision must be one of {', '.join(PRECISIONS)}."
+        )
+    if precision == "auto":
+        return "fp16" if device.type == "cuda" else "fp32"
+    return precision
+
+
+def load_model(
+    model_name: str = DEFAULT_MODEL,
+    pretrained: str | None = DEFAULT_PRETRAINED,
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    cache_dir: str | None = None,
+) -> LoadedModel:
+    """Build the model through open_clip's factory, in eval mode, on ``device``."""
+    torch_device = resolve_device(device)
+    precision = resolve_precision(precision, torch_device)
+    schema, identifier = parse_model_name(model_name)
+    kwargs: dict = {}
+    random_weights = False
+
+    if schema == "local-dir":
+        checkpoint = _local_dir_checkpoint(Path(identifier))
+        identity = f"{model_name}#{file_digest(checkpoint)}"
+        open_clip_pretrained = None
+    elif schema == "hf-hub":
+        _require_network(f"the model {model_name}")
+        identity = model_name
+        open_clip_pretrained = None
+    else:
+        if open_clip.get_model_config(identifier) is None:
+            raise WeightsUnavailable(
+                f"unknown model {identifier!r}",
+                user_message=f"Unknown model {identifier!r}. Try one of: {', '.join(open_clip.list_models()[:12])}, …",
+            )
+        if pretrained in (None, "", RANDOM_WEIGHTS, "none"):
+            random_weights = True
+            torch.manual_seed(RANDOM_SEED)
+            identity = f"{identifier}@{RANDOM_WEIGHTS}-{RANDOM_SEED}"
+            open_clip_pretrained = None
+        elif os.path.isfile(pretrained):
+            identity = f"{identifier}#{file_digest(Path(pretrained))}"
+            open_clip_pretrained = pretrained
+        else:
+            tag_cfg = get_pretrained_cfg(identifier, pretrained)
+            if not tag_cfg:
+                tags = ", ".join(list_pretrained_tags_by_model(identifier)) or "none"
+                raise WeightsUnavailable(
+                    f"{pretrained!r} is neither a file nor a known tag for {identifier}",
+                    user_message=(
+                        f"--pretrained {pretrained!r} is neither an existing file nor a known tag for "
+                        f"{identifier} (tags: {tags})."
+                    ),
+                )
+            open_clip_pretrained = _weights_file_for_tag(identifier, pretrained, tag_cfg, cache_dir)
+            identity = f"{identifier}@{pretrained}"
+            # Same QuickGELU and preprocessing choices open_clip makes for the tag.
+            kwargs["force_quick_gelu"] = bool(tag_cfg.get("quick_gelu", False))
+            kwargs["force_preprocess_cfg"] = {
+                key: tag_cfg[key] for key in ("mean", "std", "interpolation", "resize_mode") if key in tag_cfg
+            }
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message="QuickGELU mismatch")
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                model_name,
+                pretrained=open_clip_pretrained,
+                precision=_OPEN_CLIP_PRECISION[precision],
+                device=torch_device,
+                cache_dir=cache_dir,
+                **kwargs,
+            )
+        tokenizer = open_clip.get_tokenizer(model_name, cache_dir=cache_dir)
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(
+            f"cannot build {model_name} ({pretrained}): {exc}",
+            user_message=f"Could not load the model {model_name}: {exc}",
+        ) from exc
+    model.eval()
+    image_size = getattr(model.visual, "image_size", 224)
+    if isinstance(image_size, (tuple, list)):
+        image_size = max(image_size)
+    loaded = LoadedModel(
+        model=model,
+        preprocess=preprocess,
+        tokenizer=tokenizer,
+        device=torch_device,
+        precision=precision,
+        identity=identity,
+        name=model_name,
+        pretrained=None if random_weights or schema else pretrained,
+        random_weights=random_weights,
+        image_size=int(image_size),
+    )
+    logger.info("loaded %s on %s (%s)%s", identity, torch_device, precision, " with RANDOM weights" if random_weights else "")
+    return loaded
+
+
+def file_digest(path: Path) -> str:
+    """First 16 hex digits of the file's SHA-256: model identity for local weights."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _local_dir_checkpoint(folder: Path) -> Path:
+    if not (folder / "open_clip_config.json").is_file():
+        raise WeightsUnavailable(
+            f"{folder}/open_clip_config.json missing",
+            user_message=f"local-dir:{folder} must be a folder with open_clip_config.json and the weights. "
+            + HOW_TO_PROVIDE_WEIGHTS,
+        )
+    for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth"):
+        if (folder / name).is_file():
+            return folder / name
+    candidates = sorted([*folder.glob("*.safetensors"), *folder.glob("*.bin"), *folder.glob("*.pth")])
+    if not candidates:
+        raise WeightsUnavailable(
+            f"no weights in {folder}", user_message=f"No weights file found in {folder}. " + HOW_TO_PROVIDE_WEIGHTS
+        )
+    return candidates[0]
+
+
+def _weights_file_for_tag(model: str, tag: str, tag_cfg: dict, cache_dir: str | None) -> str:
+    """Path of the tag's weights: from the cache, else downloaded (progress bar)."""
+    cached = _cached_hf_weights(tag_cfg, cache_dir)
+    if cached:
+        logger.info("using cached weights %s", cached)
+        return cached
+    source = tag_cfg.get("hf_hub") and _hf_endpoint() or tag_cfg.get("url", "")
+    _require_network(f"the weights {model}/{tag}", source)
+    logger.info("downloading weights for %s/%s (first run only)", model, tag)
+    try:
+        path = download_pretrained(tag_cfg, cache_dir=cache_dir)
+    except Exception as exc:
+        raise WeightsUnavailable(
+            f"download of {model}/{tag} failed: {exc}",
+            user_message=f"Downloading the weights for {model}/{tag} failed ({exc}). " + HOW_TO_PROVIDE_WEIGHTS,
+        ) from exc
+    if not path:
+        raise WeightsUnavailable(f"no download source for {model}/{tag}", user_message=HOW_TO_PROVIDE_WEIGHTS)
+    return path
+
+
+def _cached_hf_weights(tag_cfg: dict, cache_dir: str | None) -> str | None:
+    hub = tag_cfg.get("hf_hub")
+    if not hub:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    repo_id, filename = os.path.split(hub)
+    filename = filename or "open_clip_pytorch_model.bin"
+    names = [filename]
+    if filename == "open_clip_pytorch_model.bin":
+        names.insert(0, "open_clip_model.safetensors")
+    elif filename.endswith((".bin", ".pth")):
+        names.insert(0, filename[:-4] + ".safetensors")
+    for name in names:
+        found = try_to_load_from_cache(repo_id, name, cache_dir=cache_dir)
+        if isinstance(found, str):
+            return found
+    return None
+
+
+def _hf_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _require_network(what: str, url: str | None = None) -> None:
+    """Fail fast, with instructions, when the download host cannot be reached."""
+    url = url or _hf_endpoint()
+    host = urlparse(url).hostname or url
+    if _offline():
+        reason = "HF_HUB_OFFLINE is set"
+    elif any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return  # a proxy decides reachability; let the download try
+    else:
+        try:
+            socket.create_connection((host, 443), timeout=_PROBE_TIMEOUT_S).close()
+            return
+        except OSError as exc:
+            reason = f"{host} is unreachable ({exc.__class__.__name__})"
+    raise WeightsUnavailable(
+        f"cannot fetch {what}: {reason}",
+        user_message=f"Cannot download {what}: {reason} and they are not in the local cache. "
+        + HOW_TO_PROVIDE_WEIGHTS,
+    )

@@ -1,0 +1,66 @@
+"""``ZeroShotClassifier``: one loaded model, its label cache, and the blocking
+steps from bytes to guesses. The async engine schedules these steps; the CLI
+calls them directly.
+"""
+
+import logging
+from collections.abc import Sequence
+
+import torch
+from PIL import Image
+
+from .images import decode_image
+from .model import LoadedModel
+from .prompts import DEFAULT_TEMPLATES, check_templates
+from .text_cache import TextEmbeddingCache
+from .types import Guess
+from .zero_shot import encode_text, rank
+
+logger = logging.getLogger(__name__)
+
+
+class ZeroShotClassifier:
+    """Blocking zero-shot classification with cached label embeddings."""
+
+    def __init__(self, loaded: LoadedModel, templates: Sequence[str] = DEFAULT_TEMPLATES, db=None):
+        self.loaded = loaded
+        self.templates = check_templates(templates)
+        self.text_cache = TextEmbeddingCache(self.encode_prompts, loaded.identity, self.templates, db)
+
+    @property
+    def identity(self) -> str:
+        return self.loaded.identity
+
+    def decode(self, data: bytes) -> Image.Image:
+        """Untrusted bytes -> square RGB image (raises ImageError subclasses)."""
+        return decode_image(data, draft_size=self.loaded.image_size)
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """Image -> normalised ``[3, H, W]`` float32 tensor on the CPU."""
+        return self.loaded.preprocess(image)
+
+    def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
+        tokens = self.loaded.tokenizer(prompts).to(self.loaded.device)
+        return encode_text(self.loaded.model, tokens)
+
+    @torch.inference_mode()
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, H, W]`` preprocessed batch -> unit ``[B, dim]`` float32 features (CPU)."""
+        pixels = pixels.to(self.loaded.device, dtype=self.loaded.dtype, non_blocking=True)
+        features = self.loaded.model.encode_image(pixels)
+        return torch.nn.functional.normalize(features.float(), dim=-1).cpu()
+
+    def label_weights(self, labels: Sequence[str]) -> torch.Tensor:
+        """``[L, dim]`` label embeddings, computed once per label and model."""
+        return self.text_cache.get(labels)
+
+    def rank(self, features: torch.Tensor, labels: Sequence[str], top_k: int = 3) -> list[list[Guess]]:
+        return rank(features, self.label_weights(labels), labels, self.loaded.logit_scale, top_k)
+
+    def classify_images(self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3) -> list[list[Guess]]:
+        """Decoded images -> top-k guesses each, in one forward pass."""
+        pixels = torch.stack([self.preprocess(image) for image in images])
+        return self.rank(self.embed_images(pixels), labels, top_k)
+
+    def classify_bytes(self, data: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]:
+        return self.classify_images([self.decode(data)], labels, top_k)[0]

@@ -1,0 +1,11 @@
+"""Plain result types shared by the classifier and its callers."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One ranked label: ``score`` is a probability over the given labels."""
+
+    label: str
+    score: float
