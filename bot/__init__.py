@@ -1,0 +1,1 @@
+"""The toonzoo Telegram bot: pictures in, guesses out. Knows nothing about tensors."""
