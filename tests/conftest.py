@@ -1,0 +1,40 @@
+"""Shared fixtures: a tiny random-weight CLIP built through open_clip's real factory.
+
+The tiny model is saved once per test session as a ``local-dir:`` folder and
+loaded exactly as production loads weights (``classifier.model.load_model``).
+Tests never touch the network.
+"""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    from classifier.tiny import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_name(tiny_model_dir):
+    """The value a user would pass as --model / TOONZOO_MODEL."""
+    return f"local-dir:{tiny_model_dir}"
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded(tiny_model_name):
+    from classifier.model import load_model
+
+    return load_model(tiny_model_name, device="cpu", precision="fp32")
+
+
+@pytest.fixture
+def tiny_classifier(tiny_loaded):
+    """A fresh classifier (empty in-memory label cache) around the shared tiny model."""
+    from classifier.pipeline import ZeroShotClassifier
+
+    return ZeroShotClassifier(tiny_loaded)
