@@ -271,15 +271,16 @@ def _offline() -> bool:
 
 def _require_network(what: str, url: str | None = None) -> None:
     """Fail fast, with instructions, when the download host cannot be reached."""
-    url = url or _hf_endpoint()
-    host = urlparse(url).hostname or url
+    parsed = urlparse(url or _hf_endpoint())
+    host = parsed.hostname or ""
+    port = parsed.port or (80 if parsed.scheme == "http" else 443)
     if _offline():
         reason = "HF_HUB_OFFLINE is set"
     elif any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
         return  # a proxy decides reachability; let the download try
     else:
         try:
-            socket.create_connection((host, 443), timeout=_PROBE_TIMEOUT_S).close()
+            socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S).close()
             return
         except OSError as exc:
             reason = f"{host} is unreachable ({exc.__class__.__name__})"
