@@ -1,1 +1,5 @@
-"""The toonzoo Telegram bot: pictures in, guesses out. Knows nothing about tensors."""
+"""The Telegram side of toonzoo: settings, storage, texts and handlers.
+
+Importing ``bot`` is cheap: no torch, no telegram. Modules that need those
+import them themselves.
+"""

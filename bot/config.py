@@ -1,0 +1,159 @@
+"""Settings for the bot, read once from the environment.
+
+    TELEGRAM_BOT_TOKEN      required, from @BotFather
+    TELEGRAM_BOT_API_URL    default https://api.telegram.org (or a local Bot API server)
+    TOONZOO_DB              default ~/.local/share/toonzoo/toonzoo.db
+    TOONZOO_MODEL           default ViT-B-32-quickgelu
+    TOONZOO_PRETRAINED      default openai (a tag, a checkpoint path or local-dir:PATH)
+    TOONZOO_PRECISION       auto, fp32, bf16 or fp16 (default auto)
+    TOONZOO_DEVICE          auto, cpu, cuda, cuda:N, mps, xpu (default auto)
+    TOONZOO_WEBHOOK_URL     https URL Telegram should post updates to; unset means polling
+    TOONZOO_WEBHOOK_LISTEN  address the webhook server binds (default 127.0.0.1)
+    TOONZOO_WEBHOOK_PORT    port it binds (default 8443)
+    TOONZOO_WEBHOOK_SECRET  secret Telegram sends back in a header (1-256 of A-Z a-z 0-9 _ -)
+
+An empty variable counts as unset. Messages never contain the token or the secret.
+"""
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_DB_PATH = "~/.local/share/toonzoo/toonzoo.db"
+DEFAULT_MODEL = "ViT-B-32-quickgelu"
+DEFAULT_PRETRAINED = "openai"
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEFAULT_WEBHOOK_LISTEN = "127.0.0.1"
+DEFAULT_WEBHOOK_PORT = 8443
+
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
+_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    token: str
+    api_url: str = DEFAULT_API_URL
+    db_path: Path = Path(DEFAULT_DB_PATH)
+    model: str = DEFAULT_MODEL
+    pretrained: str = DEFAULT_PRETRAINED
+    precision: str = "auto"
+    device: str = "auto"
+    webhook_url: str | None = None
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    webhook_port: int = DEFAULT_WEBHOOK_PORT
+    webhook_secret: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.token, str) or not _TOKEN.fullmatch(self.token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token "
+                "(digits, a colon, then at least 30 letters, digits, _ or -)."
+            )
+        api_url = str(self.api_url).rstrip("/")
+        if not _URL.fullmatch(api_url):
+            raise ConfigError(
+                f"TELEGRAM_BOT_API_URL must be an http(s) URL, not {api_url!r}."
+            )
+        object.__setattr__(self, "api_url", api_url)
+        object.__setattr__(self, "db_path", Path(self.db_path).expanduser())
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"TOONZOO_PRECISION must be one of {', '.join(PRECISIONS)}, "
+                f"not {self.precision!r}."
+            )
+        if not _DEVICE.fullmatch(self.device):
+            raise ConfigError(
+                "TOONZOO_DEVICE must be auto, cpu, cuda, cuda:N, mps or xpu, "
+                f"not {self.device!r}."
+            )
+        if not self.model:
+            raise ConfigError("TOONZOO_MODEL must not be empty.")
+        if not self.pretrained:
+            raise ConfigError("TOONZOO_PRETRAINED must not be empty.")
+        if self.webhook_url is not None and not self.webhook_url.startswith("https://"):
+            raise ConfigError("TOONZOO_WEBHOOK_URL must start with https://.")
+        if not 1 <= self.webhook_port <= 65535:
+            raise ConfigError(
+                f"TOONZOO_WEBHOOK_PORT must be between 1 and 65535, not {self.webhook_port}."
+            )
+        if self.webhook_secret is not None and not _SECRET.fullmatch(self.webhook_secret):
+            raise ConfigError(
+                "TOONZOO_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -."
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Read every setting from ``environ``; raise ``ConfigError`` on the first bad one."""
+
+        def get(name: str) -> str | None:
+            value = environ.get(name, "").strip()
+            return value or None
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is None:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it."
+            )
+        port_text = get("TOONZOO_WEBHOOK_PORT")
+        try:
+            port = int(port_text) if port_text else DEFAULT_WEBHOOK_PORT
+        except ValueError:
+            raise ConfigError(
+                f"TOONZOO_WEBHOOK_PORT must be a number, not {port_text!r}."
+            ) from None
+        return cls(
+            token=token,
+            api_url=get("TELEGRAM_BOT_API_URL") or DEFAULT_API_URL,
+            db_path=Path(get("TOONZOO_DB") or DEFAULT_DB_PATH),
+            model=get("TOONZOO_MODEL") or DEFAULT_MODEL,
+            pretrained=get("TOONZOO_PRETRAINED") or DEFAULT_PRETRAINED,
+            precision=(get("TOONZOO_PRECISION") or "auto").lower(),
+            device=(get("TOONZOO_DEVICE") or "auto").lower(),
+            webhook_url=get("TOONZOO_WEBHOOK_URL"),
+            webhook_listen=get("TOONZOO_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
+            webhook_port=port,
+            webhook_secret=get("TOONZOO_WEBHOOK_SECRET"),
+        )
+
+    def replace(self, **overrides) -> "Settings":
+        """A copy with some settings changed (command-line flags); validated again."""
+        return dataclasses.replace(self, **overrides)
+
+    @property
+    def base_url(self) -> str:
+        """For ``ApplicationBuilder.base_url``."""
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """For ``ApplicationBuilder.base_file_url``."""
+        return f"{self.api_url}/file/bot"
+
+    @property
+    def bot_id(self) -> int:
+        """The numeric part of the token, which Telegram also shows publicly."""
+        return int(self.token.split(":", 1)[0])
+
+    def __repr__(self) -> str:
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("token", "webhook_secret") and value is not None:
+                value = "<hidden>"
+                shown.append(f"{field.name}={value}")
+            else:
+                shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__

@@ -1,0 +1,170 @@
+"""Texts the bot sends: guesses, help, label lists and short error replies.
+
+Pure formatting, no telegram import. Every text is plain (send it without
+``parse_mode``), so labels typed by users need no escaping.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+# Bot commands as (command, description): the help text lists them and the
+# app registers them with setMyCommands, so the two never disagree.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Say hello and explain how I work"),
+    ("help", "What I can do and how to use me"),
+    ("guess", "Guess the picture you reply to"),
+    ("labels", "Show or change the labels I choose from"),
+    ("game", "Start a drawing game in this chat"),
+    ("stop", "Stop the game"),
+    ("score", "Show the game scores"),
+    ("forget", "Delete everything I keep about this chat"),
+)
+
+MESSAGE_LIMIT = 4096  # Telegram's longest text message, in characters
+TOP_GUESSES = 3
+BAR_CELLS = 8
+UNSURE_BELOW = 0.35
+GENERIC_EMOJI = "🖍️"
+_EIGHTHS = "▏▎▍▌▋▊▉█"  # 1/8 … 8/8 of a cell
+
+LABEL_EMOJI: dict[str, str] = {
+    "ant": "🐜", "bat": "🦇", "bear": "🐻", "bee": "🐝", "bird": "🐦",
+    "butterfly": "🦋", "camel": "🐫", "cat": "🐈", "chicken": "🐔", "cow": "🐄",
+    "crab": "🦀", "crocodile": "🐊", "deer": "🦌", "dinosaur": "🦕", "dog": "🐕",
+    "dolphin": "🐬", "dragon": "🐉", "duck": "🦆", "eagle": "🦅", "elephant": "🐘",
+    "fish": "🐟", "flamingo": "🦩", "fox": "🦊", "frog": "🐸", "giraffe": "🦒",
+    "goat": "🐐", "gorilla": "🦍", "hedgehog": "🦔", "hippo": "🦛",
+    "hippopotamus": "🦛", "horse": "🐎", "kangaroo": "🦘", "koala": "🐨",
+    "ladybug": "🐞", "leopard": "🐆", "lion": "🦁", "lizard": "🦎", "llama": "🦙",
+    "monkey": "🐒", "mouse": "🐁", "octopus": "🐙", "owl": "🦉", "panda": "🐼",
+    "parrot": "🦜", "peacock": "🦚", "penguin": "🐧", "pig": "🐖", "rabbit": "🐇",
+    "raccoon": "🦝", "rhinoceros": "🦏", "rhino": "🦏", "rooster": "🐓",
+    "scorpion": "🦂", "shark": "🦈", "sheep": "🐑", "skunk": "🦨", "sloth": "🦥",
+    "snail": "🐌", "snake": "🐍", "spider": "🕷️", "squid": "🦑", "squirrel": "🐿️",
+    "swan": "🦢", "tiger": "🐅", "turkey": "🦃", "turtle": "🐢", "unicorn": "🦄",
+    "whale": "🐋", "wolf": "🐺", "zebra": "🦓",
+}
+
+START_TEXT_BODY = (
+    "Send me a drawing (a photo, a picture file or a sticker) and I'll guess "
+    "what it shows. In a group, reply to a picture with /guess."
+)
+BUSY_TEXT = "I'm busy with lots of drawings right now. Try again in a moment."
+TOO_BIG_TEXT = "That file is too big for me: send a picture under 20 MB."
+UNSUPPORTED_STICKER_TEXT = (
+    "I can't look inside that animated sticker. Send a still sticker or a picture."
+)
+UNSUPPORTED_FILE_TEXT = "I can only look at pictures: send a photo, an image file or a sticker."
+NOTHING_TO_GUESS_TEXT = "Reply to a picture with /guess, or just send me a drawing."
+NOT_ADMIN_TEXT = "Only the group's admins can change the labels here."
+ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+class GuessLike(Protocol):
+    label: str
+    score: float
+
+
+def format_guesses(
+    guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW
+) -> str:
+    """Top guesses, best first, one per line: ``🦒 giraffe  81% ██████▌``.
+
+    Scores are probabilities (0..1); the bar has 8 cells for 100%. When the
+    best score is below ``unsure_below`` a first line says so.
+    """
+    ranked = sorted(guesses, key=lambda g: _clamp(g.score), reverse=True)[:TOP_GUESSES]
+    if not ranked:
+        return "I couldn't make a guess about that picture."
+    lines = [_guess_line(guess) for guess in ranked]
+    if _clamp(ranked[0].score) < unsure_below:
+        lines.insert(0, "I'm not sure, but it might be:")
+    return "\n".join(lines)
+
+
+def format_bar(score: float, cells: int = BAR_CELLS) -> str:
+    """A bar of ``cells`` full blocks for 1.0, drawn to the nearest eighth."""
+    eighths = round(_clamp(score) * cells * 8)
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[rest - 1] if rest else "")
+
+
+def get_emoji(label: str) -> str:
+    """The emoji for a known animal label ("Cats", "a cat" → 🐈), else 🖍️."""
+    key = label.strip().casefold()
+    for article in ("a ", "an ", "the "):
+        if key.startswith(article):
+            key = key[len(article):].strip()
+            break
+    for candidate in (key, key.removesuffix("s"), key.removesuffix("es")):
+        if candidate in LABEL_EMOJI:
+            return LABEL_EMOJI[candidate]
+    return GENERIC_EMOJI
+
+
+def build_help_text(commands: Iterable[tuple[str, str]] = COMMANDS) -> str:
+    """What the bot does and every command, one per line."""
+    lines = [START_TEXT_BODY, "", "Commands:"]
+    lines += [f"/{command} – {description}" for command, description in commands]
+    lines += [
+        "",
+        "Change what I choose between with /labels, e.g.",
+        "/labels cat, dog, bird",
+        "/labels add zebra",
+        "/labels remove bird",
+        "/labels reset",
+    ]
+    return "\n".join(lines)
+
+
+def build_start_text(first_name: str | None = None) -> str:
+    """A greeting, then what to send; ``first_name`` may be missing."""
+    name = " ".join((first_name or "").split())[:64]
+    greeting = f"Hi {name}! 👋" if name else "Hi! 👋"
+    return f"{greeting}\n{START_TEXT_BODY}\nSee /help for everything I can do."
+
+
+HELP_TEXT = build_help_text()
+START_TEXT = build_start_text()
+
+
+def format_labels(labels: Sequence[str], *, is_default: bool = False) -> str:
+    """The label list with how to change it; cut with "… and N more" to fit a message."""
+    source = "the default ones" if is_default else "set for this chat"
+    head = f"I choose between {len(labels)} labels ({source}):"
+    tail = "Change them with /labels cat, dog, … or /labels add, remove, reset."
+    room = MESSAGE_LIMIT - len(head) - len(tail) - 4
+    body = ", ".join(labels)
+    if len(body) > room:
+        shown: list[str] = []
+        used = 0
+        for label in labels:
+            more = f" … and {len(labels) - len(shown)} more"
+            if used + len(label) + 2 + len(more) > room:
+                break
+            shown.append(label)
+            used += len(label) + 2
+        body = ", ".join(shown) + f" … and {len(labels) - len(shown)} more"
+    return f"{head}\n{body}\n\n{tail}"
+
+
+def format_labels_changed(labels: Sequence[str]) -> str:
+    """Confirmation after /labels changed the list."""
+    return "Done. " + format_labels(labels)
+
+
+def _guess_line(guess: GuessLike) -> str:
+    score = _clamp(guess.score)
+    percent = round(score * 100)
+    return f"{get_emoji(guess.label)} {guess.label} {percent:>3}% {format_bar(score)}".rstrip()
+
+
+def _clamp(score: float) -> float:
+    try:
+        value = float(score)
+    except (TypeError, ValueError):
+        return 0.0
+    if math.isnan(value):
+        return 0.0
+    return min(1.0, max(0.0, value))
