@@ -2,11 +2,11 @@
 
     TELEGRAM_BOT_TOKEN      required, from @BotFather
     TELEGRAM_BOT_API_URL    default https://api.telegram.org (or a local Bot API server)
-    TOONZOO_DB              default ~/.local/share/toonzoo/toonzoo.db
+    TOONZOO_DB              default ~/.local/share/toonzoo/toonzoo.db (:memory: for none)
     TOONZOO_MODEL           default ViT-B-32-quickgelu
     TOONZOO_PRETRAINED      default openai (a tag, a checkpoint path or local-dir:PATH)
     TOONZOO_PRECISION       auto, fp32, bf16 or fp16 (default auto)
-    TOONZOO_DEVICE          auto, cpu, cuda, cuda:N, mps, xpu (default auto)
+    TOONZOO_DEVICE          auto, cpu, cuda, cuda:N, mps, ... (default auto)
     TOONZOO_WEBHOOK_URL     https URL Telegram should post updates to; unset means polling
     TOONZOO_WEBHOOK_LISTEN  address the webhook server binds (default 127.0.0.1)
     TOONZOO_WEBHOOK_PORT    port it binds (default 8443)
@@ -32,7 +32,7 @@ DEFAULT_WEBHOOK_PORT = 8443
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
+_DEVICE = re.compile(r"[a-z]+(:\d+)?")  # the classifier checks it against torch
 _URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
@@ -74,7 +74,7 @@ class Settings:
             )
         if not _DEVICE.fullmatch(self.device):
             raise ConfigError(
-                "TOONZOO_DEVICE must be auto, cpu, cuda, cuda:N, mps or xpu, "
+                "TOONZOO_DEVICE must be auto or a torch device such as cpu, cuda or cuda:1, "
                 f"not {self.device!r}."
             )
         if not self.model:

@@ -45,11 +45,13 @@ def _create_chats(db: Database) -> None:
 
 
 class Store:
-    """The bot's database. Give a file path, or a ``Database`` (tests: ``Database(memory=True)``)."""
+    """The bot's database: a file path, ``":memory:"``, or a ``Database`` (tests: ``Database(memory=True)``)."""
 
     def __init__(self, path_or_db: str | Path | Database):
         if isinstance(path_or_db, Database):
             self.db = path_or_db
+        elif str(path_or_db) == ":memory:":
+            self.db = Database(memory=True)
         else:
             path = Path(path_or_db).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)

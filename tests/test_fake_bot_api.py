@@ -1,0 +1,388 @@
+"""The fake Bot API, driven by python-telegram-bot's real HTTP stack.
+
+If these pass, end-to-end bot tests against FakeBotApi exercise the same
+requests and responses the bot would exchange with Telegram.
+"""
+
+import asyncio
+import io
+import json
+import time
+
+import aiohttp
+import pytest
+from PIL import Image
+from telegram import (
+    Bot,
+    BotCommand,
+    ChatMemberAdministrator,
+    ChatMemberLeft,
+    ChatMemberMember,
+    ChatMemberOwner,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.request import HTTPXRequest
+
+from bot.replies import COMMANDS
+from fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
+
+
+def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _make_bot(fake: FakeBotApi, token: str | None = None, **request_kwargs) -> Bot:
+    return Bot(
+        token or fake.token,
+        base_url=f"{fake.base_url}/bot",
+        base_file_url=f"{fake.base_url}/file/bot",
+        request=HTTPXRequest(**request_kwargs) if request_kwargs else None,
+    )
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture
+async def bot(fake):
+    async with _make_bot(fake) as bot:  # initialize() calls getMe
+        yield bot
+
+
+@pytest.fixture
+def ada(fake):
+    return fake.add_user("Ada", username="ada")
+
+
+@pytest.fixture
+def private(fake, ada):
+    return fake.add_private_chat(ada)
+
+
+async def test_get_me_is_recorded(fake, bot):
+    me = await bot.get_me()
+    assert me.username == BOT_USERNAME and me.is_bot and me.id == 123456789
+    assert bot.username == BOT_USERNAME  # from initialize()
+    assert len(fake.calls("getMe")) == 2
+    assert fake.all_calls[0].method == "getMe" and fake.all_calls[0].status == 200
+
+
+async def test_wrong_and_malformed_tokens_are_refused(fake):
+    wrong = DEFAULT_TOKEN.replace("AAFake", "AAEvil")
+    for token in (wrong, "123:short"):
+        with pytest.raises(InvalidToken):
+            async with _make_bot(fake, token):  # initialize() calls getMe
+                pass
+    assert [call.status for call in fake.all_calls] == [401, 404]
+
+
+async def test_unknown_method_is_404(fake):
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{fake.base_url}/bot{fake.token}/sendTelepathy") as response:
+            assert response.status == 404
+            assert await response.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+
+
+async def test_form_fields_decode_like_telegram_and_json_bodies_work(fake, private):
+    url = f"{fake.base_url}/bot{fake.token}/sendMessage"
+    async with aiohttp.ClientSession() as session:
+        form = {"chat_id": str(private["id"]), "text": "123", "reply_markup": json.dumps(
+            {"inline_keyboard": [[{"text": "ok", "callback_data": "x"}]]})}
+        async with session.post(url, data=form) as response:
+            body = await response.json()
+        async with session.post(url, json={"chat_id": private["id"], "text": "true"}) as response:
+            assert (await response.json())["result"]["text"] == "true"
+    assert body["ok"] is True and body["result"]["text"] == "123"
+    params = await fake.wait_for("sendMessage")
+    assert params["chat_id"] == private["id"] and params["text"] == "123"
+    assert params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "x"
+    assert (await fake.wait_for("sendMessage"))["text"] == "true"
+
+
+async def test_get_updates_offset_limit_and_entities(fake, bot, ada, private):
+    fake.send_text(private, ada, "/labels@toonzoo_test_bot cat, dog")
+    fake.send_text(private, ada, "hello")
+    first, second = await bot.get_updates()
+    assert first.message.text.startswith("/labels@")
+    command = first.message.entities[0]
+    assert (command.type, command.offset, command.length) == ("bot_command", 0, 24)
+    assert first.message.parse_entity(command) == "/labels@toonzoo_test_bot"
+    assert second.message.entities == ()
+    assert second.update_id == first.update_id + 1
+
+    assert [u.update_id for u in await bot.get_updates(limit=1)] == [first.update_id]
+    assert [u.update_id for u in await bot.get_updates(offset=second.update_id)] == [second.update_id]
+    assert await bot.get_updates(offset=second.update_id + 1) == ()
+    assert fake.pending_updates == []
+
+
+async def test_get_updates_long_polls_and_wakes_on_new_update(fake, bot, ada, private):
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=0.3) == ()
+    assert 0.25 <= time.monotonic() - started < 2
+
+    async def later():
+        await asyncio.sleep(0.2)
+        fake.send_text(private, ada, "hi")
+
+    task = asyncio.create_task(later())
+    started = time.monotonic()
+    (update,) = await bot.get_updates(timeout=10)
+    await task
+    assert update.message.text == "hi"
+    assert time.monotonic() - started < 2
+
+
+async def test_allowed_updates_filters_kinds(fake, bot, ada, private):
+    sent = await bot.send_message(
+        private["id"], "pick", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    )
+    fake.send_text(private, ada, "ignored")
+    fake.press_button(private, ada, sent.message_id, "a")
+    (update,) = await bot.get_updates(allowed_updates=["callback_query"])
+    assert update.callback_query.data == "a"
+    assert update.callback_query.message.message_id == sent.message_id
+    assert await bot.answer_callback_query(update.callback_query.id, text="ok")
+    with pytest.raises(BadRequest, match="(?i)query is too old"):
+        await bot.answer_callback_query(update.callback_query.id)
+
+
+async def test_send_message_reply_shape(fake, bot, ada, private):
+    asked = fake.send_text(private, ada, "what is this?")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="yes")]])
+    sent = await bot.send_message(private["id"], "123", reply_to_message_id=asked["message_id"], reply_markup=markup)
+    assert sent.message_id == asked["message_id"] + 1
+    assert sent.text == "123" and sent.from_user.id == bot.id and sent.chat.id == private["id"]
+    assert sent.reply_to_message.message_id == asked["message_id"]
+    assert sent.reply_to_message.text == "what is this?"
+    assert sent.reply_markup == markup
+    params = await fake.wait_for("sendMessage")
+    assert params["text"] == "123"
+    assert params["reply_parameters"]["message_id"] == asked["message_id"]
+
+    plain = await bot.send_message(private["id"], "again", reply_markup=None)
+    assert plain.message_id == sent.message_id + 1 and plain.reply_to_message is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),  # PTB drops "Bad Request: " and capitalises
+    [
+        ({"chat_id": 424242, "text": "x"}, "chat not found"),
+        ({"text": "   "}, "message text is empty"),
+        ({"text": "x" * 4097}, "message is too long"),
+        ({"text": "x", "reply_to_message_id": 999}, "message to be replied not found"),
+        ({"text": "x", "reply_markup": InlineKeyboardMarkup(
+            [[InlineKeyboardButton("A", callback_data="d" * 65)]])}, "BUTTON_DATA_INVALID"),
+    ],
+)
+async def test_send_message_refusals_match_telegram(fake, bot, private, kwargs, error):
+    with pytest.raises(BadRequest, match=f"(?i){error}"):
+        await bot.send_message(**{"chat_id": private["id"], **kwargs})
+    assert fake.all_calls[-1].status == 400
+
+
+async def test_edit_and_delete_messages(fake, bot, private):
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    sent = await bot.send_message(private["id"], "one", reply_markup=markup)
+    edited = await bot.edit_message_text("two", private["id"], sent.message_id, reply_markup=markup)
+    assert edited.text == "two" and edited.edit_date is not None
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        await bot.edit_message_text("two", private["id"], sent.message_id, reply_markup=markup)
+    bare = await bot.edit_message_reply_markup(private["id"], sent.message_id)
+    assert bare.reply_markup is None
+    assert fake.chat_messages(private)[-1]["text"] == "two"
+    assert await bot.delete_message(private["id"], sent.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        await bot.edit_message_text("three", private["id"], sent.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+        await bot.delete_message(private["id"], sent.message_id)
+
+
+async def test_users_messages_cannot_be_edited(fake, bot, ada, private):
+    message = fake.send_text(private, ada, "mine")
+    with pytest.raises(BadRequest, match="(?i)can't be edited"):
+        await bot.edit_message_text("yours", private["id"], message["message_id"])
+
+
+async def test_photo_sizes_get_file_and_download(fake, bot, ada, private):
+    data = _png((1000, 500))
+    fake.send_photo(private, ada, data, caption="/guess")
+    (update,) = await bot.get_updates()
+    photo = update.message.photo
+    assert [p.width for p in photo] == [90, 320, 800, 1000]
+    assert (photo[-1].width, photo[-1].height, photo[-1].file_size) == (1000, 500, len(data))
+    assert update.message.caption_entities[0].type == "bot_command"
+
+    file = await bot.get_file(photo[-1].file_id)
+    assert file.file_size == len(data) and "/photos/" in file.file_path
+    assert bytes(await file.download_as_bytearray()) == data
+    small = await (await bot.get_file(photo[0].file_id)).download_as_bytearray()
+    assert Image.open(io.BytesIO(small)).size == (90, 45)
+    assert (await fake.wait_for("getFile"))["file_id"] == photo[-1].file_id
+    assert (await fake.wait_for("download"))["file_id"] == photo[-1].file_id
+
+
+async def test_get_file_refuses_unknown_and_too_big_files(fake, bot):
+    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+        await bot.get_file("nope")
+    big = fake.add_file(b"x", file_size=21 * 1024 * 1024)
+    with pytest.raises(BadRequest, match="(?i)file is too big"):
+        await bot.get_file(big)
+
+
+async def test_documents_stickers_and_animations_parse_in_ptb(fake, bot, ada, private):
+    thumb = _png((128, 128))
+    fake.send_document(private, ada, b"%PDF", "application/pdf", "drawing.pdf", caption="hm")
+    fake.send_sticker(private, ada, b"gz", is_animated=True, thumbnail=thumb)
+    fake.send_animation(private, ada, b"mp4", thumbnail=thumb)
+    document, sticker, animation = (u.message for u in await bot.get_updates())
+    assert (document.document.mime_type, document.document.file_name, document.caption) == (
+        "application/pdf", "drawing.pdf", "hm")
+    assert sticker.sticker.is_animated and not sticker.sticker.is_video
+    assert sticker.sticker.thumbnail.width == 128
+    file = await bot.get_file(sticker.sticker.thumbnail.file_id)
+    assert bytes(await file.download_as_bytearray()) == thumb
+    assert animation.animation.mime_type == "video/mp4"
+    assert animation.document.file_id == animation.animation.file_id
+    assert animation.animation.thumbnail is not None
+
+
+async def test_get_chat_member_statuses(fake, bot, ada):
+    bob, cy, dee = (fake.add_user(name) for name in ("Bob", "Cy", "Dee"))
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "administrator"), (cy, "member")])
+    members = [await bot.get_chat_member(group["id"], user["id"]) for user in (ada, bob, cy, dee)]
+    assert [type(m) for m in members] == [
+        ChatMemberOwner, ChatMemberAdministrator, ChatMemberMember, ChatMemberLeft]
+    assert members[1].user.first_name == "Bob"
+    assert group["type"] == "supergroup" and str(group["id"]).startswith("-100")
+    with pytest.raises(BadRequest, match="(?i)user not found"):
+        await bot.get_chat_member(group["id"], 555)
+
+
+async def test_commands_round_trip(fake, bot):
+    commands = [BotCommand(name, description) for name, description in COMMANDS]
+    assert await bot.set_my_commands(commands)
+    assert tuple(await bot.get_my_commands()) == tuple(commands)
+    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand("Bad-Name", "x")])
+    assert await bot.delete_my_commands()
+    assert await bot.get_my_commands() == ()
+
+
+async def test_send_chat_action(fake, bot, private):
+    assert await bot.send_chat_action(private["id"], "typing")
+    assert (await fake.wait_for("sendChatAction"))["action"] == "typing"
+    with pytest.raises(BadRequest):
+        await bot.send_chat_action(private["id"], "dancing")
+
+
+@pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")  # PTB reads it in RetryAfter()
+async def test_injected_errors_surface_as_telegram_errors(fake, bot, private):
+    fake.fail_next("sendMessage", 500)
+    with pytest.raises(NetworkError, match="(?i)Internal Server Error"):
+        await bot.send_message(private["id"], "a")
+    fake.fail_next("sendmessage", 429, retry_after=3)
+    with pytest.raises(RetryAfter, match="Retry in 3 seconds"):
+        await bot.send_message(private["id"], "b")
+    fake.fail_next("sendMessage", 403)
+    with pytest.raises(Forbidden, match="(?i)blocked"):
+        await bot.send_message(private["id"], "c")
+    sent = await bot.send_message(private["id"], "d")  # faults are used up
+    assert sent.text == "d" and sent.message_id == 1  # failed calls sent nothing
+    statuses = [call.status for call in fake.all_calls if call.method == "sendMessage"]
+    assert statuses == [500, 429, 403, 200]
+
+
+async def test_dropped_connection_and_timeout(fake, private):
+    async with _make_bot(fake, read_timeout=0.3) as bot:
+        fake.fail_next("sendMessage", "drop")
+        with pytest.raises(NetworkError):
+            await bot.send_message(private["id"], "a")
+        fake.fail_next("sendMessage", "timeout")
+        started = time.monotonic()
+        with pytest.raises(TimedOut):
+            await bot.send_message(private["id"], "b")
+        assert time.monotonic() - started < 2
+        assert (await bot.send_message(private["id"], "c")).text == "c"
+
+
+async def test_file_faults(fake, bot):
+    file_id = fake.add_file(b"0123456789", ext="png")
+    file = await bot.get_file(file_id)
+    fake.set_file_fault(file_id, 500)
+    with pytest.raises(NetworkError):
+        await file.download_as_bytearray()
+    fake.set_file_fault(file_id, "truncate")
+    assert bytes(await file.download_as_bytearray()) == b"01234"
+    assert bytes(await file.download_as_bytearray()) == b"0123456789"
+
+
+async def test_wait_for_consumes_and_times_out_helpfully(fake, bot, private):
+    await bot.send_message(private["id"], "one")
+    await bot.send_message(private["id"], "two")
+    assert (await fake.wait_for("sendMessage", lambda p: p["text"] == "two"))["text"] == "two"
+    assert (await fake.wait_for("sendMessage"))["text"] == "one"
+    with pytest.raises(AssertionError, match="(?i)no sendMessage call within 0.1s"):
+        await fake.wait_for("sendMessage", timeout=0.1)
+    await fake.expect_no_call("sendMessage", within=0.05)
+    await bot.send_message(private["id"], "three")
+    with pytest.raises(AssertionError, match="(?i)unexpected sendMessage"):
+        await fake.expect_no_call("sendMessage")
+
+
+async def test_privacy_mode_hides_group_chatter(ada):
+    async with FakeBotApi(privacy_mode=True) as fake:
+        fake.add_user("Ada", user_id=ada["id"])
+        group = fake.add_group("Zoo", [(ada, "member")])
+        fake.send_text(group, ada, "just chatting")
+        command = fake.send_text(group, ada, "/guess")
+        assert [u["message"]["message_id"] for u in fake.pending_updates] == [command["message_id"]]
+
+
+async def test_polling_application_echoes(fake, ada, private):
+    """PTB's Application polls the fake, runs handlers, and replies through it."""
+
+    async def echo(update: Update, context) -> None:
+        await update.message.reply_text(update.message.text.upper(), do_quote=True)
+
+    async def pressed(update: Update, context) -> None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(f"you chose {update.callback_query.data}")
+
+    app = (
+        Application.builder()
+        .token(fake.token)
+        .base_url(f"{fake.base_url}/bot")
+        .base_file_url(f"{fake.base_url}/file/bot")
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(CallbackQueryHandler(pressed))
+    async with app:
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=5)
+        try:
+            asked = fake.send_text(private, ada, "hello zoo")
+            reply = await fake.wait_for("sendMessage")
+            assert reply["text"] == "HELLO ZOO"
+            assert reply["reply_parameters"]["message_id"] == asked["message_id"]
+
+            sent = await app.bot.send_message(private["id"], "pick", reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("Lion", callback_data="lion")]]))
+            await fake.wait_for("sendMessage")
+            fake.press_button(private, ada, sent.message_id, "lion")
+            assert (await fake.wait_for("editMessageText"))["text"] == "you chose lion"
+            await fake.wait_for("answerCallbackQuery")
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    assert fake.pending_updates == []  # the updater confirmed what it handled
