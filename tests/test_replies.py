@@ -1,0 +1,138 @@
+"""Texts the bot sends."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot import replies
+from bot.replies import (
+    COMMANDS,
+    HELP_TEXT,
+    MESSAGE_LIMIT,
+    build_help_text,
+    build_start_text,
+    format_bar,
+    format_guesses,
+    format_labels,
+    get_emoji,
+)
+from classifier.types import Guess
+
+
+def test_confident_guesses_show_top_three_best_first():
+    text = format_guesses([Guess("cat", 0.05), Guess("giraffe", 0.81), Guess("dog", 0.1), Guess("owl", 0.04)])
+    assert text.splitlines() == [
+        "🦒 giraffe  81% ██████▌",
+        "🐕 dog  10% ▊",
+        "🐈 cat   5% ▍",
+    ]
+
+
+def test_unsure_guesses_say_so_first():
+    lines = format_guesses([Guess("scribble", 0.3), Guess("cat", 0.25)]).splitlines()
+    assert lines[0] == "I'm not sure, but it might be:"
+    assert lines[1:] == ["🖍️ scribble  30% ██▍", "🐈 cat  25% ██"]
+    assert not format_guesses([Guess("cat", 0.3)], unsure_below=0.3).startswith("I'm not sure")
+
+
+def test_no_guesses():
+    assert format_guesses([]) == "I couldn't make a guess about that picture."
+
+
+@pytest.mark.parametrize(
+    ("score", "bar"),
+    [
+        (1.0, "████████"),
+        (0.5, "████"),
+        (1 / 64, "▏"),
+        (0.0, ""),
+        (0.99, "███████▉"),
+        (1.7, "████████"),  # clamped
+        (-0.2, ""),
+        (float("nan"), ""),
+    ],
+)
+def test_bar(score, bar):
+    assert format_bar(score) == bar
+
+
+def test_percentages_are_right_aligned_and_rounded():
+    lines = format_guesses([Guess("a", 0.996), Guess("b", 0.004), Guess("c", 0.0)]).splitlines()
+    assert [re.search(r" {1,3}\d+%", line).group() for line in lines] == [" 100%", "   0%", "   0%"]
+
+
+@pytest.mark.parametrize(
+    ("label", "emoji"),
+    [("giraffe", "🦒"), ("Giraffe", "🦒"), ("a cat", "🐈"), ("cats", "🐈"), ("foxes", "🦊"),
+     ("spaceship", "🖍️"), ("", "🖍️")],
+)
+def test_emoji(label, emoji):
+    assert get_emoji(label) == emoji
+
+
+def test_emoji_table_is_lowercase_singular_keys():
+    assert all(key == key.casefold().strip() for key in replies.LABEL_EMOJI)
+
+
+def test_commands_fit_telegram_rules():
+    names = [name for name, _ in COMMANDS]
+    assert len(set(names)) == len(names)
+    for name, description in COMMANDS:
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
+        assert 3 <= len(description) <= 256
+    assert {"start", "help", "labels", "guess", "game", "stop", "score", "forget"} <= set(names)
+
+
+def test_help_lists_every_command_from_the_tuple():
+    for name, description in COMMANDS:
+        assert f"/{name} – {description}" in HELP_TEXT
+    assert "/extra – Only here" in build_help_text((*COMMANDS, ("extra", "Only here")))
+    assert len(HELP_TEXT) < MESSAGE_LIMIT
+
+
+def test_start_text_greets_by_name_safely():
+    assert build_start_text("Ada").startswith("Hi Ada! 👋\n")
+    assert build_start_text(None).startswith("Hi! 👋\n")
+    assert build_start_text("  \n ").startswith("Hi! 👋\n")
+    assert build_start_text("Evil\nName").splitlines()[0] == "Hi Evil Name! 👋"
+    assert "/help" in build_start_text("Ada")
+
+
+def test_format_labels_short_list():
+    text = format_labels(["cat", "dog"], is_default=True)
+    assert text.splitlines()[:2] == ["I choose between 2 labels (the default ones):", "cat, dog"]
+    assert "/labels" in text
+    assert "(set for this chat)" in format_labels(["cat", "dog"])
+
+
+def test_format_labels_fits_one_message_even_at_the_limit():
+    labels = [f"{i:03d}" + "x" * 37 for i in range(100)]  # 100 labels of 40 characters
+    text = format_labels(labels)
+    assert len(text) <= MESSAGE_LIMIT
+    body = text.splitlines()[1]
+    shown = re.search(r" … and (\d+) more$", body)
+    assert shown, "a cut list says how many are missing"
+    assert body.count(", ") + 1 + int(shown.group(1)) == 100
+
+
+def test_error_texts_are_short_plain_sentences():
+    for name in ("BUSY_TEXT", "TOO_BIG_TEXT", "UNSUPPORTED_STICKER_TEXT", "UNSUPPORTED_FILE_TEXT",
+                 "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT"):
+        text = getattr(replies, name)
+        assert 10 < len(text) < 120 and "\n" not in text
+        assert not re.search(r"[*_`<>\[]", text), f"{name} would need escaping in Markdown/HTML"
+
+
+def test_pure_bot_modules_import_neither_torch_nor_telegram():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot, bot.config, bot.labels, bot.replies, bot.store; "
+        "heavy = {'torch', 'open_clip', 'telegram'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert result.returncode == 0, result.stderr

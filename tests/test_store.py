@@ -1,0 +1,96 @@
+"""The chat store: migrations and labels."""
+
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+
+from bot.store import MIGRATIONS, Store
+
+EXPECTED_SCHEMA = {
+    "_sqlite_migrations": {"id": int, "migration_set": str, "name": str, "applied_at": str},
+    "chats": {"chat_id": int, "type": str, "title": str, "labels": str, "updated_at": str},
+}
+
+
+@pytest.fixture
+def store():
+    store = Store(Database(memory=True))
+    store.migrate()
+    yield store
+    store.close()
+
+
+def _schema(db: Database) -> dict:
+    return {table.name: table.columns_dict for table in db.tables}
+
+
+def test_blank_database_migrates_to_expected_schema(store):
+    assert _schema(store.db) == EXPECTED_SCHEMA
+    assert store.db["chats"].pks == ["chat_id"]
+    assert [m.name for m in MIGRATIONS.applied(store.db)] == ["0001_chats"]
+
+
+def test_migrate_is_idempotent(store):
+    store.set_labels(1, ["a", "b"])
+    store.migrate()
+    assert MIGRATIONS.pending(store.db) == []
+    assert store.get_labels(1) == ["a", "b"]
+
+
+def test_labels_default_set_reset(store):
+    assert store.get_labels(42) is None
+    store.set_labels(42, ["Giraffe", "zèbre", "🦁 lion"], chat_type="group", title="Zoo")
+    assert store.get_labels(42) == ["Giraffe", "zèbre", "🦁 lion"]
+    store.set_labels(42, ["x", "y"])
+    row = store.db["chats"].get(42)
+    assert (row["type"], row["title"]) == ("group", "Zoo")  # kept when not given
+    assert row["updated_at"].endswith("+00:00")
+    store.reset_labels(42)
+    assert store.get_labels(42) is None
+    store.reset_labels(7)  # unknown chat: nothing to reset, nothing created
+    assert store.db["chats"].count == 1
+
+
+def test_chats_are_separate_and_forgettable(store):
+    store.set_labels(1, ["a", "b"])
+    store.set_labels(-1001, ["c", "d"])
+    store.forget_chat(1)
+    assert store.get_labels(1) is None
+    assert store.get_labels(-1001) == ["c", "d"]
+
+
+def test_unreadable_labels_fall_back_to_defaults(store, caplog):
+    store.db["chats"].insert({"chat_id": 5, "labels": "{not json"})
+    store.db["chats"].insert({"chat_id": 6, "labels": '{"a": 1}'})
+    assert store.get_labels(5) is None and store.get_labels(6) is None
+    assert "unreadable labels" in caplog.text
+
+
+def test_set_labels_refuses_non_strings(store):
+    with pytest.raises(TypeError):
+        store.set_labels(1, ["a", 2])
+    assert store.get_labels(1) is None
+
+
+def test_file_database_persists_with_wal_and_busy_timeout(tmp_path):
+    path = tmp_path / "nested" / "toonzoo.db"
+    with Store(path) as store:
+        store.migrate()
+        store.set_labels(3, ["owl", "bat"])
+        assert store.db.journal_mode == "wal"
+        assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    with Store(str(path)) as again:
+        again.migrate()
+        assert again.get_labels(3) == ["owl", "bat"]
+    # committed, so another connection sees it
+    assert sqlite3.connect(path).execute("SELECT labels FROM chats").fetchone() == ('["owl", "bat"]',)
+
+
+def test_memory_path_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with Store(":memory:") as store:
+        store.migrate()
+        store.set_labels(1, ["a", "b"])
+        assert store.get_labels(1) == ["a", "b"]
+    assert list(tmp_path.iterdir()) == []
