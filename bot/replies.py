@@ -55,6 +55,8 @@ TOO_BIG_TEXT = "That file is too big for me: send a picture under 20 MB."
 UNSUPPORTED_STICKER_TEXT = (
     "I can't look inside that animated sticker. Send a still sticker or a picture."
 )
+UNSUPPORTED_ANIMATION_TEXT = "I can't look inside that animation. Send a still picture instead."
+PREPARING_TEXT = "Getting to know the new labels, this takes a moment…"
 UNSUPPORTED_FILE_TEXT = "I can only look at pictures: send a photo, an image file or a sticker."
 NOTHING_TO_GUESS_TEXT = "Reply to a picture with /guess, or just send me a drawing."
 NOT_ADMIN_TEXT = "Only the group's admins can change the labels here."

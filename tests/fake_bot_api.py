@@ -31,6 +31,7 @@ method; ``set_file_fault(file_id, …)`` does the same for downloads (plus
 ``"truncate"``, which serves half the bytes).
 
 Helpers that enqueue updates are plain (not async) methods; waiting is async.
+Call everything from the test's event loop thread.
 """
 
 import asyncio
@@ -556,8 +557,8 @@ class FakeBotApi:
             error = ApiError("Not Found", 404)
         elif token != self.token:
             error = ApiError("Unauthorized", 401)
-        elif method is None:
-            error = ApiError("Not Found", 404)
+        elif method is None:  # Telegram says just "Not Found"; say more to the test author
+            error = ApiError(f"Not Found: FakeBotApi does not implement {name}", 404)
         else:
             error = None
         if error is not None:
@@ -711,8 +712,8 @@ class FakeBotApi:
         markup = _inline_markup(params.get("reply_markup"))
         if markup:
             content["reply_markup"] = markup
-        message = self._new_message(chat, self.bot, content, reply_to)
-        return message
+        sender = {key: self.bot[key] for key in ("id", "is_bot", "first_name", "username")}
+        return self._new_message(chat, sender, content, reply_to)
 
     def _api_send_chat_action(self, params: dict) -> bool:
         self._chat(params)
@@ -1074,7 +1075,10 @@ def _inline_markup(markup: Any) -> dict | None:
     for row in keyboard:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
-                raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise _bad_request(
+                    "can't parse inline keyboard button: "
+                    "Text buttons are unallowed in the inline keyboard"
+                )
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
                 raise _bad_request("BUTTON_DATA_INVALID")

@@ -118,7 +118,8 @@ def test_format_labels_fits_one_message_even_at_the_limit():
 
 def test_error_texts_are_short_plain_sentences():
     for name in ("BUSY_TEXT", "TOO_BIG_TEXT", "UNSUPPORTED_STICKER_TEXT", "UNSUPPORTED_FILE_TEXT",
-                 "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT"):
+                 "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT", "UNSUPPORTED_ANIMATION_TEXT",
+                 "PREPARING_TEXT"):
         text = getattr(replies, name)
         assert 10 < len(text) < 120 and "\n" not in text
         assert not re.search(r"[*_`<>\[]", text), f"{name} would need escaping in Markdown/HTML"
