@@ -74,6 +74,7 @@ _STRING_FIELDS = frozenset({
 })
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
+_MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
 _PHOTO_SIDES = (90, 320, 800)  # Telegram's s, m and x sizes; the original comes last
 
 
@@ -1059,10 +1060,20 @@ def _utf16_length(text: str) -> int:
 
 
 def _command_entities(text: str) -> list[dict]:
+    """The entities Telegram derives from plain text: a leading /command and @mentions."""
+    entities = []
     match = _COMMAND.match(text)
-    if not match:
-        return []
-    return [{"type": "bot_command", "offset": 0, "length": _utf16_length(match.group())}]
+    if match:
+        entities.append({"type": "bot_command", "offset": 0, "length": _utf16_length(match.group())})
+    for mention in _MENTION.finditer(text):
+        if match and mention.start() < match.end():
+            continue
+        entities.append({
+            "type": "mention",
+            "offset": _utf16_length(text[: mention.start()]),
+            "length": _utf16_length(mention.group()),
+        })
+    return entities
 
 
 def _inline_markup(markup: Any) -> dict | None:

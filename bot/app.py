@@ -1,0 +1,120 @@
+"""Wire the bot: settings, model, engine and store into a PTB ``Application``.
+
+Long-lived services are created in ``post_init`` (the model loads once, off the
+event loop) and closed in ``post_shutdown``, as PTB's rules-bot does.
+"""
+
+import asyncio
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from classifier.engine import Engine
+from classifier.pipeline import ZeroShotClassifier
+from classifier.prompts import DEFAULT_LABELS
+
+from . import handlers
+from .config import Settings
+from .replies import COMMANDS
+from .store import Store
+
+logger = logging.getLogger(__name__)
+
+PICTURES = (
+    filters.PHOTO
+    | filters.Sticker.ALL
+    | filters.ANIMATION
+    | filters.Document.ALL
+) & ~filters.COMMAND
+
+
+def build_application(settings: Settings, classifier: ZeroShotClassifier | None = None) -> Application:
+    """The bot, ready for ``run_polling``/``run_webhook`` (or ``async with`` in tests).
+
+    Without ``classifier`` the model named in ``settings`` is loaded in ``post_init``.
+    """
+    application = (
+        Application.builder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[handlers.SETTINGS] = settings
+    if classifier is not None:
+        application.bot_data["classifier"] = classifier
+
+    application.add_handler(CommandHandler("start", handlers.start))
+    application.add_handler(CommandHandler("help", handlers.help_command))
+    application.add_handler(CommandHandler("labels", handlers.labels_command))
+    application.add_handler(CommandHandler("guess", handlers.guess_command))
+    application.add_handler(MessageHandler(PICTURES, handlers.picture))
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text)
+    )
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+def load_classifier(settings: Settings) -> ZeroShotClassifier:
+    """Load the configured model (blocking: call it in a thread)."""
+    from classifier.model import load_model
+    from classifier.text_cache import open_database
+
+    loaded = load_model(settings.model, settings.pretrained, device=settings.device, precision=settings.precision)
+    db_path = None if str(settings.db_path) == ":memory:" else settings.db_path
+    return ZeroShotClassifier(loaded, db=open_database(db_path))
+
+
+async def _post_init(application: Application) -> None:
+    settings: Settings = application.bot_data[handlers.SETTINGS]
+    store = Store(settings.db_path)
+    store.migrate()
+    application.bot_data[handlers.STORE] = store
+    classifier = application.bot_data.get("classifier")
+    if classifier is None:
+        logger.info("loading %s (%s)", settings.model, settings.pretrained)
+        classifier = await asyncio.to_thread(load_classifier, settings)
+    engine = Engine(classifier)
+    await engine.start()
+    application.bot_data[handlers.ENGINE] = engine
+    await engine.prepare_labels(list(DEFAULT_LABELS))
+    await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
+    logger.info("ready as @%s with %s", application.bot.username, classifier.identity)
+
+
+async def _post_shutdown(application: Application) -> None:
+    engine = application.bot_data.pop(handlers.ENGINE, None)
+    if engine is not None:
+        await engine.close()
+    store = application.bot_data.pop(handlers.STORE, None)
+    if store is not None:
+        store.close()
+
+
+def run(settings: Settings) -> None:
+    """Serve until interrupted: long polling, or a webhook when configured."""
+    application = build_application(settings)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,170 @@
+"""Thin update callbacks: extract what the user sent, call the engine or store, reply.
+
+Every failure a user can cause gets a short reply here; anything unexpected
+goes to ``on_error``, which logs it and apologises without a traceback.
+"""
+
+import logging
+
+from telegram import ChatMember, Message, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from classifier.errors import ClassifierError
+from classifier.prompts import DEFAULT_LABELS
+
+from . import replies
+from .labels import LabelsError, apply_labels_command, command_args, parse_labels_command
+from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
+
+logger = logging.getLogger(__name__)
+
+ENGINE = "engine"
+STORE = "store"
+SETTINGS = "settings"
+
+NO_PICTURE_TEXT = {
+    "unsupported-sticker": replies.UNSUPPORTED_STICKER_TEXT,
+    "unsupported-animation": replies.UNSUPPORTED_ANIMATION_TEXT,
+    "not-an-image": replies.UNSUPPORTED_FILE_TEXT,
+}
+
+
+def chat_labels(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> list[str]:
+    """The chat's labels, or the defaults."""
+    return context.bot_data[STORE].get_labels(chat_id) or list(DEFAULT_LABELS)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet and say what to send."""
+    user = update.effective_user
+    await update.effective_message.reply_text(replies.build_start_text(user.first_name if user else None))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List what the bot does and its commands."""
+    await update.effective_message.reply_text(replies.HELP_TEXT)
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A plain text in a private chat: explain what to send."""
+    await update.effective_message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+
+
+async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/labels [set|add|remove|reset] …: show or change the chat's labels."""
+    message, chat = update.effective_message, update.effective_chat
+    store, engine = context.bot_data[STORE], context.bot_data[ENGINE]
+    try:
+        command = parse_labels_command(command_args(message.text or ""))
+    except LabelsError as exc:
+        await message.reply_text(exc.user_message)
+        return
+    own = store.get_labels(chat.id)
+    current = own or list(DEFAULT_LABELS)
+    if command.kind == "show":
+        await message.reply_text(replies.format_labels(current, is_default=own is None))
+        return
+    if not await is_chat_admin(update, context):
+        logger.info("chat %s: non-admin tried /labels %s", chat.id, command.kind)
+        await message.reply_text(replies.NOT_ADMIN_TEXT)
+        return
+    try:
+        new = apply_labels_command(current, list(DEFAULT_LABELS), command)
+    except LabelsError as exc:
+        await message.reply_text(exc.user_message)
+        return
+    if command.kind == "reset":
+        store.reset_labels(chat.id)
+    else:
+        store.set_labels(chat.id, new, chat_type=chat.type, title=chat.title)
+    logger.info("chat %s: labels %s -> %d labels", chat.id, command.kind, len(new))
+    if not engine.labels_ready(new):
+        await message.reply_text(replies.PREPARING_TEXT)
+        try:
+            await engine.prepare_labels(new)
+        except ClassifierError as exc:  # stored anyway: computed on first use
+            logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
+    await message.reply_text(replies.format_labels_changed(new))
+
+
+async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Private chats: always. Groups: the creator and administrators (also posting anonymously)."""
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous group admin
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+
+
+async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo, image document, sticker or GIF: answer with guesses when it is meant for us."""
+    message, chat = update.effective_message, update.effective_chat
+    if chat.type != ChatType.PRIVATE and not is_addressed_to_bot(message, context.bot.id, context.bot.username):
+        return
+    await answer_picture(message, message, context)
+
+
+async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/guess as a reply to a picture: guess that picture."""
+    message = update.effective_message
+    target = message.reply_to_message
+    if find_picture(target) is None:
+        await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+        return
+    await answer_picture(target, target, context)
+
+
+async def answer_picture(source: Message, reply_to: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Download the picture in ``source``, classify it, reply to ``reply_to``."""
+    found = find_picture(source)
+    if found is None:
+        return
+    if isinstance(found, NoPicture):
+        await reply_to.reply_text(NO_PICTURE_TEXT[found.reason])
+        return
+    data = await download_picture(found, reply_to, context)
+    if data is None:
+        return
+    engine = context.bot_data[ENGINE]
+    try:
+        guesses = await engine.classify(data, chat_labels(context, source.chat_id), top_k=replies.TOP_GUESSES)
+    except ClassifierError as exc:
+        logger.info("chat %s: %s: %s", source.chat_id, type(exc).__name__, exc)
+        await reply_to.reply_text(exc.user_message)
+        return
+    await reply_to.reply_text(replies.format_guesses(guesses))
+
+
+async def download_picture(found: PictureRef, reply_to: Message, context: ContextTypes.DEFAULT_TYPE) -> bytes | None:
+    """The file's bytes, or ``None`` after telling the user why not."""
+    if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
+        await reply_to.reply_text(replies.TOO_BIG_TEXT)
+        return None
+    await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
+    try:
+        file = await context.bot.get_file(found.file_id)
+    except BadRequest as exc:
+        if "too big" in exc.message.lower():
+            await reply_to.reply_text(replies.TOO_BIG_TEXT)
+            return None
+        raise
+    if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
+        await reply_to.reply_text(replies.TOO_BIG_TEXT)
+        return None
+    return bytes(await file.download_as_bytearray())
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception; tell the user something went wrong, never how."""
+    logger.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(replies.ERROR_TEXT)
+        except TelegramError as exc:
+            logger.warning("could not send the error reply: %s", exc)

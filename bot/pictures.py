@@ -1,0 +1,75 @@
+"""Find the picture in a Telegram message: which file to download, or why not.
+
+Pure functions over PTB's ``Message`` objects: no network, no tensors.
+"""
+
+from dataclasses import dataclass
+
+from telegram import Message, MessageEntity
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # Telegram's limit for bots
+
+
+@dataclass(frozen=True)
+class PictureRef:
+    """A file to download and classify."""
+
+    file_id: str
+    file_size: int | None
+    kind: str  # photo, document, sticker, sticker-thumbnail, animation-thumbnail
+
+
+@dataclass(frozen=True)
+class NoPicture:
+    """The message carries media we cannot read; ``reason`` names the reply to send."""
+
+    reason: str  # unsupported-sticker, unsupported-animation, not-an-image
+
+
+def find_picture(message: Message | None) -> PictureRef | NoPicture | None:
+    """The best picture in ``message``; ``None`` when it carries no media at all."""
+    if message is None:
+        return None
+    if message.photo:
+        largest = message.photo[-1]
+        return PictureRef(largest.file_id, largest.file_size, "photo")
+    if message.sticker:
+        sticker = message.sticker
+        if not (sticker.is_animated or sticker.is_video):
+            return PictureRef(sticker.file_id, sticker.file_size, "sticker")
+        if sticker.thumbnail:
+            return PictureRef(sticker.thumbnail.file_id, sticker.thumbnail.file_size, "sticker-thumbnail")
+        return NoPicture("unsupported-sticker")
+    if message.animation:
+        thumbnail = message.animation.thumbnail
+        if thumbnail:
+            return PictureRef(thumbnail.file_id, thumbnail.file_size, "animation-thumbnail")
+        return NoPicture("unsupported-animation")
+    if message.document:
+        document = message.document
+        if (document.mime_type or "").startswith("image/"):
+            return PictureRef(document.file_id, document.file_size, "document")
+        return NoPicture("not-an-image")
+    return None
+
+
+def is_addressed_to_bot(message: Message, bot_id: int, bot_username: str | None) -> bool:
+    """In a group, does this picture message ask the bot for guesses?
+
+    Yes when its caption mentions the bot or starts with /guess, or when it
+    replies to one of the bot's messages.
+    """
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return True
+    caption = message.caption or ""
+    first = caption.split(maxsplit=1)[0].lower() if caption.strip() else ""
+    if first == "/guess" or (bot_username and first == f"/guess@{bot_username.lower()}"):
+        return True
+    entities = message.parse_caption_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    for entity, text in entities.items():
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+        if bot_username and text.lower() == f"@{bot_username.lower()}":
+            return True
+    return False
