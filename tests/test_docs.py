@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.cli import add_run_command
 from classifier.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +15,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_every_cli_command_is_documented():
     parser = build_parser()
+    add_run_command(parser)
     commands = next(a for a in parser._actions if a.dest == "command").choices
     assert commands, "the CLI has subcommands"
     for name in commands:
@@ -41,3 +43,19 @@ def test_dockerfile_lints_clean_and_runs_unprivileged():
     user = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert 'VOLUME ["/data", "/cache"]' in dockerfile
+
+
+def test_every_bot_command_is_documented():
+    from bot.replies import COMMANDS
+
+    for name, _ in COMMANDS:
+        assert f"`/{name}" in README, f"/{name} is not in the README"
+
+
+def test_every_setting_is_documented():
+    import inspect
+
+    import bot.config
+
+    for name in set(re.findall(r"\b(?:TELEGRAM|TOONZOO)_[A-Z_]+\b", inspect.getsource(bot.config))):
+        assert f"`{name}`" in README, f"{name} is not in the README"
