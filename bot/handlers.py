@@ -4,11 +4,12 @@ Every failure a user can cause gets a short reply here; anything unexpected
 goes to ``on_error``, which logs it and apologises without a traceback.
 """
 
+import asyncio
 import logging
 
 from telegram import ChatMember, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from classifier.errors import ClassifierError
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 ENGINE = "engine"
 STORE = "store"
 SETTINGS = "settings"
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_BACKOFF_S = 0.5
 
 NO_PICTURE_TEXT = {
     "unsupported-sticker": replies.UNSUPPORTED_STICKER_TEXT,
@@ -142,22 +145,40 @@ async def answer_picture(source: Message, reply_to: Message, context: ContextTyp
 
 
 async def download_picture(found: PictureRef, reply_to: Message, context: ContextTypes.DEFAULT_TYPE) -> bytes | None:
-    """The file's bytes, or ``None`` after telling the user why not."""
+    """The file's bytes, or ``None`` after telling the user why not.
+
+    Downloads are idempotent, so network failures and flood waits are retried
+    a few times before the user is asked to send the picture again.
+    """
     if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
         await reply_to.reply_text(replies.TOO_BIG_TEXT)
         return None
     await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
-    try:
-        file = await context.bot.get_file(found.file_id)
-    except BadRequest as exc:
-        if "too big" in exc.message.lower():
-            await reply_to.reply_text(replies.TOO_BIG_TEXT)
-            return None
-        raise
-    if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
-        await reply_to.reply_text(replies.TOO_BIG_TEXT)
-        return None
-    return bytes(await file.download_as_bytearray())
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        try:
+            file = await context.bot.get_file(found.file_id)
+            if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
+                await reply_to.reply_text(replies.TOO_BIG_TEXT)
+                return None
+            return bytes(await file.download_as_bytearray())
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                await reply_to.reply_text(replies.TOO_BIG_TEXT)
+                return None
+            raise
+        except RetryAfter as exc:
+            delay, error = _seconds(exc.retry_after), exc
+        except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
+            delay, error = DOWNLOAD_BACKOFF_S * attempt, exc
+        logger.warning("chat %s: download attempt %d failed: %s", reply_to.chat_id, attempt, error)
+        if attempt < DOWNLOAD_ATTEMPTS:
+            await asyncio.sleep(delay)
+    await reply_to.reply_text(replies.DOWNLOAD_FAILED_TEXT)
+    return None
+
+
+def _seconds(value) -> float:
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -61,6 +61,7 @@ UNSUPPORTED_FILE_TEXT = "I can only look at pictures: send a photo, an image fil
 NOTHING_TO_GUESS_TEXT = "Reply to a picture with /guess, or just send me a drawing."
 NOT_ADMIN_TEXT = "Only the group's admins can change the labels here."
 ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
+DOWNLOAD_FAILED_TEXT = "I couldn't fetch that picture from Telegram. Please send it again."
 
 
 class GuessLike(Protocol):

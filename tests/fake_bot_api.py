@@ -434,6 +434,10 @@ class FakeBotApi:
         self._notify()
         return update
 
+    def delete_message(self, chat: dict, message_id: int) -> None:
+        """A user deletes a message: replies to it now fail unless sent without the reply."""
+        self._state.messages.pop((chat["id"], message_id), None)
+
     def chat_messages(self, chat: dict) -> list[dict]:
         """The chat as it stands now (after edits and deletions), oldest first."""
         return [
