@@ -66,10 +66,21 @@ def is_addressed_to_bot(message: Message, bot_id: int, bot_username: str | None)
     first = caption.split(maxsplit=1)[0].lower() if caption.strip() else ""
     if first == "/guess" or (bot_username and first == f"/guess@{bot_username.lower()}"):
         return True
-    entities = message.parse_caption_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
-    for entity, text in entities.items():
+    for entity in message.caption_entities or ():
         if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
             return True
-        if bot_username and text.lower() == f"@{bot_username.lower()}":
-            return True
+        if entity.type == MessageEntity.MENTION and bot_username:
+            if entity_text(caption, entity).lower() == f"@{bot_username.lower()}":
+                return True
     return False
+
+
+def entity_text(text: str, entity: MessageEntity) -> str:
+    """The text an entity covers (offsets count UTF-16 code units).
+
+    Unlike PTB's ``parse_entity`` this tolerates lone surrogates, which
+    arrive in the wild and must not crash the handler.
+    """
+    units = text.encode("utf-16-le", "surrogatepass")
+    start, end = entity.offset * 2, (entity.offset + entity.length) * 2
+    return units[start:end].decode("utf-16-le", "surrogatepass")

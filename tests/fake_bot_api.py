@@ -1060,7 +1060,7 @@ def _update_kind(update: dict) -> str:
 
 
 def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _command_entities(text: str) -> list[dict]:
