@@ -160,7 +160,10 @@ async def download_picture(found: PictureRef, reply_to: Message, context: Contex
             if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
                 await reply_to.reply_text(replies.TOO_BIG_TEXT)
                 return None
-            return bytes(await file.download_as_bytearray())
+            data = bytes(await file.download_as_bytearray())
+            if file.file_size and len(data) != file.file_size:
+                raise NetworkError(f"incomplete download: {len(data)} of {file.file_size} bytes")
+            return data
         except BadRequest as exc:
             if "too big" in exc.message.lower():
                 await reply_to.reply_text(replies.TOO_BIG_TEXT)

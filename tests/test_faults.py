@@ -101,3 +101,14 @@ async def test_reply_to_a_deleted_message_is_sent_without_the_reply(fake, tmp_pa
         assert reply.status == 200 and reply.params["text"].count("%") == 3
         assert reply.params["reply_parameters"]["message_id"] == photo["message_id"]
         assert "reply_to_message" not in reply.result
+
+
+async def test_truncated_download_is_noticed_and_fetched_again(fake, tmp_path, tiny_classifier):
+    ada = fake.add_user("Ada")
+    chat = fake.add_private_chat(ada)
+    async with running_bot(fake, settings_for(fake, tmp_path / "db"), tiny_classifier):
+        photo = fake.send_photo(chat, ada, png_bytes())
+        fake.set_file_fault(photo["photo"][-1]["file_id"], "truncate", count=1)
+        reply = await fake.wait_for("sendMessage", timeout=20)
+        assert reply["text"].count("%") == 3
+        assert [c.status for c in fake.all_calls if c.method == "download"] == ["truncate", 200]
