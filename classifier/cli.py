@@ -64,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
+    bench = commands.add_parser("bench", help="measure raw model vs engine throughput, latency, label cache, memory")
+    bench.add_argument("--model", default="ViT-B-32-quickgelu", help="open_clip model (default %(default)s)")
+    bench.add_argument("--pretrained", default="openai",
+                       help="weights; offline without them the run falls back to 'random' (default %(default)s)")
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
+    bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                       help="main run's precision: auto = fp16 on CUDA, fp32 on CPU")
+    bench.add_argument("--json", metavar="PATH", help="also write every number as JSON")
+    bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
+    bench.add_argument("--skip-bf16", action="store_true", help="skip the bf16 run")
+    bench.add_argument("--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)")
+    bench.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
+    bench.add_argument("--max-batch", type=int, metavar="N", help="engine max_batch (default min(best raw, callers/2))")
+    bench.add_argument("--decode-workers", type=int, metavar="N", help="decode threads (default 1; CUDA cores-2)")
+    bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
+    bench.set_defaults(handler=cmd_bench)
+
     tiny = commands.add_parser("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
     tiny.add_argument("folder", metavar="DIR")
     tiny.set_defaults(handler=cmd_tiny_model)
@@ -205,6 +222,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report["model"] = classifier.identity
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_evaluation(report))
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench_command
+
+    return run_bench_command(args)
 
 
 def cmd_tiny_model(args: argparse.Namespace) -> int:

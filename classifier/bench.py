@@ -1,0 +1,675 @@
+"""``toonzoo bench``: how close the serving engine runs to the model's own limit.
+
+One run measures, on one model and device:
+
+1. raw ``encode_image`` throughput at a few batch sizes: the limit;
+2. the engine's steady-state throughput with many concurrent callers sending
+   the bytes of realistic 1280x960 JPEG drawings (decode, preprocess, batch,
+   forward pass, rank, deliver), and its ratio to the limit;
+3. the same for bf16, in a subprocess (its own model, its own peak memory);
+4. latency bytes -> guesses through the engine with 1, 8 and 32 callers;
+5. label embeddings for 100 labels x 8 templates: cold, warm in-process, and
+   after a restart (a fresh classifier over the same SQLite file);
+6. peak resident memory after each phase.
+
+It prints a table and, with ``--json PATH``, writes every number. Offline, when
+the requested weights are unavailable, it falls back to random weights (same
+compute cost) and says so. ``--device cuda`` runs the GPU variant: fp16, larger
+batches, more callers, several decode threads.
+"""
+
+import argparse
+import asyncio
+import io
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+GOALS = {  # this project's targets on its 2-core CPU machine (ViT-B/32)
+    "engine_to_raw": 0.90,
+    "bf16_engine_img_per_s": 35.0,
+    "latency_c1_p50_ms": 120.0,
+    "text_cold_s": 5.0,
+    "peak_rss_mb": 1600.0,
+}
+CPU_BATCH_SIZES = (1, 8, 16, 32)
+CUDA_BATCH_SIZES = (1, 32, 64, 128, 256)
+QUICK_BATCH_SIZES = (1, 16)
+PICTURE_SIZE = (1280, 960)
+PICTURE_VARIANTS = 8
+TEXT_LABEL_COUNT = 100
+# Beyond the 32 default animals: everyday things people draw.
+EXTRA_LABELS = (
+    "house", "tree", "flower", "sun", "moon", "star", "cloud", "rainbow", "car", "bus",
+    "train", "airplane", "boat", "bicycle", "rocket", "robot", "dragon", "unicorn", "dinosaur", "castle",
+    "mountain", "beach", "island", "volcano", "umbrella", "hat", "shoe", "shirt", "glasses", "clock",
+    "lamp", "chair", "table", "bed", "cup", "teapot", "apple", "banana", "pizza", "cake",
+    "ice cream", "carrot", "guitar", "piano", "drum", "ball", "kite", "balloon", "book", "pencil",
+    "scissors", "key", "heart", "crown", "sword", "shield", "ghost", "skull", "angel", "witch",
+    "snowman", "pumpkin", "mushroom", "cactus", "bee", "ladybug", "spider", "dolphin",
+)
+
+
+# -- inputs ------------------------------------------------------------------
+
+
+def make_drawing_jpeg(seed: int, size: tuple[int, int] = PICTURE_SIZE, quality: int = 90) -> bytes:
+    """A phone photo of a felt-pen drawing: lit paper with sensor noise, strokes, filled shapes."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)
+    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    light = 235 - 30 * ((xs - rng.uniform(0.2, 0.8)) ** 2 + (ys - rng.uniform(0.2, 0.8)) ** 2)
+    paper = light[..., None] * np.array([1.0, 0.98, 0.93], dtype=np.float32)
+    paper = paper + rng.normal(0, 4, (height, width, 3)).astype(np.float32)
+    image = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    palette = [(30, 30, 35), (200, 40, 40), (40, 90, 200), (40, 150, 60), (240, 180, 30), (150, 60, 160)]
+    for _ in range(int(rng.integers(4, 9))):
+        colour = palette[int(rng.integers(len(palette)))]
+        x0, y0 = rng.uniform(0.1, 0.7) * width, rng.uniform(0.1, 0.7) * height
+        box = [x0, y0, x0 + rng.uniform(0.08, 0.3) * width, y0 + rng.uniform(0.08, 0.3) * height]
+        if rng.random() < 0.5:
+            draw.ellipse(box, fill=colour if rng.random() < 0.4 else None, outline=palette[0], width=6)
+        else:
+            draw.rectangle(box, fill=colour if rng.random() < 0.4 else None, outline=palette[0], width=6)
+    for _ in range(int(rng.integers(6, 14))):  # wobbly pen strokes
+        steps = rng.normal(0, 18, (40, 2)).cumsum(axis=0) + rng.uniform(0.15, 0.85, 2) * (width, height)
+        draw.line([tuple(p) for p in steps], fill=palette[int(rng.integers(len(palette)))], width=int(rng.integers(3, 9)))
+    image = image.filter(ImageFilter.GaussianBlur(0.8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def bench_labels(count: int = TEXT_LABEL_COUNT) -> list[str]:
+    from .prompts import DEFAULT_LABELS
+
+    labels = list(dict.fromkeys((*DEFAULT_LABELS, *EXTRA_LABELS)))
+    labels += [f"thing number {i}" for i in range(count - len(labels))]
+    return labels[:count]
+
+
+# -- measurements -------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB.
+
+    Linux's VmHWM belongs to this program alone; ``getrusage`` would also count
+    the parent's memory at the time it started this process.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def percentiles(samples_ms: list[float]) -> dict:
+    if not samples_ms:
+        return {"p50": None, "p95": None, "n": 0}
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+
+    return {"p50": pick(0.50), "p95": pick(0.95), "n": len(ordered)}
+
+
+class CpuMeter:
+    """Share of the machine's CPU time that other processes used since creation (Linux; else None).
+
+    The bench assumes the machine is otherwise idle; this says when it was not.
+    """
+
+    def __init__(self):
+        self._start = self._read()
+
+    @staticmethod
+    def _read():
+        try:
+            with open("/proc/stat") as handle:
+                fields = [int(v) for v in handle.readline().split()[1:9]]
+            with open("/proc/self/stat") as handle:
+                own = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total = sum(fields)
+        busy = total - fields[3] - fields[4]  # minus idle and iowait
+        return total, busy, int(own[11]) + int(own[12])  # own utime + stime
+
+    def others_pct(self) -> float | None:
+        end = self._read()
+        if self._start is None or end is None or end[0] == self._start[0]:
+            return None
+        total, busy, own = (e - s for e, s in zip(end, self._start))
+        return round(max(0.0, 100.0 * (busy - own) / total), 1)
+
+
+def _synchronize(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_raw(loaded, batch_sizes, min_seconds: float, min_iterations: int = 2) -> dict[int, float]:
+    """``encode_image`` images per second for each batch size (inputs already on the device)."""
+    import torch
+
+    rates = {}
+    size = loaded.image_size
+    with torch.inference_mode():
+        for batch in batch_sizes:
+            pixels = torch.randn(batch, 3, size, size, device=loaded.device).to(loaded.dtype)
+            loaded.model.encode_image(pixels)  # warm-up: kernels and buffers for this shape
+            _synchronize(loaded.device)
+            times = []
+            began = time.perf_counter()
+            while len(times) < min_iterations or time.perf_counter() - began < min_seconds:
+                start = time.perf_counter()
+                loaded.model.encode_image(pixels)
+                _synchronize(loaded.device)
+                times.append(time.perf_counter() - start)
+            rates[batch] = batch / statistics.median(times)
+            logger.info("raw batch %d: %.1f img/s (%d runs)", batch, rates[batch], len(times))
+    return rates
+
+
+def measure_decode(classifier, pictures: list[bytes], workers: int, count: int) -> float:
+    """Decode + preprocess throughput (images/s) with ``workers`` threads, model idle."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(index: int):
+        return classifier.preprocess(classifier.decode(pictures[index % len(pictures)]))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, range(workers)))  # warm-up
+        start = time.perf_counter()
+        list(pool.map(one, range(count)))
+        return count / (time.perf_counter() - start)
+
+
+def timed_classifier(loaded, **kwargs):
+    """A ZeroShotClassifier that records when each forward pass ends and its batch size."""
+    from .pipeline import ZeroShotClassifier
+
+    class TimedClassifier(ZeroShotClassifier):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            self.forward_log: list[tuple[float, int]] = []
+
+        def embed_images(self, pixels):
+            features = super().embed_images(pixels)
+            self.forward_log.append((time.perf_counter(), len(pixels)))
+            return features
+
+    return TimedClassifier(loaded, **kwargs)
+
+
+def steady_throughput(forward_log: list[tuple[float, int]], since: float, until: float) -> tuple[float, int]:
+    """Images per second between the first and the last forward pass ending in [since, until].
+
+    Counting from one forward pass's end to another's makes the window hold
+    whole batches only: no rounding error from a batch cut in two.
+    """
+    window = [(t, n) for t, n in forward_log if since <= t <= until]
+    if len(window) < 2:
+        return 0.0, len(window)
+    images = sum(n for _, n in window[1:])
+    return images / (window[-1][0] - window[0][0]), len(window) - 1
+
+
+async def closed_loop(engine, pictures, labels, callers: int, *, seconds: float | None = None,
+                      requests_each: int | None = None, warmup: float = 0.0) -> dict:
+    """``callers`` tasks each classify one picture after another; latencies after ``warmup``."""
+    began = time.perf_counter()
+    stop_at = began + seconds if seconds is not None else None
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def caller(index: int) -> None:
+        done = 0
+        while True:
+            if requests_each is not None and done >= requests_each:
+                return
+            if stop_at is not None and time.perf_counter() >= stop_at:
+                return
+            start = time.perf_counter()
+            try:
+                await engine.classify(pictures[(index + done) % len(pictures)], labels)
+            except Exception as exc:  # counted and reported, never hidden
+                errors.append(type(exc).__name__)
+            else:
+                if start - began >= warmup:
+                    latencies.append((time.perf_counter() - start) * 1000.0)
+            done += 1
+
+    await asyncio.gather(*(caller(i) for i in range(callers)))
+    return {"latencies_ms": latencies, "errors": errors, "began": began, "ended": time.perf_counter()}
+
+
+# -- the run ------------------------------------------------------------------
+
+
+def _settings(args, device_type: str) -> dict:
+    cuda = device_type == "cuda"
+    quick = args.quick
+    if args.batch_sizes:
+        batch_sizes = tuple(int(b) for b in args.batch_sizes.split(","))
+    else:
+        batch_sizes = QUICK_BATCH_SIZES if quick and not cuda else (CUDA_BATCH_SIZES if cuda else CPU_BATCH_SIZES)
+    callers = args.callers or (256 if cuda else 32)
+    return {
+        "batch_sizes": batch_sizes,
+        "callers": callers,
+        "max_batch": 128 if cuda else 16,
+        "decode_workers": args.decode_workers or (max(1, min(16, (os.cpu_count() or 2) - 2)) if cuda else 1),
+        "raw_seconds": 0.3 if quick else (1.0 if cuda else 2.0),
+        "engine_warmup_s": 0.5 if quick else 2.5,
+        "engine_seconds": 1.5 if quick else (5.0 if cuda else 9.0),
+        "c1_requests": 6 if quick else (50 if cuda else 20),
+        "c8_requests_each": 3 if quick else (20 if cuda else 4),
+        "decode_count": 32 if quick else (2048 if cuda else 96),
+    }
+
+
+def load_for_bench(args, precision: str):
+    """Load the model; fall back to random weights when the requested ones are unavailable."""
+    from .errors import WeightsUnavailable
+    from .model import RANDOM_WEIGHTS, load_model
+
+    try:
+        return load_model(args.model, args.pretrained, device=args.device, precision=precision), None
+    except WeightsUnavailable as exc:
+        if args.model.startswith(("local-dir:", "hf-hub:")) or args.pretrained == RANDOM_WEIGHTS:
+            raise
+        note = f"weights {args.model}/{args.pretrained} unavailable ({exc}); using --pretrained random"
+        logger.warning(note)
+        return load_model(args.model, RANDOM_WEIGHTS, device=args.device, precision=precision), note
+
+
+async def measure_serving(classifier, pictures, labels, settings, *, max_batch: int, latency: bool) -> dict:
+    """Through one engine, as a bot runs it: steady throughput with ``callers`` callers, then latency.
+
+    One engine (one worker, one decode pool) serves every step, as in the bot.
+    """
+    from .engine import Engine
+
+    callers = settings["callers"]
+    engine = Engine(classifier, max_batch=max_batch, max_wait_ms=5.0, max_queue=max(64, 2 * callers),
+                    decode_workers=settings["decode_workers"])
+    result: dict = {"max_batch": max_batch}
+    async with engine:
+        await engine.prepare_labels(labels)
+        classifier.forward_log.clear()
+        meter = CpuMeter()
+        run = await closed_loop(engine, pictures, labels, callers,
+                                seconds=settings["engine_warmup_s"] + settings["engine_seconds"],
+                                warmup=settings["engine_warmup_s"])
+        result["others_cpu_pct"] = meter.others_pct()
+        stats = engine.stats
+        since = run["began"] + settings["engine_warmup_s"]
+        rate, batches = steady_throughput(classifier.forward_log, since, run["ended"])
+        measured = [n for t, n in classifier.forward_log if t >= since]
+        result.update(
+            img_per_s=rate,
+            batches_measured=batches,
+            mean_batch_measured=sum(measured) / len(measured) if measured else 0.0,
+            img_per_s_wall=stats.requests / (run["ended"] - run["began"]),
+            stats=stats.as_dict(),
+        )
+        runs = {f"c{callers}": run}
+        if latency:
+            meter = CpuMeter()
+            runs["c1"] = await closed_loop(engine, pictures, labels, 1, requests_each=settings["c1_requests"])
+            runs["c8"] = await closed_loop(engine, pictures, labels, 8, requests_each=settings["c8_requests_each"])
+            if callers != 32:
+                runs["c32"] = await closed_loop(engine, pictures, labels, 32,
+                                                requests_each=settings["c8_requests_each"])
+            result["latency_others_cpu_pct"] = meter.others_pct()
+        result["latency"] = {key: percentiles(run["latencies_ms"]) for key, run in runs.items()}
+        result["errors"] = sum(len(run["errors"]) for run in runs.values())
+        result["stats_total"] = engine.stats.as_dict()
+    return result
+
+
+async def measure_text(loaded, labels: list[str]) -> dict:
+    """Cold, warm and after-restart label embeddings over a temporary SQLite file, via the engine."""
+    from .engine import Engine
+    from .pipeline import ZeroShotClassifier
+    from .prompts import DEFAULT_TEMPLATES
+    from .text_cache import open_database
+
+    meter = CpuMeter()
+    with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:
+        path = Path(folder) / "text.db"
+        db = open_database(path)
+        first = ZeroShotClassifier(loaded, DEFAULT_TEMPLATES, db)
+        async with Engine(first) as engine:
+            start = time.perf_counter()
+            await engine.prepare_labels(labels)
+            cold_s = time.perf_counter() - start
+        cold_calls = first.text_cache.encoder_calls
+        start = time.perf_counter()
+        first.label_weights(labels)
+        warm_s = time.perf_counter() - start
+        warm_calls = first.text_cache.encoder_calls - cold_calls
+        db.conn.close()
+
+        db = open_database(path)  # a restart: new classifier and cache, same file
+        second = ZeroShotClassifier(loaded, DEFAULT_TEMPLATES, db)
+        async with Engine(second) as engine:
+            start = time.perf_counter()
+            ready = engine.labels_ready(labels)
+            await engine.prepare_labels(labels)
+            restart_s = time.perf_counter() - start
+        restart_calls = second.text_cache.encoder_calls
+        db.conn.close()
+    return {
+        "labels": len(labels),
+        "templates": len(DEFAULT_TEMPLATES),
+        "prompts": len(labels) * len(DEFAULT_TEMPLATES),
+        "cold_s": cold_s,
+        "cold_encoder_calls": cold_calls,
+        "warm_s": warm_s,
+        "warm_encoder_calls": warm_calls,
+        "restart_s": restart_s,
+        "restart_encoder_calls": restart_calls,
+        "restart_ready_from_sqlite": ready,
+        "others_cpu_pct": meter.others_pct(),
+    }
+
+
+def _device_name(loaded) -> str:
+    import torch
+
+    if loaded.device.type == "cuda":
+        return f"{loaded.device} ({torch.cuda.get_device_name(loaded.device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+async def _measure(args, precision: str, settings: dict, pictures: list[bytes], *, serving_extras: bool) -> dict:
+    """One precision's run: load, serving through the engine, [text], then decode rate and raw limit.
+
+    The serving phases run first, so the peak memory recorded after them is what
+    a bot process needs; the raw measurement's extra buffers come after it.
+    """
+    from .prompts import DEFAULT_LABELS
+
+    rss = {"start": peak_rss_mb()}
+    start = time.perf_counter()
+    loaded, note = load_for_bench(args, precision)
+    load_s = time.perf_counter() - start
+    rss["load"] = peak_rss_mb()
+    classifier = timed_classifier(loaded)
+    # At most half the callers per batch: one batch runs while the next is decoded and queued.
+    max_batch = args.max_batch or max(1, min(settings["max_batch"], settings["callers"] // 2))
+    serving = await measure_serving(classifier, pictures, list(DEFAULT_LABELS), settings, max_batch=max_batch,
+                                    latency=serving_extras)
+    rss["engine"] = peak_rss_mb()
+    text = None
+    if serving_extras:
+        text = await measure_text(loaded, bench_labels())
+        rss["text"] = peak_rss_mb()
+    serving_peak = peak_rss_mb()
+    meter = CpuMeter()
+    decode_rate = measure_decode(classifier, pictures, settings["decode_workers"], settings["decode_count"])
+    raw = measure_raw(loaded, settings["batch_sizes"], settings["raw_seconds"])
+    raw_others = meter.others_pct()
+    rss["raw"] = peak_rss_mb()
+    best_batch = max(raw, key=raw.get)
+    return {
+        "loaded": loaded, "note": note, "load_s": load_s, "decode_img_per_s": decode_rate,
+        "max_batch": max_batch, "serving": serving, "text": text, "raw_others_cpu_pct": raw_others,
+        "raw_by_batch": {str(b): round(r, 2) for b, r in raw.items()},
+        "raw_best_batch": best_batch, "raw_img_per_s": raw[best_batch],
+        "rss": rss, "serving_peak_rss_mb": serving_peak,
+    }
+
+
+async def run_bench(args) -> dict:
+    """The whole benchmark: returns the JSON-ready result."""
+    import torch
+
+    from .model import resolve_device, resolve_precision
+
+    device = resolve_device(args.device)
+    precision = resolve_precision(args.precision, device)
+    settings = _settings(args, device.type)
+    pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
+    load_before = os.getloadavg()[0]
+    part = await _measure(args, precision, settings, pictures, serving_extras=True)
+    loaded, engine, text = part["loaded"], part["serving"], part["text"]
+    latency = engine["latency"]
+    raw_rate = part["raw_img_per_s"]
+    result = {
+        "model": loaded.identity,
+        "model_name": args.model,
+        "pretrained_requested": args.pretrained,
+        "random_weights": loaded.random_weights,
+        "note": part["note"],
+        "device": _device_name(loaded),
+        "precision": loaded.precision,
+        "torch": torch.__version__,
+        "quick": bool(args.quick),
+        "load_s": round(part["load_s"], 2),
+        "picture": {"size": list(PICTURE_SIZE), "variants": len(pictures),
+                    "mean_jpeg_kb": round(sum(map(len, pictures)) / len(pictures) / 1024, 1)},
+        "batch_sizes": list(settings["batch_sizes"]),
+        "raw_img_per_s_by_batch": part["raw_by_batch"],
+        "raw_best_batch": part["raw_best_batch"],
+        "raw_img_per_s": round(raw_rate, 2),
+        "decode_workers": settings["decode_workers"],
+        "decode_img_per_s": round(part["decode_img_per_s"], 1),
+        "callers": settings["callers"],
+        "engine_max_batch": part["max_batch"],
+        "engine_img_per_s": round(engine["img_per_s"], 2),
+        "engine_img_per_s_wall": round(engine["img_per_s_wall"], 2),
+        "engine_to_raw": round(engine["img_per_s"] / raw_rate, 3),
+        "engine_to_limit": round(engine["img_per_s"] / min(raw_rate, part["decode_img_per_s"]), 3),
+        "engine_batches_measured": engine["batches_measured"],
+        "engine_mean_batch_measured": round(engine["mean_batch_measured"], 2),
+        "engine_errors": engine["errors"],
+        "engine_stats": engine["stats"],
+        "engine_stats_with_latency_runs": engine["stats_total"],
+        "latency_ms": {"c1": latency["c1"], "c8": latency["c8"], "c32": latency.get("c32"),
+                       **{key: value for key, value in latency.items() if key not in ("c1", "c8", "c32")}},
+        "text_labels": text["labels"],
+        "text_templates": text["templates"],
+        "text_cold_s": round(text["cold_s"], 3),
+        "text_cold_encoder_calls": text["cold_encoder_calls"],
+        "text_warm_s": round(text["warm_s"], 4),
+        "text_warm_encoder_calls": text["warm_encoder_calls"],
+        "text_restart_s": round(text["restart_s"], 4),
+        "text_restart_encoder_calls": text["restart_encoder_calls"],
+        "text_restart_ready_from_sqlite": text["restart_ready_from_sqlite"],
+        "peak_rss_mb": part["serving_peak_rss_mb"],
+        "peak_rss_mb_with_raw": part["rss"]["raw"],
+        "peak_rss_mb_after": part["rss"],
+        "bf16_engine_img_per_s": None,
+        "bf16_raw_img_per_s": None,
+        "bf16_engine_to_raw": None,
+        "bf16": None,
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "others_cpu_pct": {"engine": engine["others_cpu_pct"], "latency": engine.get("latency_others_cpu_pct"),
+                           "text": text["others_cpu_pct"], "raw": part["raw_others_cpu_pct"]},
+        "goals": GOALS,
+    }
+    del part, loaded
+    if not args.skip_bf16:
+        bf16 = run_bf16_subprocess(args, result)
+        result["bf16"] = bf16
+        if "error" not in bf16:
+            result["bf16_raw_img_per_s"] = bf16["raw_img_per_s"]
+            result["bf16_engine_img_per_s"] = bf16["engine_img_per_s"]
+            result["bf16_engine_to_raw"] = bf16["engine_to_raw"]
+    result["load_average"][1] = round(os.getloadavg()[0], 2)
+    return result
+
+
+async def run_bf16_part(args) -> dict:
+    """The child process's work: engine and raw throughput in bf16."""
+    from .model import resolve_device
+
+    settings = _settings(args, resolve_device(args.device).type)
+    pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
+    part = await _measure(args, "bf16", settings, pictures, serving_extras=False)
+    engine = part["serving"]
+    return {
+        "precision": "bf16",
+        "model": part["loaded"].identity,
+        "raw_img_per_s_by_batch": part["raw_by_batch"],
+        "raw_best_batch": part["raw_best_batch"],
+        "raw_img_per_s": round(part["raw_img_per_s"], 2),
+        "decode_img_per_s": round(part["decode_img_per_s"], 1),
+        "engine_max_batch": part["max_batch"],
+        "engine_img_per_s": round(engine["img_per_s"], 2),
+        "engine_to_raw": round(engine["img_per_s"] / part["raw_img_per_s"], 3),
+        "engine_batches_measured": engine["batches_measured"],
+        "engine_mean_batch_measured": round(engine["mean_batch_measured"], 2),
+        "engine_errors": engine["errors"],
+        "engine_stats": engine["stats"],
+        "latency_ms": engine["latency"],
+        "others_cpu_pct": {"engine": engine["others_cpu_pct"], "raw": part["raw_others_cpu_pct"]},
+        "peak_rss_mb": part["serving_peak_rss_mb"],
+        "peak_rss_mb_with_raw": part["rss"]["raw"],
+    }
+
+
+def run_bf16_subprocess(args, parent: dict) -> dict | None:
+    """Run the bf16 part in a fresh process so neither model inflates the other's peak memory."""
+    pretrained = "random" if parent["random_weights"] and not args.model.startswith("local-dir:") else args.pretrained
+    with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:
+        out = Path(folder) / "bf16.json"
+        command = [sys.executable, "-m", "classifier", "bench", "--bf16-part", "--json", str(out),
+                   "--model", args.model, "--pretrained", pretrained, "--device", args.device]
+        for flag, value in (("--batch-sizes", args.batch_sizes), ("--callers", args.callers),
+                            ("--decode-workers", args.decode_workers), ("--max-batch", args.max_batch)):
+            if value:
+                command += [flag, str(value)]
+        if args.quick:
+            command.append("--quick")
+        logger.info("bf16 part: %s", " ".join(command))
+        completed = subprocess.run(command, capture_output=True, text=True)
+        if completed.returncode != 0 or not out.exists():
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
+            return {"error": f"bf16 part exited {completed.returncode}: {' | '.join(tail)}"}
+        return json.loads(out.read_text())
+
+
+# -- output -------------------------------------------------------------------
+
+
+def _goal(value, goal, higher_is_better=True) -> str:
+    if value is None:
+        return "skipped"
+    met = value >= goal if higher_is_better else value <= goal
+    return ("ok" if met else "MISSED") + f" (goal {'>=' if higher_is_better else '<='} {goal:g})"
+
+
+def format_report(result: dict) -> str:
+    """The human-readable table (goals are marked for ViT-B/32 on a CPU, where they were set)."""
+    goals_apply = "ViT-B-32" in result["model_name"] and result["device"].startswith("cpu")
+
+    def goal(value, target, higher_is_better=True) -> str:
+        return _goal(value, target, higher_is_better) if goals_apply else ""
+
+    weights = "RANDOM weights" if result["random_weights"] else f"weights: {result['pretrained_requested']}"
+    if result["model_name"].startswith("local-dir:"):
+        weights = "weights from the folder"
+    lines = [f"toonzoo bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
+             f"torch {result['torch']}" + (" [quick]" if result["quick"] else "")]
+    if result.get("note"):
+        lines.append(f"note: {result['note']}")
+    shares = ", ".join(f"{phase} {pct:.0f}%" for phase, pct in result["others_cpu_pct"].items() if pct is not None)
+    if result.get("bf16") and "others_cpu_pct" in result["bf16"]:
+        shares += ", " + ", ".join(f"bf16 {phase} {pct:.0f}%" for phase, pct in result["bf16"]["others_cpu_pct"].items()
+                                   if pct is not None)
+    lines.append(f"CPU used by other processes (skews timings when not ~0): {shares or 'unknown'}")
+    rows: list[tuple[str, str, str]] = []
+    for batch, rate in result["raw_img_per_s_by_batch"].items():
+        mark = "  <- best" if int(batch) == result["raw_best_batch"] else ""
+        rows.append((f"raw encode_image, batch {batch}", f"{rate:.1f} img/s{mark}", ""))
+    rows.append((f"decode+preprocess, {result['decode_workers']} thread(s)", f"{result['decode_img_per_s']:.1f} img/s",
+                 ""))
+    stats = result["engine_stats"]
+    rows.append((f"engine, {result['callers']} callers, max_batch {result['engine_max_batch']}",
+                 f"{result['engine_img_per_s']:.1f} img/s (mean batch {result['engine_mean_batch_measured']:.1f})",
+                 ""))
+    rows.append(("engine / raw", f"{result['engine_to_raw']:.3f}",
+                 goal(result["engine_to_raw"], GOALS["engine_to_raw"])))
+    rows.append(("engine / min(raw, decode)", f"{result['engine_to_limit']:.3f}", ""))
+    bf16 = result.get("bf16")
+    if bf16 is None:
+        rows.append(("bf16", "skipped (--skip-bf16)", ""))
+    elif "error" in bf16:
+        rows.append(("bf16", bf16["error"], "MISSED"))
+    else:
+        rows.append((f"bf16 raw encode_image, batch {bf16['raw_best_batch']}", f"{bf16['raw_img_per_s']:.1f} img/s", ""))
+        rows.append((f"bf16 engine, {result['callers']} callers", f"{bf16['engine_img_per_s']:.1f} img/s "
+                     f"(engine/raw {bf16['engine_to_raw']:.3f})",
+                     goal(bf16["engine_img_per_s"], GOALS["bf16_engine_img_per_s"])))
+    for key, latency in result["latency_ms"].items():
+        if latency:
+            mark = goal(latency["p50"], GOALS["latency_c1_p50_ms"], False) if key == "c1" else ""
+            rows.append((f"latency, {key[1:]} caller(s)", f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms "
+                         f"(n={latency['n']})", mark))
+    rows.append((f"text {result['text_labels']} labels x {result['text_templates']} templates, cold",
+                 f"{result['text_cold_s']:.2f} s ({result['text_cold_encoder_calls']} encoder calls)",
+                 goal(result["text_cold_s"], GOALS["text_cold_s"], False)))
+    rows.append(("text, warm in-process", f"{result['text_warm_s'] * 1000:.1f} ms, "
+                 f"{result['text_warm_encoder_calls']} encoder calls", ""))
+    rows.append(("text, after restart (SQLite)", f"{result['text_restart_s'] * 1000:.1f} ms, "
+                 f"{result['text_restart_encoder_calls']} encoder calls", ""))
+    phases = ", ".join(f"{name} {mb:.0f}" for name, mb in result["peak_rss_mb_after"].items())
+    rows.append((f"peak RSS, load+engine+latency+text ({result['precision']})", f"{result['peak_rss_mb']:.0f} MB",
+                 goal(result["peak_rss_mb"], GOALS["peak_rss_mb"], False)))
+    rows.append(("peak RSS, also raw batches (last)", f"{result['peak_rss_mb_with_raw']:.0f} MB", ""))
+    rows.append(("  peak RSS after each phase (MB)", phases, ""))
+    if bf16 and "error" not in bf16:
+        rows.append(("peak RSS, bf16 process (load+engine)", f"{bf16['peak_rss_mb']:.0f} MB", ""))
+    rows.append(("engine stats (throughput run)",
+                 f"{stats['requests']} requests, {stats['batches']} batches, mean wait "
+                 f"{stats['mean_queue_wait_ms']:.0f} ms, max {stats['max_queue_wait_ms']:.0f} ms, "
+                 f"busy {stats['busy_rejections']}, errors {stats['errors']}", ""))
+    width = max(len(name) for name, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows if len(value) < 60)
+    lines.append(f"{'measurement':<{width}}  {'result':<{value_width}}  goal")
+    lines.extend(f"{name:<{width}}  {value:<{value_width}}  {mark}".rstrip() for name, value, mark in rows)
+    return "\n".join(lines)
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    """``toonzoo bench``: run, print the table, write JSON."""
+    if args.bf16_part:
+        result = asyncio.run(run_bf16_part(args))
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        return 0
+    result = asyncio.run(run_bench(args))
+    print(format_report(result))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2))
+        print(f"wrote {path}")
+    return 0
+

@@ -1,0 +1,58 @@
+"""``toonzoo bench`` smoke run on the tiny model: every field is there (timings are not judged)."""
+
+import io
+import json
+
+from PIL import Image
+
+from bot.cli import main
+from classifier.bench import make_drawing_jpeg, percentiles, steady_throughput
+
+FIELDS = {
+    "model", "random_weights", "device", "precision", "batch_sizes", "raw_img_per_s", "raw_img_per_s_by_batch",
+    "engine_img_per_s", "engine_to_raw", "bf16_engine_img_per_s", "latency_ms", "text_cold_s",
+    "text_warm_encoder_calls", "text_restart_encoder_calls", "peak_rss_mb", "engine_stats", "engine_max_batch",
+}
+
+
+def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--model", tiny_model_name, "--quick", "--callers", "8", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert FIELDS <= result.keys()
+    assert result["random_weights"] is False and result["model"].startswith(tiny_model_name)
+    assert result["precision"] == "fp32" and result["device"].startswith("cpu")
+    for key in ("raw_img_per_s", "engine_img_per_s", "engine_to_raw", "bf16_engine_img_per_s", "text_cold_s",
+                "peak_rss_mb"):
+        assert isinstance(result[key], float) and result[key] > 0, key
+    for key in ("c1", "c8", "c32"):
+        latency = result["latency_ms"][key]
+        assert latency["n"] > 0 and 0 < latency["p50"] <= latency["p95"], key
+    assert result["text_cold_encoder_calls"] > 0
+    assert result["text_warm_encoder_calls"] == result["text_restart_encoder_calls"] == 0
+    assert result["engine_errors"] == 0 and result["engine_stats"]["busy_rejections"] == 0
+    assert result["bf16"]["precision"] == "bf16" and result["bf16"]["peak_rss_mb"] > 0
+    assert "engine / raw" in printed and "latency, 1 caller" in printed and "after restart" in printed
+
+
+def test_drawing_picture_is_a_realistic_jpeg():
+    data = make_drawing_jpeg(3)
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "JPEG" and image.size == (1280, 960)
+    assert 50_000 < len(data) < 2_000_000
+    assert data != make_drawing_jpeg(4)
+
+
+def test_steady_throughput_counts_whole_batches_only():
+    log = [(0.0, 16), (1.0, 16), (2.0, 16), (3.0, 16), (3.5, 4)]
+    assert steady_throughput(log, since=0.5, until=3.2) == (16.0, 2)
+    assert steady_throughput(log, since=0.0, until=10) == ((16 * 3 + 4) / 3.5, 4)
+    assert steady_throughput(log, since=3.1, until=3.2) == (0.0, 0)
+
+
+def test_percentiles():
+    assert percentiles([]) == {"p50": None, "p95": None, "n": 0}
+    result = percentiles([float(v) for v in range(1, 101)])
+    assert result["n"] == 100 and 50 <= result["p50"] <= 51 and 95 <= result["p95"] <= 96
