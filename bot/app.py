@@ -11,6 +11,7 @@ from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    CallbackQueryHandler,
     CommandHandler,
     Defaults,
     MessageHandler,
@@ -61,6 +62,8 @@ def build_application(settings: Settings, classifier: ZeroShotClassifier | None 
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("labels", handlers.labels_command))
     application.add_handler(CommandHandler("guess", handlers.guess_command))
+    application.add_handler(CommandHandler("forget", handlers.forget_command))
+    application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text)

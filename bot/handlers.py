@@ -7,7 +7,7 @@ goes to ``on_error``, which logs it and apologises without a traceback.
 import asyncio
 import logging
 
-from telegram import ChatMember, Message, Update
+from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 ENGINE = "engine"
 STORE = "store"
 SETTINGS = "settings"
+FORGET_HOOK = "forget_hook"  # async (context, chat_id): more to clear, e.g. a running game
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
 
@@ -103,6 +104,39 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
         return False
     member = await context.bot.get_chat_member(chat.id, user.id)
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+
+
+async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: ask for confirmation before erasing the chat's data."""
+    message, user = update.effective_message, update.effective_user
+    if not await is_chat_admin(update, context):
+        await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
+        return
+    asker = user.id if user else 0
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(replies.FORGET_YES, callback_data=f"forget:yes:{asker}"),
+        InlineKeyboardButton(replies.FORGET_NO, callback_data=f"forget:no:{asker}"),
+    ]])
+    await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The answer to /forget's question: only the asker or an admin may give it."""
+    query, chat = update.callback_query, update.effective_chat
+    _, answer, asker = query.data.split(":", 2)
+    if str(query.from_user.id) != asker and not await is_chat_admin(update, context):
+        await query.answer(replies.FORGET_NOT_YOURS_TEXT, show_alert=True)
+        return
+    await query.answer()
+    if answer != "yes":
+        await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
+        return
+    deleted = context.bot_data[STORE].forget_chat(chat.id)
+    hook = context.bot_data.get(FORGET_HOOK)
+    if hook is not None:
+        await hook(context, chat.id)
+    logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
+    await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
 async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -62,6 +62,15 @@ NOTHING_TO_GUESS_TEXT = "Reply to a picture with /guess, or just send me a drawi
 NOT_ADMIN_TEXT = "Only the group's admins can change the labels here."
 ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
 DOWNLOAD_FAILED_TEXT = "I couldn't fetch that picture from Telegram. Please send it again."
+FORGET_CONFIRM_TEXT = (
+    "This erases everything I keep about this chat: its labels, games and scores. "
+    "Pictures are never stored. Erase it?"
+)
+FORGET_YES, FORGET_NO = "Yes, erase", "Cancel"
+FORGOTTEN_TEXT = "Done: I've erased this chat's labels, games and scores."
+FORGET_CANCELLED_TEXT = "Nothing was erased."
+FORGET_NOT_YOURS_TEXT = "Only the person who asked (or an admin) can answer this."
+NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
 
 
 class GuessLike(Protocol):

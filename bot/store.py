@@ -102,10 +102,18 @@ class Store:
         if self._get_chat(chat_id) is not None:
             self._upsert_chat(chat_id, labels=None)
 
-    def forget_chat(self, chat_id: int) -> None:
-        """Delete everything stored about the chat."""
+    def forget_chat(self, chat_id: int) -> int:
+        """Delete everything stored about the chat, from every table keyed by ``chat_id``.
+
+        Returns the number of rows deleted. Tables added by later migrations are
+        covered as long as they carry a ``chat_id`` column.
+        """
+        deleted = 0
         with self.db.atomic():
-            self.db.execute("DELETE FROM chats WHERE chat_id = ?", [chat_id])
+            for table in self.db.tables:
+                if "chat_id" in table.columns_dict:
+                    deleted += self.db.execute(f"DELETE FROM [{table.name}] WHERE chat_id = ?", [chat_id]).rowcount
+        return deleted
 
     def close(self) -> None:
         self.db.close()

@@ -72,3 +72,60 @@ def test_token_is_redacted_from_every_log_record():
     text = stream.getvalue()
     assert "getUpdates" in text and "polling failed" in text and "RuntimeError" in text
     assert DEFAULT_TOKEN not in text and DEFAULT_TOKEN.split(":")[1] not in text
+
+
+def buttons(params):
+    return [b for row in params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def test_forget_erases_the_chat_after_confirmation(fake, tmp_path, tiny_classifier):
+    from bot.store import Store
+
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    ada_chat, bob_chat = fake.add_private_chat(ada), fake.add_private_chat(bob)
+    db_path = tmp_path / "toonzoo.db"
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        for chat, user in ((ada_chat, ada), (bob_chat, bob)):
+            fake.send_text(chat, user, "/labels kite, boat")
+            await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
+        fake.send_text(ada_chat, ada, "/forget")
+        question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
+        no = next(b for b in buttons(question) if b["text"] == "Cancel")
+        sent = [c for c in fake.all_calls if c.method == "sendMessage" and c.params is question][0]
+        fake.press_button(ada_chat, ada, sent.result["message_id"], no["callback_data"])
+        assert (await fake.wait_for("editMessageText"))["text"] == "Nothing was erased."
+        assert Store(db_path).get_labels(ada_chat["id"]) == ["kite", "boat"]
+
+        fake.send_text(ada_chat, ada, "/forget")
+        question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
+        sent = [c for c in fake.all_calls if c.method == "sendMessage" and c.params is question][0]
+        yes = next(b for b in buttons(question) if b["text"] == "Yes, erase")
+        fake.press_button(ada_chat, ada, sent.result["message_id"], yes["callback_data"])
+        assert "erased" in (await fake.wait_for("editMessageText"))["text"]
+    with Store(db_path) as store:
+        assert store.get_labels(ada_chat["id"]) is None
+        assert store.get_labels(bob_chat["id"]) == ["kite", "boat"]
+
+
+async def test_forget_in_a_group_is_for_admins_and_the_asker(fake, tmp_path, tiny_classifier):
+    from bot.store import Store
+
+    ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
+    group = fake.add_group("Zoo", [(ada, "administrator"), (bob, "member"), (cy, "member")])
+    db_path = tmp_path / "toonzoo.db"
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        fake.send_text(group, ada, "/labels kite, boat")
+        await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
+        fake.send_text(group, bob, "/forget")
+        assert await fake.wait_for("sendMessage", lambda p: "admins" in p["text"])
+        fake.send_text(group, ada, "/forget")
+        question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
+        sent = [c for c in fake.all_calls if c.method == "sendMessage" and c.params is question][0]
+        yes = next(b for b in buttons(question) if b["text"] == "Yes, erase")
+        fake.press_button(group, cy, sent.result["message_id"], yes["callback_data"])
+        refused = await fake.wait_for("answerCallbackQuery")
+        assert refused.get("show_alert") is True
+        assert Store(db_path).get_labels(group["id"]) == ["kite", "boat"]
+        fake.press_button(group, ada, sent.result["message_id"], yes["callback_data"])
+        assert "erased" in (await fake.wait_for("editMessageText"))["text"]
+    assert Store(db_path).get_labels(group["id"]) is None
