@@ -74,7 +74,7 @@ def make_drawing_jpeg(seed: int, size: tuple[int, int] = PICTURE_SIZE, quality: 
     ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     light = 235 - 30 * ((xs - rng.uniform(0.2, 0.8)) ** 2 + (ys - rng.uniform(0.2, 0.8)) ** 2)
     paper = light[..., None] * np.array([1.0, 0.98, 0.93], dtype=np.float32)
-    paper = paper + rng.normal(0, 4, (height, width, 3)).astype(np.float32)
+    paper = paper + 4 * rng.standard_normal((height, width, 3), dtype=np.float32)
     image = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     palette = [(30, 30, 35), (200, 40, 40), (40, 90, 200), (40, 150, 60), (240, 180, 30), (150, 60, 160)]

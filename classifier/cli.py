@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--skip-bf16", action="store_true", help="skip the bf16 run")
     bench.add_argument("--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)")
     bench.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
-    bench.add_argument("--max-batch", type=int, metavar="N", help="engine max_batch (default min(best raw, callers/2))")
+    bench.add_argument("--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)")
     bench.add_argument("--decode-workers", type=int, metavar="N", help="decode threads (default 1; CUDA cores-2)")
     bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=cmd_bench)

@@ -126,13 +126,13 @@ async def test_full_queue_fails_fast_with_busy(tiny_loaded):
         waiting = [asyncio.create_task(engine.classify(picture(i), ANIMALS)) for i in (2, 3)]
         await asyncio.sleep(0)
         assert engine.pending == 2
-        started = time.monotonic()
-        with pytest.raises(EngineBusy) as caught:
-            await engine.classify(picture(4), ANIMALS)
-        assert time.monotonic() - started < 0.5
+        try:
+            with pytest.raises(EngineBusy) as caught:
+                await asyncio.wait_for(engine.classify(picture(4), ANIMALS), 0.5)  # fails fast, never waits
+        finally:
+            gated.gate.set()
         assert caught.value.user_message.startswith("I'm busy")
         assert engine.stats.busy_rejections == 1
-        gated.gate.set()
         assert all(len(r) == 3 for r in await asyncio.gather(running, *waiting))
         assert len(await engine.classify(picture(4), ANIMALS)) == 3  # room again
         assert engine.pending == 0
@@ -222,6 +222,36 @@ async def test_prepare_labels_fills_the_cache_once(tiny_classifier):
         await engine.prepare_labels(COLOURS)
         assert cache.encoder_calls == calls == 1
         assert not engine.labels_ready(["cat", "unicorn"])
+
+
+async def test_new_labels_are_encoded_a_few_at_a_time_with_the_same_result(tiny_loaded, tiny_classifier):
+    labels = [f"creature {i}" for i in range(10)]
+    grouped = ZeroShotClassifier(tiny_loaded)
+    async with Engine(grouped) as engine:
+        await engine.prepare_labels(labels)
+    assert grouped.text_cache.encoder_calls == 3  # 4 labels x 8 templates = 32 prompts per pass
+    difference = (grouped.label_weights(labels) - tiny_classifier.label_weights(labels)).abs().max().item()
+    assert tiny_classifier.text_cache.encoder_calls == 1 and difference <= 1e-5
+
+
+class SlowLabelsClassifier(ZeroShotClassifier):
+    def label_weights(self, labels):
+        time.sleep(0.1)
+        return super().label_weights(labels)
+
+
+async def test_close_interrupts_a_long_label_encoding(tiny_loaded):
+    engine = Engine(SlowLabelsClassifier(tiny_loaded))
+    await engine.start()
+    preparing = asyncio.create_task(engine.prepare_labels([f"creature {i}" for i in range(40)]))  # 10 passes
+    await asyncio.sleep(0.15)
+    started = time.monotonic()
+    await engine.close()
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(EngineClosed):
+        await preparing
+    with pytest.raises(EngineClosed):
+        await engine.prepare_labels(["cat", "dog"])
 
 
 class SlowClassifier(ZeroShotClassifier):
