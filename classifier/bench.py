@@ -283,7 +283,7 @@ def _settings(args, device_type: str) -> dict:
         "callers": callers,
         "max_batch": 128 if cuda else 16,
         "decode_workers": args.decode_workers or (max(1, min(16, (os.cpu_count() or 2) - 2)) if cuda else 1),
-        "raw_seconds": 0.3 if quick else (1.0 if cuda else 2.0),
+        "raw_seconds": 0.3 if quick else (1.0 if cuda else 3.0),
         "engine_warmup_s": 0.5 if quick else 2.5,
         "engine_seconds": 1.5 if quick else (5.0 if cuda else 9.0),
         "c1_requests": 6 if quick else (50 if cuda else 20),
