@@ -22,7 +22,7 @@ from .zero_shot import ensemble_label_embeddings
 logger = logging.getLogger(__name__)
 
 TABLE = "text_embeddings"
-ENCODE_CHUNK = 256  # prompts per text forward pass: bounds peak memory
+ENCODE_CHUNK = 32  # prompts per text forward pass: 800 prompts in 4.0 s, 36 MB peak (256: 4.6 s, 210 MB)
 
 
 def open_database(path: str | Path | None) -> Database:
