@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from . import game as g
+
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -180,3 +182,106 @@ def _clamp(score: float) -> float:
     if math.isnan(value):
         return 0.0
     return min(1.0, max(0.0, value))
+
+
+# -- the drawing game ----------------------------------------------------------------
+
+GAME_PRIVATE_TEXT = (
+    "The drawing game is played in groups: add me to a group and send /game there. "
+    "Here, just send me a drawing and I'll guess what it is."
+)
+GAME_RUNNING_TEXT = "A game is already running here. /stop ends it."
+NO_GAME_TEXT = "No game is running here. Start one with /game."
+NO_SCORES_TEXT = "No scores here yet. Start a drawing game with /game!"
+MEDALS = ("🥇", "🥈", "🥉")
+STANDINGS_SHOWN = 20
+
+
+def format_stop_refused(starter_name: str) -> str:
+    return f"Only {starter_name or 'the player who started it'} or a group admin can stop this game."
+
+
+def format_game_event(event: "g.Event") -> str | None:
+    """The chat's text for one game event; None for events the chat doesn't hear about."""
+    match event:
+        case g.GameStarted(total_rounds=total, seconds=seconds, asked_rounds=asked):
+            capped = f" (only {total} labels to draw, so {total})" if asked > total else ""
+            rounds = "1 round" if total == 1 else f"{total} rounds"
+            return (
+                f"🎨 Drawing game! {rounds}{capped} of {_secs(seconds)}. Everyone can play: "
+                "draw what I name and send it here as a picture. First drawing I recognise wins "
+                "the round. /stop ends the game."
+            )
+        case g.RoundStarted(number=number, total_rounds=total, target=target, seconds=seconds):
+            return f"Round {number}/{total}: draw {_a(target)} {get_emoji(target)}! You have {_secs(seconds)}."
+        case g.TimeWarning(target=target, left_s=left):
+            return f"⏳ {_secs(left)} left to draw {_a(target)}!"
+        case g.Judged(won=False, seen=seen, target=target, target_score=score):
+            return (
+                f"I see {_a(seen)} {get_emoji(seen)}… keep trying! "
+                f"({target}: {round(_clamp(score) * 100)}%)"
+            )
+        case g.RoundWon(name=name, target=target, win_s=win_s, points=points):
+            plural = "point" if points == 1 else "points"
+            return f"🎉 {name} drew {_a(target)} {get_emoji(target)} in {_secs(win_s)}! ({points} {plural})"
+        case g.RoundTimedOut(target=target, winner=None):
+            return f"⏰ Time's up! Nobody drew {_a(target)} I could recognise this round."
+        case g.RoundTimedOut(target=target, winner=best):
+            return (
+                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {best.name} came "
+                f"closest ({round(_clamp(best.score) * 100)}%): the round goes to {best.name}."
+            )
+        case g.BackOnline():
+            return "I'm back after a restart."
+        case g.RoundResumed(number=number, total_rounds=total, target=target, left_s=left):
+            return f"Round {number}/{total} goes on: draw {_a(target)} {get_emoji(target)}! {_secs(left)} left."
+        case g.GameOver(reason=reason, standings=players, stopped_by=by):
+            head = {
+                "finished": "🏁 Game over!",
+                "stopped": f"🛑 Game stopped{f' by {by}' if by else ''}.",
+                "abandoned": "I was away too long for this game to go on, so it's over.",
+            }.get(reason, "The game is over.")
+            return f"{head}\n{format_standings(players)}\nSee /score for the all-time scores."
+    return None
+
+
+def format_standings(players: Sequence["g.Player"], limit: int = STANDINGS_SHOWN) -> str:
+    """One line per player, best first: medal or rank, name, points, drawing time."""
+    if not any(player.points for player in players):
+        return "Nobody scored this time."
+    lines = [_player_line(i, player) for i, player in enumerate(players[:limit])]
+    if len(players) > limit:
+        lines.append(f"… and {len(players) - limit} more")
+    return "\n".join(lines)
+
+
+def format_leaderboard(players: Sequence["g.Player"]) -> str:
+    """/score: the chat's all-time best players."""
+    if not players:
+        return NO_SCORES_TEXT
+    lines = ["🏆 All-time scores in this chat:"]
+    lines += [_player_line(i, player) for i, player in enumerate(players)]
+    return "\n".join(lines)
+
+
+def _player_line(index: int, player: "g.Player") -> str:
+    rank = MEDALS[index] if index < len(MEDALS) and player.points else f"{index + 1}."
+    plural = "point" if player.points == 1 else "points"
+    timing = f" ({_secs(player.time_s)})" if player.points else ""
+    return f"{rank} {player.name}: {player.points} {plural}{timing}"
+
+
+def _secs(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    if whole < 120:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def _a(label: str) -> str:
+    """"a giraffe", "an owl"; labels that already have an article or are plural stay as typed."""
+    words = label.split()
+    if not words or words[0].casefold() in ("a", "an", "the", "some") or label[:1].isupper():
+        return label
+    return ("an " if label[0].casefold() in "aeiou" else "a ") + label

@@ -1,4 +1,4 @@
-"""What the bot remembers about chats, in SQLite through sqlite-utils.
+"""What the bot remembers about chats and their drawing games, in SQLite through sqlite-utils.
 
 Schema changes are numbered migrations in ``MIGRATIONS``, applied once each
 and recorded by sqlite-utils in ``_sqlite_migrations``; add new ones at the
@@ -17,11 +17,14 @@ to ``BUSY_TIMEOUT_MS`` for a lock instead of failing at once.
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from .game import Best, Event, Game, Judged, Player, Round, rank_players
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,76 @@ def _create_chats(db: Database) -> None:
             "updated_at": str,
         },
         pk="chat_id",
+    )
+
+
+@MIGRATIONS(name="0002_games")
+def _create_games(db: Database) -> None:
+    """Drawing games: rounds, judged pictures (never the image) and, derived, the scores."""
+    db.table("games").create(
+        {
+            "id": int,
+            "chat_id": int,
+            "starter_id": int,
+            "starter_name": str,
+            "total_rounds": int,
+            "seconds": float,
+            "labels": str,  # JSON list: the chat's labels when the game started
+            "status": str,  # playing, finished, stopped, abandoned
+            "started_at": float,  # seconds since the epoch, like every *_at here
+            "next_round_at": float,  # set between rounds
+            "ended_at": float,
+        },
+        pk="id",
+    )
+    db.table("games").create_index(["chat_id", "status"])
+    # rounds and submissions repeat chat_id so that /forget (every table with a chat_id) erases them
+    db.table("rounds").create(
+        {
+            "game_id": int,
+            "number": int,
+            "chat_id": int,
+            "target": str,
+            "started_at": float,
+            "ends_at": float,
+            "warned": int,
+            "outcome": str,  # open, drawn, timeout, nobody, stopped
+            "winner_id": int,
+            "winner_name": str,
+            "win_score": float,  # the winning picture's probability for the target
+            "win_s": float,  # seconds from the round's start to the winning picture
+            "ended_at": float,
+        },
+        pk=("game_id", "number"),
+        foreign_keys=[("game_id", "games", "id")],
+    )
+    db.table("submissions").create(
+        {
+            "id": int,
+            "game_id": int,
+            "chat_id": int,
+            "round": int,
+            "user_id": int,
+            "name": str,
+            "at": float,
+            "seen": str,  # the top guess
+            "target_score": float,
+            "won": int,
+        },
+        pk="id",
+        foreign_keys=[("game_id", "games", "id")],
+    )
+    db.table("submissions").create_index(["game_id", "round"])
+    # One point per round won; the name is the one from the player's latest win.
+    db.create_view(
+        "scores",
+        """
+        SELECT chat_id, winner_id AS user_id, winner_name AS name, MAX(ended_at) AS last_win_at,
+               COUNT(*) AS points, SUM(win_s) AS time_s, COUNT(DISTINCT game_id) AS games
+        FROM rounds
+        WHERE winner_id IS NOT NULL
+        GROUP BY chat_id, winner_id
+        """,
     )
 
 
@@ -115,6 +188,56 @@ class Store:
                     deleted += self.db.execute(f"DELETE FROM [{table.name}] WHERE chat_id = ?", [chat_id]).rowcount
         return deleted
 
+    # -- the drawing game ----------------------------------------------------------
+
+    def save_game(self, game: Game, events: Sequence[Event] = ()) -> None:
+        """Store the game as it is now, with the pictures judged in ``events``, in one transaction.
+
+        A new game gets its ``id`` here. Scores are not kept separately: the
+        ``scores`` view counts the rounds won, so they can't drift or be lost.
+        """
+        record = {
+            "chat_id": game.chat_id,
+            "starter_id": game.starter_id,
+            "starter_name": game.starter_name,
+            "total_rounds": game.total_rounds,
+            "seconds": game.seconds,
+            "labels": json.dumps(list(game.labels), ensure_ascii=False),
+            "status": game.status,
+            "started_at": game.started_at,
+            "next_round_at": game.next_round_at,
+            "ended_at": game.ended_at,
+        }
+        with self.db.atomic():
+            if game.id is None:
+                game.id = self.db.table("games").insert(record).last_pk
+            else:
+                self.db.table("games").update(game.id, record)
+            for round_ in game.rounds:  # at most 20, and only the last one changes
+                self.db.table("rounds").upsert(_round_record(game, round_), pk=("game_id", "number"))
+            judged = [
+                {
+                    "game_id": game.id, "chat_id": game.chat_id, "round": e.number, "user_id": e.user_id,
+                    "name": e.name, "at": e.at, "seen": e.seen, "target_score": e.target_score,
+                    "won": int(e.won),
+                }
+                for e in events
+                if isinstance(e, Judged)
+            ]
+            if judged:
+                self.db.table("submissions").insert_all(judged)
+
+    def playing_games(self) -> list[Game]:
+        """Games still marked as playing (after a restart: to resume or close)."""
+        rows = list(self.db.query("SELECT * FROM games WHERE status = 'playing' ORDER BY id"))
+        return [self._load_game(row) for row in rows]
+
+    def leaderboard(self, chat_id: int, limit: int = 10) -> list[Player]:
+        """The chat's all-time scores, best first (points, then less time)."""
+        rows = self.db.query("SELECT user_id, name, points, time_s FROM scores WHERE chat_id = ?", [chat_id])
+        players = [Player(row["user_id"], row["name"], row["points"], row["time_s"] or 0.0) for row in rows]
+        return list(rank_players(players))[:limit]
+
     def close(self) -> None:
         self.db.close()
 
@@ -138,6 +261,50 @@ class Store:
             record["title"] = title
         with self.db.atomic():
             self.db.table("chats").upsert(record, pk="chat_id")
+
+    def _load_game(self, row: dict) -> Game:
+        game = Game(
+            chat_id=row["chat_id"], starter_id=row["starter_id"], starter_name=row["starter_name"] or "",
+            total_rounds=row["total_rounds"], seconds=row["seconds"], labels=tuple(json.loads(row["labels"])),
+            started_at=row["started_at"], id=row["id"], status=row["status"],
+            next_round_at=row["next_round_at"], ended_at=row["ended_at"],
+        )
+        for r in self.db.query("SELECT * FROM rounds WHERE game_id = ? ORDER BY number", [game.id]):
+            round_ = Round(
+                r["number"], r["target"], r["started_at"], r["ends_at"], warned=bool(r["warned"]),
+                outcome=r["outcome"], winner_id=r["winner_id"], winner_name=r["winner_name"],
+                win_score=r["win_score"], win_s=r["win_s"], ended_at=r["ended_at"],
+            )
+            game.rounds.append(round_)
+            if round_.winner_id is not None:
+                player = game.players.setdefault(round_.winner_id, Player(round_.winner_id, round_.winner_name))
+                player.points += 1
+                player.time_s += round_.win_s or 0.0
+        current = game.current
+        for sub in self.db.query("SELECT * FROM submissions WHERE game_id = ? ORDER BY id", [game.id]):
+            game.players.setdefault(sub["user_id"], Player(sub["user_id"], sub["name"])).name = sub["name"]
+            if current is not None and sub["round"] == current.number:
+                if current.best is None or sub["target_score"] > current.best.score:
+                    current.best = Best(sub["user_id"], sub["name"], sub["target_score"], sub["at"])
+        return game
+
+
+def _round_record(game: Game, round_: Round) -> dict:
+    return {
+        "game_id": game.id,
+        "number": round_.number,
+        "chat_id": game.chat_id,
+        "target": round_.target,
+        "started_at": round_.started_at,
+        "ends_at": round_.ends_at,
+        "warned": int(round_.warned),
+        "outcome": round_.outcome,
+        "winner_id": round_.winner_id,
+        "winner_name": round_.winner_name,
+        "win_score": round_.win_score,
+        "win_s": round_.win_s,
+        "ended_at": round_.ended_at,
+    }
 
 
 def _now() -> str:

@@ -1,0 +1,459 @@
+"""The group drawing game's rules: a pure state machine, no I/O.
+
+The bot names something to draw, players send pictures, the classifier judges.
+Nothing here imports telegram or torch, reads a clock or draws random numbers
+on its own: callers pass ``now`` (seconds since the epoch, so a game survives
+a restart) and a ``random.Random``, and get events back to store and announce.
+
+Usage (what ``bot.game_handlers`` does)::
+
+    game, events = start_game(chat_id, Player(ada_id, "Ada"), labels, 3, 60, now, rng, rules)
+    reason = admit_picture(game, bob_id, now, rules)     # None: judge it
+    events = judge_picture(game, number, Player(bob_id, "Bob"), guesses, now, rules)
+    events = advance(game, now, rng, rules)             # when next_deadline(game, rules) comes
+    events = stop_game(game, now)
+
+A game goes ``round`` → (won or timed out) → ``between`` → ``round`` … → over.
+The first picture whose top guess is the target wins the round at once; when
+time runs out, the picture that gave the target the highest probability wins
+if that probability reaches ``rules.min_timeout_score``. One point per round
+won; players with equal points are ranked by their total drawing time.
+"""
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+DEFAULT_ROUNDS = 5
+DEFAULT_SECONDS = 60
+GAME_USAGE = "/game [rounds] [seconds]"
+
+
+class GameError(ValueError):
+    """A /game request that can't be played; ``user_message`` says why."""
+
+    def __init__(self, user_message: str):
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+@dataclass(frozen=True)
+class GameRules:
+    """Limits and timings; tests pass shorter ones (rounds of a second or two)."""
+
+    min_rounds: int = 1
+    max_rounds: int = 20
+    min_seconds: float = 15
+    max_seconds: float = 300
+    default_rounds: int = DEFAULT_ROUNDS
+    default_seconds: float = DEFAULT_SECONDS
+    warning_s: float = 10  # "10 s left", in rounds at least twice as long
+    cooldown_s: float = 5  # one judged picture per player per cooldown
+    min_timeout_score: float = 0.25  # target probability that wins a round on time
+    pause_s: float = 4  # between a round's end and the next announcement
+    resume_min_s: float = 10  # after a restart, resume a round only with this much time left
+
+
+class GuessLike(Protocol):
+    label: str
+    score: float
+
+
+@dataclass
+class Player:
+    """Someone in a game, with their points and the seconds their wins took."""
+
+    user_id: int
+    name: str
+    points: int = 0
+    time_s: float = 0.0
+
+
+@dataclass
+class Best:
+    """The picture that gave the round's target its highest probability so far."""
+
+    user_id: int
+    name: str
+    score: float
+    at: float
+
+
+@dataclass
+class Round:
+    number: int
+    target: str
+    started_at: float
+    ends_at: float
+    warned: bool = False
+    best: Best | None = None
+    outcome: str = "open"  # open, drawn, timeout (winner on time), nobody, stopped
+    winner_id: int | None = None
+    winner_name: str | None = None
+    win_score: float | None = None
+    win_s: float | None = None  # seconds from the round's start to the winning picture
+    ended_at: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == "open"
+
+
+@dataclass
+class Game:
+    chat_id: int
+    starter_id: int
+    starter_name: str
+    total_rounds: int
+    seconds: float
+    labels: tuple[str, ...]
+    started_at: float
+    id: int | None = None  # the store's row id
+    status: str = "playing"  # playing, finished, stopped, abandoned
+    rounds: list[Round] = field(default_factory=list)
+    next_round_at: float | None = None  # set between rounds
+    ended_at: float | None = None
+    players: dict[int, Player] = field(default_factory=dict)
+    last_judged: dict[int, float] = field(default_factory=dict)  # this round: user id -> time
+
+    @property
+    def playing(self) -> bool:
+        return self.status == "playing"
+
+    @property
+    def current(self) -> Round | None:
+        """The open round, if any (None between rounds and after the game)."""
+        if self.rounds and self.rounds[-1].is_open:
+            return self.rounds[-1]
+        return None
+
+
+# -- events: what happened, for the store and the chat ------------------------------------
+
+
+@dataclass(frozen=True)
+class GameStarted:
+    total_rounds: int
+    seconds: float
+    asked_rounds: int  # more than total_rounds when the chat has too few labels
+
+
+@dataclass(frozen=True)
+class RoundStarted:
+    number: int
+    total_rounds: int
+    target: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TimeWarning:
+    number: int
+    target: str
+    left_s: float
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A picture was judged; ``seen`` is its top guess. The store keeps this, never the image."""
+
+    number: int
+    user_id: int
+    name: str
+    at: float
+    target: str
+    seen: str
+    target_score: float
+    won: bool
+
+
+@dataclass(frozen=True)
+class RoundWon:
+    number: int
+    name: str
+    target: str
+    win_s: float
+    points: int
+
+
+@dataclass(frozen=True)
+class RoundTimedOut:
+    number: int
+    target: str
+    winner: Best | None  # came closest with enough probability, or nobody
+
+
+@dataclass(frozen=True)
+class BackOnline:
+    """The bot restarted during this game; the events after it say what happens now."""
+
+
+@dataclass(frozen=True)
+class RoundResumed:
+    number: int
+    total_rounds: int
+    target: str
+    left_s: float
+
+
+@dataclass(frozen=True)
+class GameOver:
+    reason: str  # finished, stopped, abandoned (the bot was away too long)
+    standings: tuple[Player, ...]
+    stopped_by: str | None = None
+
+
+Event = (
+    GameStarted | RoundStarted | TimeWarning | Judged | RoundWon | RoundTimedOut
+    | BackOnline | RoundResumed | GameOver
+)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tuple[int, float]:
+    """``/game [rounds] [seconds]`` → (rounds, seconds), within the rules' bounds."""
+    if len(args) > 2:
+        raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45")
+    values = []
+    for arg in args:
+        try:
+            values.append(int(arg))
+        except ValueError:
+            raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45 ({arg[:20]!r} is not a number)") from None
+    rounds = values[0] if values else rules.default_rounds
+    seconds = values[1] if len(values) > 1 else rules.default_seconds
+    if not rules.min_rounds <= rounds <= rules.max_rounds:
+        raise GameError(f"Play {rules.min_rounds} to {rules.max_rounds} rounds, e.g. /game 3")
+    if not rules.min_seconds <= seconds <= rules.max_seconds:
+        raise GameError(
+            f"A round lasts {_seconds_text(rules.min_seconds)} to {_seconds_text(rules.max_seconds)} seconds, "
+            f"e.g. /game {rounds} 45"
+        )
+    return rounds, seconds
+
+
+def start_game(
+    chat_id: int,
+    starter: Player,
+    labels: Sequence[str],
+    rounds: int,
+    seconds: float,
+    now: float,
+    rng: random.Random,
+    rules: GameRules = GameRules(),
+) -> tuple[Game, list[Event]]:
+    """A new game and its first round. Rounds are capped by the labels: no target twice."""
+    labels = tuple(labels)
+    if len(labels) < 2:
+        raise GameError("This chat needs at least 2 labels to play: see /labels.")
+    total = min(rounds, len(labels))
+    game = Game(
+        chat_id=chat_id, starter_id=starter.user_id, starter_name=starter.name,
+        total_rounds=total, seconds=seconds, labels=labels, started_at=now,
+    )
+    return game, [GameStarted(total, seconds, rounds), _start_round(game, now, rng)]
+
+
+def stop_game(game: Game, now: float, by: str | None = None, reason: str = "stopped") -> list[Event]:
+    """End the game now (``reason``: stopped, or abandoned); an open round is not awarded."""
+    if not game.playing:
+        return []
+    round_ = game.current
+    if round_ is not None:
+        _close_round(round_, "stopped", now)
+    return [_end_game(game, reason, now, by)]
+
+
+def can_stop(game: Game, user_id: int | None, is_admin: bool) -> bool:
+    """The player who started the game and the group's admins may stop it."""
+    return is_admin or (user_id is not None and user_id == game.starter_id)
+
+
+# -- pictures --------------------------------------------------------------------------------
+
+
+def admit_picture(game: Game, user_id: int, now: float, rules: GameRules = GameRules()) -> str | None:
+    """Should this picture be judged? None: yes (and the player's cooldown starts);
+    else the reason not: "no-round" or "cooldown"."""
+    if not game.playing or game.current is None:
+        return "no-round"
+    last = game.last_judged.get(user_id)
+    if last is not None and now - last < rules.cooldown_s:
+        return "cooldown"
+    game.last_judged[user_id] = now
+    return None
+
+
+def judge_picture(
+    game: Game,
+    number: int,
+    player: Player,
+    guesses: Sequence[GuessLike],
+    now: float,
+    rules: GameRules = GameRules(),
+) -> list[Event]:
+    """Judge a picture sent at ``now`` during round ``number``, given its guesses over
+    the game's labels. Empty when that round is over by now (someone else won first)."""
+    round_ = game.current
+    if round_ is None or round_.number != number or not game.playing or now > round_.ends_at:
+        return []
+    if not guesses:
+        return []
+    ranked = sorted(guesses, key=lambda g: g.score, reverse=True)
+    seen = ranked[0].label
+    target_score = next((g.score for g in ranked if _same(g.label, round_.target)), 0.0)
+    won = _same(seen, round_.target)
+    known = game.players.setdefault(player.user_id, Player(player.user_id, player.name))
+    known.name = player.name
+    events: list[Event] = [
+        Judged(number, player.user_id, player.name, now, round_.target, seen, target_score, won)
+    ]
+    if round_.best is None or target_score > round_.best.score:
+        round_.best = Best(player.user_id, player.name, target_score, now)
+    if won:
+        win_s = max(0.0, now - round_.started_at)
+        _award(game, round_, Best(player.user_id, player.name, target_score, now), "drawn", now)
+        events.append(RoundWon(number, player.name, round_.target, win_s, known.points))
+        events += _after_round(game, now, rules)
+    return events
+
+
+# -- time --------------------------------------------------------------------------------------
+
+
+def next_deadline(game: Game, rules: GameRules = GameRules()) -> float | None:
+    """When ``advance`` has something to do next; None once the game is over."""
+    if not game.playing:
+        return None
+    round_ = game.current
+    if round_ is None:
+        return game.next_round_at
+    if _wants_warning(game, round_, rules):
+        return round_.ends_at - rules.warning_s
+    return round_.ends_at
+
+
+def advance(game: Game, now: float, rng: random.Random, rules: GameRules = GameRules()) -> list[Event]:
+    """Do whatever is due at ``now``: the warning, the end of a round, the next round."""
+    events: list[Event] = []
+    while game.playing:
+        due = next_deadline(game, rules)
+        if due is None or due > now:
+            break
+        round_ = game.current
+        if round_ is None:
+            events.append(_start_round(game, now, rng))
+        elif now < round_.ends_at:
+            round_.warned = True
+            events.append(TimeWarning(round_.number, round_.target, round_.ends_at - now))
+        else:
+            events += _time_up(game, round_, round_.ends_at, rules)
+    return events
+
+
+def resume_game(game: Game, now: float, rng: random.Random, rules: GameRules = GameRules()) -> list[Event]:
+    """After a restart: play on when the round still has ``rules.resume_min_s`` left
+    (or, between rounds, when the next round would have had that much); otherwise
+    close the round as if time had run out, and end the game."""
+    if not game.playing:
+        return []
+    events: list[Event] = [BackOnline()]
+    round_ = game.current
+    if round_ is not None:
+        left = round_.ends_at - now
+        if left >= rules.resume_min_s:
+            events.append(RoundResumed(round_.number, game.total_rounds, round_.target, left))
+            return events
+        events += _time_up(game, round_, min(now, round_.ends_at), rules, next_round=False)
+        if game.playing:
+            events.append(_end_game(game, "abandoned", now))
+        return events
+    due = game.next_round_at if game.next_round_at is not None else now
+    if now + rules.resume_min_s <= due + game.seconds:  # that round would still have had time
+        events.append(_start_round(game, now, rng))
+        return events
+    events.append(_end_game(game, "abandoned", now))
+    return events
+
+
+def standings(game: Game) -> tuple[Player, ...]:
+    """Players by points, then by the time their wins took (less is better), then name."""
+    return rank_players(game.players.values())
+
+
+def rank_players(players) -> tuple[Player, ...]:
+    return tuple(sorted(players, key=lambda p: (-p.points, p.time_s, p.name.casefold(), p.user_id)))
+
+
+# -- internals ---------------------------------------------------------------------------------
+
+
+def _start_round(game: Game, now: float, rng: random.Random) -> RoundStarted:
+    used = {round_.target.casefold() for round_ in game.rounds}
+    choices = [label for label in game.labels if label.casefold() not in used]
+    target = rng.choice(choices)
+    number = len(game.rounds) + 1
+    game.rounds.append(Round(number, target, started_at=now, ends_at=now + game.seconds))
+    game.next_round_at = None
+    game.last_judged.clear()  # a new round, a fresh start for everyone
+    return RoundStarted(number, game.total_rounds, target, game.seconds)
+
+
+def _time_up(game: Game, round_: Round, now: float, rules: GameRules, next_round: bool = True) -> list[Event]:
+    best = round_.best
+    if best is not None and best.score >= rules.min_timeout_score:
+        _award(game, round_, best, "timeout", now)
+        events: list[Event] = [RoundTimedOut(round_.number, round_.target, best)]
+    else:
+        _close_round(round_, "nobody", now)
+        events = [RoundTimedOut(round_.number, round_.target, None)]
+    if next_round:
+        events += _after_round(game, now, rules)
+    return events
+
+
+def _award(game: Game, round_: Round, best: Best, outcome: str, now: float) -> None:
+    _close_round(round_, outcome, now)
+    round_.winner_id, round_.winner_name, round_.win_score = best.user_id, best.name, best.score
+    round_.win_s = max(0.0, best.at - round_.started_at)
+    player = game.players.setdefault(best.user_id, Player(best.user_id, best.name))
+    player.points += 1
+    player.time_s += round_.win_s
+
+
+def _close_round(round_: Round, outcome: str, now: float) -> None:
+    round_.outcome = outcome
+    round_.ended_at = now
+
+
+def _after_round(game: Game, now: float, rules: GameRules) -> list[Event]:
+    if len(game.rounds) >= game.total_rounds:
+        return [_end_game(game, "finished", now)]
+    game.next_round_at = now + rules.pause_s
+    return []
+
+
+def _end_game(game: Game, reason: str, now: float, by: str | None = None) -> GameOver:
+    game.status = reason
+    game.ended_at = now
+    game.next_round_at = None
+    return GameOver(reason, tuple(_copy(p) for p in standings(game)), by)
+
+
+def _wants_warning(game: Game, round_: Round, rules: GameRules) -> bool:
+    return not round_.warned and rules.warning_s > 0 and game.seconds >= 2 * rules.warning_s
+
+
+def _same(a: str, b: str) -> bool:
+    return a.casefold() == b.casefold()
+
+
+def _copy(player: Player) -> Player:
+    return Player(player.user_id, player.name, player.points, player.time_s)
+
+
+def _seconds_text(value: float) -> str:
+    return f"{value:g}"
