@@ -22,8 +22,9 @@ from classifier.engine import Engine
 from classifier.pipeline import ZeroShotClassifier
 from classifier.prompts import DEFAULT_LABELS
 
-from . import handlers
+from . import game_handlers, handlers
 from .config import Settings
+from .game import GameRules
 from .replies import COMMANDS
 from .store import Store
 
@@ -35,12 +36,26 @@ PICTURES = (
     | filters.ANIMATION
     | filters.Document.ALL
 ) & ~filters.COMMAND
+# Pictures the drawing game may claim: new messages in groups (not edits).
+GAME_PICTURES = PICTURES & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
+_GIVEN_ENGINE = "given_engine"
 
 
-def build_application(settings: Settings, classifier: ZeroShotClassifier | None = None) -> Application:
+def build_application(
+    settings: Settings,
+    classifier: ZeroShotClassifier | None = None,
+    *,
+    engine=None,
+    game_rules: GameRules | None = None,
+) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` (or ``async with`` in tests).
 
     Without ``classifier`` the model named in ``settings`` is loaded in ``post_init``.
+    An ``engine`` (anything with the ``Engine`` interface: ``start``, ``close``,
+    ``classify``, ``labels_ready``, ``prepare_labels``) is used as it is, instead
+    of an ``Engine`` around the classifier; the application starts and closes it.
+    ``game_rules`` sets the drawing game's limits and timings (tests: short rounds).
     """
     application = (
         Application.builder()
@@ -55,8 +70,12 @@ def build_application(settings: Settings, classifier: ZeroShotClassifier | None 
         .build()
     )
     application.bot_data[handlers.SETTINGS] = settings
+    application.bot_data[game_handlers.GAME_RULES] = game_rules or GameRules()
+    application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
     if classifier is not None:
         application.bot_data["classifier"] = classifier
+    if engine is not None:
+        application.bot_data[_GIVEN_ENGINE] = engine
 
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
@@ -64,6 +83,10 @@ def build_application(settings: Settings, classifier: ZeroShotClassifier | None 
     application.add_handler(CommandHandler("guess", handlers.guess_command))
     application.add_handler(CommandHandler("forget", handlers.forget_command))
     application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
+    application.add_handler(CommandHandler("game", game_handlers.game_command))
+    application.add_handler(CommandHandler("stop", game_handlers.stop_command))
+    application.add_handler(CommandHandler("score", game_handlers.score_command))
+    application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text)
@@ -87,16 +110,20 @@ async def _post_init(application: Application) -> None:
     store = Store(settings.db_path)
     store.migrate()
     application.bot_data[handlers.STORE] = store
-    classifier = application.bot_data.get("classifier")
-    if classifier is None:
-        logger.info("loading %s (%s)", settings.model, settings.pretrained)
-        classifier = await asyncio.to_thread(load_classifier, settings)
-    engine = Engine(classifier)
+    engine = application.bot_data.pop(_GIVEN_ENGINE, None)
+    if engine is None:
+        classifier = application.bot_data.get("classifier")
+        if classifier is None:
+            logger.info("loading %s (%s)", settings.model, settings.pretrained)
+            classifier = await asyncio.to_thread(load_classifier, settings)
+        logger.info("classifier: %s", classifier.identity)
+        engine = Engine(classifier)
     await engine.start()
     application.bot_data[handlers.ENGINE] = engine
     await engine.prepare_labels(list(DEFAULT_LABELS))
     await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
-    logger.info("ready as @%s with %s", application.bot.username, classifier.identity)
+    await game_handlers.resume_games(application)
+    logger.info("ready as @%s", application.bot.username)
 
 
 async def _post_shutdown(application: Application) -> None:

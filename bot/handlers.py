@@ -178,16 +178,21 @@ async def answer_picture(source: Message, reply_to: Message, context: ContextTyp
     await reply_to.reply_text(replies.format_guesses(guesses))
 
 
-async def download_picture(found: PictureRef, reply_to: Message, context: ContextTypes.DEFAULT_TYPE) -> bytes | None:
+async def download_picture(
+    found: PictureRef, reply_to: Message, context: ContextTypes.DEFAULT_TYPE, *, show_typing: bool = True
+) -> bytes | None:
     """The file's bytes, or ``None`` after telling the user why not.
 
     Downloads are idempotent, so network failures and flood waits are retried
     a few times before the user is asked to send the picture again.
+    ``show_typing=False`` skips the "typing…" action (the game saves its
+    group's 20 messages a minute for verdicts).
     """
     if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
         await reply_to.reply_text(replies.TOO_BIG_TEXT)
         return None
-    await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
+    if show_typing:
+        await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
             file = await context.bot.get_file(found.file_id)

@@ -1,0 +1,261 @@
+"""The drawing game's callbacks: /game, /stop, /score, pictures during a round, and its timer.
+
+The rules are in ``bot.game``; here we extract what was sent, apply the rules,
+store the result (before anything is said, so a crash loses nothing), set the
+chat's timer and announce. Games being played live in ``bot_data[GAMES]``
+(chat id -> ``Game``); everything in them is also in the store, and
+``resume_games`` picks them up after a restart.
+
+Each chat has one JobQueue job, named ``game:<chat id>``, always set for the
+game's next deadline (the 10-second warning, the end of the round, the next
+round); setting it replaces the old one, so chats never share or leak timers.
+
+During an open round, group pictures come here first (handler group -1) and
+stop there (``ApplicationHandlerStop``); at any other time the usual picture
+handler answers them.
+"""
+
+import logging
+import random
+import time
+
+from telegram import Bot, Message, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, JobQueue
+
+from classifier.errors import ClassifierError
+
+from . import replies
+from .game import (
+    Event,
+    Game,
+    GameError,
+    GameRules,
+    Judged,
+    Player,
+    RoundWon,
+    admit_picture,
+    advance,
+    can_stop,
+    judge_picture,
+    next_deadline,
+    parse_game_args,
+    resume_game,
+    start_game,
+    stop_game,
+)
+from .handlers import ENGINE, STORE, chat_labels, download_picture, is_chat_admin
+from .pictures import PictureRef, find_picture
+
+logger = logging.getLogger(__name__)
+
+GAMES = "games"
+GAME_RULES = "game_rules"
+GAME_RNG = "game_rng"
+MAX_NAME_LENGTH = 32
+
+
+def get_rules(bot_data: dict) -> GameRules:
+    return bot_data.get(GAME_RULES) or GameRules()
+
+
+async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/game [rounds] [seconds]: start a drawing game in this group."""
+    message, chat = update.effective_message, update.effective_chat
+    if chat.type == ChatType.PRIVATE:
+        await message.reply_text(replies.GAME_PRIVATE_TEXT)
+        return
+    games = _games(context.bot_data)
+    if chat.id in games:
+        await message.reply_text(replies.GAME_RUNNING_TEXT)
+        return
+    rules = get_rules(context.bot_data)
+    try:
+        rounds, seconds = parse_game_args(context.args or [], rules)
+        game, events = start_game(
+            chat.id, _player(message), chat_labels(context, chat.id), rounds, seconds,
+            time.time(), _rng(context.bot_data), rules,
+        )
+    except GameError as exc:
+        await message.reply_text(exc.user_message)
+        return
+    games[chat.id] = game
+    _commit(context.application, game, events)
+    logger.info("chat %s: game %s started: %d rounds of %g s", chat.id, game.id, game.total_rounds, game.seconds)
+    engine = context.bot_data[ENGINE]
+    if not engine.labels_ready(game.labels):
+        context.application.create_task(_prepare_labels(engine, game.labels))
+    await _announce(context.application, game, events)
+
+
+async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stop: end the game (the player who started it, or an admin)."""
+    message, chat = update.effective_message, update.effective_chat
+    game = _games(context.bot_data).get(chat.id)
+    if game is None:
+        await message.reply_text(replies.NO_GAME_TEXT)
+        return
+    player = _player(message)
+    is_admin = player.user_id != game.starter_id and await is_chat_admin(update, context)
+    if not can_stop(game, player.user_id, is_admin):
+        await message.reply_text(replies.format_stop_refused(game.starter_name))
+        return
+    if _games(context.bot_data).get(chat.id) is not game:
+        return  # it ended while we asked Telegram about the admins
+    events = stop_game(game, time.time(), by=player.name)
+    _commit(context.application, game, events)
+    logger.info("chat %s: game %s stopped", chat.id, game.id)
+    await _announce(context.application, game, events)
+
+
+async def score_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/score: the chat's all-time leaderboard."""
+    chat = update.effective_chat
+    players = context.bot_data[STORE].leaderboard(chat.id)
+    await update.effective_message.reply_text(replies.format_leaderboard(players))
+
+
+async def game_picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A picture in a group: while a round is open, judge it for the game and nothing else."""
+    message, chat = update.effective_message, update.effective_chat
+    game = _games(context.bot_data).get(chat.id)
+    if game is None or game.current is None:
+        return  # no round running: the usual picture handler decides
+    found = find_picture(message)
+    if not isinstance(found, PictureRef):
+        return  # not something we can judge (a PDF, a video sticker): not a drawing
+    rules, now, player = get_rules(context.bot_data), time.time(), _player(message)
+    number = game.current.number
+    if admit_picture(game, player.user_id, now, rules) is not None:
+        logger.debug("chat %s: picture from %s ignored (cooldown)", chat.id, player.user_id)
+        raise ApplicationHandlerStop
+    data = await download_picture(found, message, context, show_typing=False)
+    if data is None:
+        raise ApplicationHandlerStop
+    try:
+        guesses = await context.bot_data[ENGINE].classify(data, game.labels, top_k=len(game.labels))
+    except ClassifierError as exc:
+        logger.info("chat %s: %s: %s", chat.id, type(exc).__name__, exc)
+        await message.reply_text(exc.user_message)
+        raise ApplicationHandlerStop from None
+    if _games(context.bot_data).get(chat.id) is not game:
+        raise ApplicationHandlerStop  # stopped while we looked
+    events = judge_picture(game, number, player, guesses, now, rules)
+    _commit(context.application, game, events)
+    await _announce(context.application, game, events, picture=message)
+    raise ApplicationHandlerStop
+
+
+async def resume_games(application: Application) -> None:
+    """At start-up: play on with each unfinished game, or close it and say so."""
+    store, rules, rng = application.bot_data[STORE], get_rules(application.bot_data), _rng(application.bot_data)
+    now = time.time()
+    for game in store.playing_games():
+        events = resume_game(game, now, rng, rules)
+        if game.playing:
+            _games(application.bot_data)[game.chat_id] = game
+        _commit(application, game, events)
+        logger.info("chat %s: game %s %s after restart", game.chat_id, game.id,
+                    "resumed" if game.playing else "closed")
+        try:
+            await _announce(application, game, events)
+        except TelegramError as exc:  # one chat's trouble must not keep the bot from starting
+            logger.warning("chat %s: couldn't announce the game after restart: %s", game.chat_id, exc)
+
+
+async def forget_game(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """After /forget erased the chat's rows: drop its running game and timer, saying nothing."""
+    game = _games(context.bot_data).pop(chat_id, None)
+    for job in context.job_queue.get_jobs_by_name(_job_name(chat_id)):
+        job.schedule_removal()
+    if game is not None:
+        logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
+
+
+async def _on_timer(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The chat's deadline came: warn, end the round, or start the next one."""
+    job = context.job
+    game_id, due = job.data
+    game = _games(context.bot_data).get(job.chat_id)
+    if game is None or game.id != game_id:
+        return
+    now = max(time.time(), due)  # never earlier than planned, or nothing would be due
+    events = advance(game, now, _rng(context.bot_data), get_rules(context.bot_data))
+    _commit(context.application, game, events)
+    await _announce(context.application, game, events)
+
+
+def _commit(application: Application, game: Game, events: list[Event]) -> None:
+    """Store the game, forget it when it's over, and set its timer."""
+    application.bot_data[STORE].save_game(game, events)
+    games = _games(application.bot_data)
+    if not game.playing and games.get(game.chat_id) is game:
+        del games[game.chat_id]
+    _set_timer(application.job_queue, game, get_rules(application.bot_data))
+
+
+def _set_timer(job_queue: JobQueue, game: Game, rules: GameRules) -> None:
+    name = _job_name(game.chat_id)
+    for job in job_queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    due = next_deadline(game, rules)
+    if due is not None:
+        job_queue.run_once(
+            _on_timer, when=max(0.0, due - time.time()), name=name,
+            chat_id=game.chat_id, data=(game.id, due),
+        )
+
+
+async def _announce(
+    application: Application, game: Game, events: list[Event], picture: Message | None = None
+) -> None:
+    """Say what happened: verdicts as a reply to the picture, the rest in one message to the chat."""
+    to_picture, to_chat = [], []
+    for event in events:
+        text = replies.format_game_event(event)
+        if text is None:
+            continue
+        (to_picture if picture is not None and isinstance(event, (Judged, RoundWon)) else to_chat).append(text)
+    bot: Bot = application.bot
+    try:
+        if to_picture:
+            await picture.reply_text("\n".join(to_picture))
+        if to_chat:
+            await bot.send_message(game.chat_id, "\n\n".join(to_chat))
+    except Forbidden as exc:  # the bot was removed from the group: nobody to play with
+        logger.warning("chat %s: can't post (%s); closing game %s", game.chat_id, exc, game.id)
+        if game.playing:
+            _commit(application, game, stop_game(game, time.time(), reason="abandoned"))
+
+
+async def _prepare_labels(engine, labels) -> None:
+    try:
+        await engine.prepare_labels(list(labels))
+    except ClassifierError as exc:
+        logger.warning("preparing the game's labels failed: %r", exc)
+
+
+def _player(message: Message) -> Player:
+    """Who sent it: the user, or the chat an anonymous admin or channel posts as."""
+    if message.sender_chat is not None:
+        return Player(message.sender_chat.id, _name(message.sender_chat.title or "Anonymous"))
+    user = message.from_user
+    return Player(user.id, _name(user.first_name or "Player"))
+
+
+def _name(text: str) -> str:
+    name = " ".join(text.split())
+    return name if len(name) <= MAX_NAME_LENGTH else name[: MAX_NAME_LENGTH - 1] + "…"
+
+
+def _job_name(chat_id: int) -> str:
+    return f"game:{chat_id}"
+
+
+def _games(bot_data: dict) -> dict[int, Game]:
+    return bot_data.setdefault(GAMES, {})
+
+
+def _rng(bot_data: dict) -> random.Random:
+    return bot_data.setdefault(GAME_RNG, random.Random())

@@ -1,0 +1,346 @@
+"""The drawing game end to end: real PTB stack, JobQueue timers and SQLite against the fake Bot API.
+
+A scripted engine (the serving engine's interface) decides what the model
+"sees" in each picture, so each test chooses who wins. Rounds last a second or
+two; groups here stay far below Telegram's 20 messages a minute per group,
+which the bot's rate limiter enforces.
+"""
+
+import dataclasses
+import io
+import itertools
+import re
+
+import pytest
+from PIL import Image
+
+from bot.app import build_application
+from bot.game import GameRules
+from bot_harness import running_bot, settings_for
+from classifier.errors import EngineClosed
+from classifier.prompts import DEFAULT_LABELS
+from classifier.types import Guess
+from fake_bot_api import FakeBotApi
+
+# Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
+FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
+ROUND = re.compile(r"Round (\d+)/(\d+)(?: goes on)?: draw (.+?) \S+!")
+_colours = itertools.count(1)
+
+
+class ScriptedEngine:
+    """What the model sees is set per picture: ``engine.sees(picture, "giraffe", 0.9)``.
+
+    Unknown pictures look like nothing in particular (every label equally likely).
+    """
+
+    def __init__(self):
+        self.verdicts: dict[bytes, dict[str, float]] = {}
+        self.classified: list[tuple[bytes, tuple[str, ...], int]] = []
+        self.running = False
+
+    def sees(self, picture: bytes, label: str, score: float = 0.9, **others: float) -> bytes:
+        self.verdicts[picture] = {label: score, **others}
+        return picture
+
+    async def start(self) -> None:
+        self.running = True
+
+    async def close(self) -> None:
+        self.running = False
+
+    def labels_ready(self, labels) -> bool:
+        return True
+
+    async def prepare_labels(self, labels) -> None:
+        pass
+
+    async def classify(self, image: bytes, labels, top_k: int = 3) -> list[Guess]:
+        if not self.running:
+            raise EngineClosed("not running")
+        labels = tuple(labels)
+        self.classified.append((image, labels, top_k))
+        chosen = {label: score for label, score in self.verdicts.get(image, {}).items() if label in labels}
+        rest = [label for label in labels if label not in chosen]
+        spread = max(0.0, 1.0 - sum(chosen.values())) / max(1, len(rest))
+        guesses = [Guess(label, score) for label, score in chosen.items()] + [Guess(x, spread) for x in rest]
+        return sorted(guesses, key=lambda g: g.score, reverse=True)[:top_k]
+
+
+def drawing() -> bytes:
+    """A distinct small PNG each call (the engine recognises pictures by their bytes)."""
+    n = next(_colours)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (n % 256, n // 256 % 256, 77)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def other_than(label: str) -> str:
+    return next(x for x in DEFAULT_LABELS if x != label)
+
+
+def target_of(text: str) -> tuple[int, str]:
+    """(round number, target) from an announcement."""
+    match = ROUND.search(text)
+    assert match, text
+    drawn = match[3]
+    label = next(x for x in DEFAULT_LABELS if drawn in (x, f"a {x}", f"an {x}"))
+    return int(match[1]), label
+
+
+def in_chat(chat, *words):
+    return lambda p: p["chat_id"] == chat["id"] and all(word in p["text"] for word in words)
+
+
+def replying_to(message):
+    return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "toonzoo.db"
+
+
+def game_bot(fake, db_path, engine, **rules):
+    game_rules = dataclasses.replace(FAST, **rules)
+
+    def build(settings, _classifier):
+        return build_application(settings, engine=engine, game_rules=game_rules)
+
+    return running_bot(fake, settings_for(fake, db_path), None, build=build)
+
+
+async def start(fake, group, user, args="") -> tuple[int, str]:
+    fake.send_text(group, user, f"/game {args}".strip())
+    announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
+    assert announcement["text"].startswith("🎨 Drawing game!")
+    return target_of(announcement["text"])
+
+
+async def test_a_full_game_in_a_group_of_three(fake, db_path):
+    ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine):
+        _, target = await start(fake, group, ada, "2 2")
+
+        # a miss, even when the caption addresses the bot: the game judges it, no guesses
+        seen = other_than(target)
+        miss = fake.send_photo(group, bob, engine.sees(drawing(), seen, 0.7, **{target: 0.1}), caption="@toonzoo_test_bot")
+        reply = await fake.wait_for("sendMessage", replying_to(miss))
+        assert reply["text"].startswith(f"I see a {seen}") and f"{target}: 10%" in reply["text"]
+        assert engine.classified[-1][2] == len(DEFAULT_LABELS), "the target's score needs every label"
+
+        hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.8))
+        win = await fake.wait_for("sendMessage", replying_to(hit))
+        assert win["text"].startswith(f"🎉 Cy drew a {target}") and "(1 point)" in win["text"]
+
+        number, target2 = target_of((await fake.wait_for("sendMessage", in_chat(group, "Round 2/2")))["text"])
+        assert number == 2 and target2 != target
+        warning = await fake.wait_for("sendMessage", in_chat(group, "⏳"))
+        assert warning["text"] == f"⏳ 1 s left to draw a {target2}!"
+        close = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target2), 0.5, **{target2: 0.45}))
+        await fake.wait_for("sendMessage", replying_to(close))
+        end = await fake.wait_for("sendMessage", in_chat(group, "Time's up"), timeout=5)
+        assert "Bob came closest (45%)" in end["text"] and "🏁 Game over!" in end["text"]
+        lines = end["text"].splitlines()
+        assert any(line.startswith("🥇 Cy: 1 point") for line in lines), "Cy won faster than Bob"
+        assert any(line.startswith("🥈 Bob: 1 point") for line in lines)
+
+        # the game is over: pictures are not judged any more, /score remembers
+        fake.send_photo(group, bob, engine.sees(drawing(), target2, 0.9))
+        # nothing unexpected: no guesses for the addressed picture, no word after the end (warnings aside)
+        await fake.expect_no_call("sendMessage", lambda p: in_chat(group)(p) and "⏳" not in p["text"], within=0.5)
+        fake.send_text(group, ada, "/score")
+        board = await fake.wait_for("sendMessage", in_chat(group, "All-time"))
+        assert [line.split(" (")[0] for line in board["text"].splitlines()[1:]] == ["🥇 Cy: 1 point", "🥈 Bob: 1 point"]
+        assert not fake.calls("sendChatAction"), "game pictures save the group's message budget"
+        assert len([c for c in fake.all_calls if c.params.get("chat_id") == group["id"]]) < 20
+
+
+async def test_commands_outside_a_game(fake, db_path):
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    private = fake.add_private_chat(ada)
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    async with game_bot(fake, db_path, ScriptedEngine()):
+        fake.send_text(private, ada, "/game")
+        assert "played in groups" in (await fake.wait_for("sendMessage", in_chat(private)))["text"]
+        fake.send_text(group, bob, "/stop")
+        assert "No game is running" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        fake.send_text(group, bob, "/score")
+        assert "No scores here yet" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        fake.send_text(group, bob, "/game 3 seconds")
+        assert "Usage: /game [rounds] [seconds]" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        fake.send_text(group, bob, "/game 99")
+        assert "1 to 20 rounds" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        await start(fake, group, bob, "1 30")
+        fake.send_text(group, ada, "/game")
+        assert "already running" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+
+
+async def test_only_the_starter_or_an_admin_can_stop(fake, db_path):
+    ada, bob, dee = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Dee")
+    group = fake.add_group("Zoo", [(ada, "administrator"), (bob, "member"), (dee, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine):
+        _, target = await start(fake, group, bob, "3 30")
+        fake.send_text(group, dee, "/stop")
+        refusal = await fake.wait_for("sendMessage", in_chat(group))
+        assert refusal["text"] == "Only Bob or a group admin can stop this game."
+        hit = fake.send_photo(group, dee, engine.sees(drawing(), target, 0.9))
+        assert "🎉 Dee drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        await fake.wait_for("sendMessage", in_chat(group, "Round 2/3"))
+        fake.send_text(group, ada, "/stop")
+        stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
+        assert stopped["text"].startswith("🛑 Game stopped by Ada.") and "🥇 Dee: 1 point" in stopped["text"]
+        await fake.expect_no_call("sendMessage", in_chat(group), within=0.5)  # no timer outlives the game
+        await start(fake, group, bob, "1 30")  # the chat is free again
+        fake.send_text(group, bob, "/stop")
+        assert "stopped by Bob" in (await fake.wait_for("sendMessage", in_chat(group, "🛑")))["text"]
+
+
+async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine, cooldown_s=30):
+        _, target = await start(fake, group, ada, "1 30")
+        first = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target), 0.6))
+        await fake.wait_for("sendMessage", replying_to(first))
+        spam = fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))
+        await fake.expect_no_call("sendMessage", replying_to(spam), within=0.5)
+        assert len(engine.classified) == 1, "the ignored picture was not even classified"
+        hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))  # others aren't slowed down
+        assert "🎉 Ada drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+
+
+async def test_two_groups_play_at_once_without_interfering(fake, db_path):
+    ada, bob, cy, dee = (fake.add_user(name) for name in ("Ada", "Bob", "Cy", "Dee"))
+    zoo = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    club = fake.add_group("Club", [(cy, "creator"), (dee, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine):
+        _, zoo_target = await start(fake, zoo, ada, "1 2")
+        _, club_target = await start(fake, club, cy, "1 2")
+        hit = fake.send_photo(zoo, bob, engine.sees(drawing(), zoo_target, 0.9))
+        win = await fake.wait_for("sendMessage", replying_to(hit))
+        assert win["chat_id"] == zoo["id"] and zoo_target in win["text"]
+        assert "🏁 Game over!" in (await fake.wait_for("sendMessage", in_chat(zoo, "🏁")))["text"]
+        # Club's round still runs, with its own target and timer
+        miss = fake.send_photo(club, dee, engine.sees(drawing(), other_than(club_target), 0.9, **{club_target: 0.05}))
+        assert (await fake.wait_for("sendMessage", replying_to(miss)))["chat_id"] == club["id"]
+        end = await fake.wait_for("sendMessage", in_chat(club, "Time's up"), timeout=5)
+        assert "Nobody drew" in end["text"] and "Nobody scored" in end["text"]
+        fake.send_text(zoo, ada, "/score")
+        assert "Bob: 1 point" in (await fake.wait_for("sendMessage", in_chat(zoo)))["text"]
+        fake.send_text(club, cy, "/score")
+        await fake.wait_for("sendMessage", in_chat(club, "No scores here yet"))
+        zoo_texts = [p["text"] for p in fake.calls("sendMessage") if p["chat_id"] == zoo["id"]]
+        assert not any("Time's up" in text or "Nobody" in text for text in zoo_texts)
+
+
+async def test_restart_mid_round_resumes_with_the_time_left(fake, db_path):
+    ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine):
+        _, target = await start(fake, group, ada, "2 6")
+        miss = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target), 0.6, **{target: 0.2}))
+        await fake.wait_for("sendMessage", replying_to(miss))
+
+    async with game_bot(fake, db_path, engine):
+        back = await fake.wait_for("sendMessage", in_chat(group, "I'm back"))
+        number, resumed = target_of(back["text"])
+        assert (number, resumed) == (1, target) and "Round 1/2 goes on" in back["text"]
+        left = int(re.search(r"(\d+) s left", back["text"])[1])
+        assert 3 <= left <= 6
+        hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.9))
+        assert "🎉 Cy drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        await fake.wait_for("sendMessage", in_chat(group, "Round 2/2"))
+        fake.send_text(group, ada, "/stop")
+        stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
+        assert "🥇 Cy: 1 point" in stopped["text"] and "Bob: 0 points" in stopped["text"]
+
+
+async def test_restart_after_the_round_ran_out_closes_the_game_and_keeps_scores(fake, db_path):
+    ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine):
+        _, target = await start(fake, group, ada, "3 5")
+        hit = fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))
+        await fake.wait_for("sendMessage", replying_to(hit))
+        _, target2 = target_of((await fake.wait_for("sendMessage", in_chat(group, "Round 2/3")))["text"])
+        close = fake.send_photo(group, cy, engine.sees(drawing(), other_than(target2), 0.5, **{target2: 0.4}))
+        await fake.wait_for("sendMessage", replying_to(close))
+
+    # back up, but (as if much later) with too little of the round left to go on
+    async with game_bot(fake, db_path, engine, resume_min_s=60):
+        closed = await fake.wait_for("sendMessage", in_chat(group, "I'm back"))
+        assert "Cy came closest (40%)" in closed["text"] and "away too long" in closed["text"]
+        assert "Bob: 1 point" in closed["text"] and "Cy: 1 point" in closed["text"]
+        await fake.expect_no_call("sendMessage", in_chat(group), within=0.5)
+        fake.send_text(group, ada, "/score")
+        board = (await fake.wait_for("sendMessage", in_chat(group, "All-time")))["text"]
+        assert "Bob: 1 point" in board and "Cy: 1 point" in board
+        await start(fake, group, ada, "1 30")  # not stuck: a new game can start
+
+
+async def test_pictures_between_rounds_and_in_private_get_the_usual_treatment(fake, db_path):
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    private = fake.add_private_chat(bob)
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine, pause_s=3):
+        _, target = await start(fake, group, ada, "2 30")
+        fake.send_photo(private, bob, engine.sees(drawing(), target, 0.9))
+        guesses = await fake.wait_for("sendMessage", in_chat(private))
+        assert guesses["text"].count("%") == 3 and "🎉" not in guesses["text"]
+        hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))
+        await fake.wait_for("sendMessage", replying_to(hit))
+        fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))  # in the pause: not judged
+        await fake.expect_no_call("sendMessage", in_chat(group), within=0.5)
+        asked = fake.send_photo(group, bob, engine.sees(drawing(), "owl", 0.9), caption="/guess")
+        assert "owl" in (await fake.wait_for("sendMessage", replying_to(asked)))["text"]
+
+
+async def test_forget_drops_the_running_game_and_its_scores(fake, db_path):
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    engine = ScriptedEngine()
+    async with game_bot(fake, db_path, engine):
+        _, target = await start(fake, group, ada, "2 2")
+        hit = fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))
+        await fake.wait_for("sendMessage", replying_to(hit))
+        await fake.wait_for("sendMessage", in_chat(group, "Round 2/2"))
+        fake.send_text(group, ada, "/forget")
+        question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
+        sent = next(c for c in fake.all_calls if c.method == "sendMessage" and c.params is question)
+        fake.press_button(group, ada, sent.result["message_id"], "forget:yes:" + str(ada["id"]))
+        assert "erased" in (await fake.wait_for("editMessageText"))["text"]
+        # round 2 would have ended within 2 s: its timer is gone with the game
+        await fake.expect_no_call("sendMessage", in_chat(group, "Time's up"), within=2.5)
+        fake.send_text(group, ada, "/score")
+        await fake.wait_for("sendMessage", in_chat(group, "No scores here yet"))
+        await start(fake, group, ada, "1 30")
+
+
+async def test_a_game_the_bot_can_no_longer_post_to_is_closed(fake, db_path):
+    from bot.store import Store
+
+    ada = fake.add_user("Ada")
+    group = fake.add_group("Zoo", [(ada, "creator")])
+    async with game_bot(fake, db_path, ScriptedEngine()):
+        await start(fake, group, ada, "3 1")
+        fake.fail_next("sendMessage", 403)  # removed from the group: the end of round 1 can't be posted
+        refused = await fake.wait_for_call("sendMessage", in_chat(group), timeout=5)
+        assert refused.status == 403 and "Time's up" in refused.params["text"]
+        await fake.expect_no_call("sendMessage", in_chat(group), within=1.5)  # no round 2
+        with Store(db_path) as store:
+            assert store.playing_games() == []
