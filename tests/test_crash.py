@@ -8,17 +8,32 @@ import sys
 import textwrap
 import time
 
+GROUP = -100123
 WRITER = textwrap.dedent(
-    """
-    import sys
+    f"""
+    import random, sys, time
+    from bot import game as rules
     from bot.store import Store
+    from classifier.types import Guess
     store = Store(sys.argv[1])
     store.migrate()
-    n = 0
+    rng = random.Random(0)
+    labels = [f"thing{{i}}" for i in range(20)]
+    ada = rules.Player(7, "Ada")
+    game, points, n = None, 0, 0
     while True:
         n += 1
-        store.set_labels(n, [f"label{n}", "dog", "cat"], chat_type="private")
-        print(f"labels {n}", flush=True)
+        store.set_labels(n, [f"label{{n}}", "dog", "cat"], chat_type="private")
+        print(f"labels {{n}}", flush=True)
+        if game is None or not game.playing:
+            game, events = rules.start_game({GROUP}, ada, labels, 20, 60, time.time(), rng)
+            store.save_game(game, events)
+        target = game.current.target
+        events = rules.judge_picture(game, game.current.number, ada, [Guess(target, 0.9)], time.time())
+        events += rules.advance(game, time.time() + 10, rng)  # the next round starts
+        store.save_game(game, events)
+        points += 1
+        print(f"points {{points}}", flush=True)
     """
 )
 
@@ -44,5 +59,12 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path):
     from bot.store import Store
 
     with Store(db_path) as store:
-        lost = [n for kind, n in acknowledged if store.get_labels(int(n)) != [f"label{n}", "dog", "cat"]]
-    assert lost == [], f"{len(lost)} acknowledged writes lost"
+        lost = [n for kind, n in acknowledged
+                if kind == "labels" and store.get_labels(int(n)) != [f"label{n}", "dog", "cat"]]
+        board = store.leaderboard(GROUP)
+    acked_points = max(int(n) for kind, n in acknowledged if kind == "points")
+    assert acked_points >= 20, "several games were played before the kill"
+    assert lost == [], f"{len(lost)} acknowledged label writes lost"
+    stored_points = board[0].points if board else 0
+    # Every acknowledged point is there; at most one more was committed but not yet acknowledged.
+    assert acked_points <= stored_points <= acked_points + 1
