@@ -38,3 +38,18 @@ def tiny_classifier(tiny_loaded):
     from classifier.pipeline import ZeroShotClassifier
 
     return ZeroShotClassifier(tiny_loaded)
+
+
+@pytest.fixture
+async def fake():
+    """A fresh local fake Telegram Bot API server (tests/fake_bot_api.py)."""
+    from fake_bot_api import FakeBotApi
+
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    """A fresh database file per test."""
+    return tmp_path / "toonzoo.db"

@@ -2,28 +2,15 @@
 
 import re
 
-import pytest
 
 from bot_harness import png_bytes, running_bot, settings_for, webp_bytes
 from classifier.prompts import DEFAULT_LABELS
-from fake_bot_api import FakeBotApi
 
 GUESS_LINE = re.compile(r"^\S+ (.+?)\s+\d{1,3}% ", re.M)
 
 
 def guessed_labels(text: str) -> list[str]:
     return GUESS_LINE.findall(text)
-
-
-@pytest.fixture
-async def fake():
-    async with FakeBotApi() as server:
-        yield server
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "toonzoo.db"
 
 
 async def test_start_registers_commands_and_help(fake, db_path, tiny_classifier):

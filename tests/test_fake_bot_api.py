@@ -47,12 +47,6 @@ def _make_bot(fake: FakeBotApi, token: str | None = None, **request_kwargs) -> B
 
 
 @pytest.fixture
-async def fake():
-    async with FakeBotApi() as api:
-        yield api
-
-
-@pytest.fixture
 async def bot(fake):
     async with _make_bot(fake) as bot:  # initialize() calls getMe
         yield bot

@@ -11,7 +11,6 @@ import io
 import itertools
 import re
 
-import pytest
 from PIL import Image
 
 from bot.app import build_application
@@ -20,7 +19,6 @@ from bot_harness import running_bot, settings_for
 from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Guess
-from fake_bot_api import FakeBotApi
 
 # Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
 FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
@@ -94,17 +92,6 @@ def in_chat(chat, *words):
 
 def replying_to(message):
     return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
-
-
-@pytest.fixture
-async def fake():
-    async with FakeBotApi() as server:
-        yield server
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "toonzoo.db"
 
 
 def game_bot(fake, db_path, engine, **rules):

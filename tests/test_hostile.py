@@ -8,12 +8,10 @@ import io
 import os
 import sqlite3
 
-import pytest
 from PIL import Image
 
 from bot.store import Store
 from bot_harness import png_bytes, running_bot, settings_for
-from fake_bot_api import FakeBotApi
 
 GUESSES = "guesses"
 NOT_PICTURE = "doesn't look like a picture"
@@ -106,12 +104,6 @@ def expected_text(kind: str, text: str) -> bool:
     if kind == GUESSES:
         return text.count("%") == 3
     return kind.lower() in text.lower() and "%" not in text
-
-
-@pytest.fixture
-async def fake():
-    async with FakeBotApi() as server:
-        yield server
 
 
 def table_rows(db_path, table):

@@ -4,17 +4,10 @@ import io
 import logging
 import os
 
-import pytest
 
 from bot.cli import install_redaction
 from bot_harness import png_bytes, running_bot, settings_for
-from fake_bot_api import DEFAULT_TOKEN, FakeBotApi
-
-
-@pytest.fixture
-async def fake():
-    async with FakeBotApi() as server:
-        yield server
+from fake_bot_api import DEFAULT_TOKEN
 
 
 def all_files(root):

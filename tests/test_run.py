@@ -5,7 +5,6 @@ import os
 import signal
 import sys
 
-import pytest
 
 from bot_harness import png_bytes
 from fake_bot_api import FakeBotApi
