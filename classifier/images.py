@@ -29,6 +29,8 @@ def decode_image(
     data: bytes,
     *,
     draft_size: int | None = None,
+    fit_size: int | None = None,
+    resample: int = Image.Resampling.BICUBIC,
     max_bytes: int = MAX_BYTES,
     max_pixels: int = MAX_PIXELS,
     min_side: int = MIN_SIDE,
@@ -37,6 +39,9 @@ def decode_image(
 
     ``draft_size`` lets JPEGs decode at a reduced scale that still covers
     ``draft_size`` pixels on the short side (several times faster for photos).
+    ``fit_size`` shrinks the picture (with ``resample``) so its long side is
+    ``fit_size`` before padding: the square then needs no further resizing, and a
+    huge or very elongated picture never becomes a huge square.
     """
     if len(data) > max_bytes:
         raise ImageTooLarge(f"{len(data)} bytes > {max_bytes}")
@@ -68,8 +73,12 @@ def decode_image(
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImage(f"cannot decode: {exc}") from exc
 
-    image = _apply_exif_orientation(image)
-    return pad_to_square(to_rgb_on_white(image))
+    image = to_rgb_on_white(_apply_exif_orientation(image))
+    if fit_size and max(image.size) > fit_size:
+        scale = fit_size / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, resample)
+    return pad_to_square(image)
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:

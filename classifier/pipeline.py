@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import torch
 from PIL import Image
+from torchvision import transforms
 
 from .images import decode_image
 from .model import LoadedModel
@@ -26,14 +27,19 @@ class ZeroShotClassifier:
         self.loaded = loaded
         self.templates = check_templates(templates)
         self.text_cache = TextEmbeddingCache(self.encode_prompts, loaded.identity, self.templates, db)
+        self._fit = _fit_arguments(loaded)
 
     @property
     def identity(self) -> str:
         return self.loaded.identity
 
     def decode(self, data: bytes) -> Image.Image:
-        """Untrusted bytes -> square RGB image (raises ImageError subclasses)."""
-        return decode_image(data, draft_size=self.loaded.image_size)
+        """Untrusted bytes -> square RGB image (raises ImageError subclasses).
+
+        When the model's preprocessing starts with a plain resize, the picture is
+        already fitted to the model's input size here, with the same filter.
+        """
+        return decode_image(data, draft_size=self.loaded.image_size, **self._fit)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """Image -> normalised ``[3, H, W]`` float32 tensor on the CPU."""
@@ -64,3 +70,13 @@ class ZeroShotClassifier:
 
     def classify_bytes(self, data: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]:
         return self.classify_images([self.decode(data)], labels, top_k)[0]
+
+
+def _fit_arguments(loaded: LoadedModel) -> dict:
+    """``fit_size``/``resample`` for decode_image when preprocessing begins with
+    ``Resize(image_size)`` (shortest side), whose output on a fitted square is a no-op."""
+    first = next(iter(getattr(loaded.preprocess, "transforms", ())), None)
+    if not isinstance(first, transforms.Resize) or first.size not in (loaded.image_size, [loaded.image_size]):
+        return {}
+    resample = transforms.functional.pil_modes_mapping.get(first.interpolation)
+    return {} if resample is None else {"fit_size": loaded.image_size, "resample": resample}

@@ -154,3 +154,13 @@ def test_every_image_error_is_a_classifier_error_with_message():
                 errors.ImageTooSmall):
         assert issubclass(cls, errors.ImageError) and issubclass(cls, errors.ClassifierError)
         assert cls().user_message != errors.ClassifierError.user_message
+
+
+def test_fit_size_shrinks_before_padding():
+    strip = encode(Image.new("RGB", (8000, 20), (0, 0, 0)), "PNG")
+    out = decode_image(strip, fit_size=224)
+    assert out.size == (224, 224)
+    column = [out.getpixel((112, y)) for y in range(224)]
+    assert (0, 0, 0) in column[100:124] and column[5] == (255, 255, 255)
+    small = decode_image(encode(Image.new("RGB", (100, 50)), "PNG"), fit_size=224)
+    assert small.size == (100, 100)  # never enlarged

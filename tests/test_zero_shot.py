@@ -63,3 +63,18 @@ def test_probabilities_match_direct_open_clip(tiny_classifier, tiny_loaded):
     assert [g.label for g in ours] == sorted(labels, key=lambda x: -direct[x])
     for guess in ours:
         assert guess.score == pytest.approx(direct[guess.label], abs=1e-5)
+
+
+def test_fitting_before_padding_matches_padding_then_resizing(tiny_classifier, tiny_loaded):
+    """The decode shortcut (shrink, then pad) sees what preprocess(pad(image)) sees."""
+    from classifier.images import pad_to_square
+
+    image = Image.effect_noise((300, 180), 40).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    fitted = tiny_classifier.preprocess(tiny_classifier.decode(buffer.getvalue()))
+    reference = tiny_loaded.preprocess(pad_to_square(image))
+    assert fitted.shape == reference.shape
+    a = tiny_classifier.embed_images(fitted.unsqueeze(0))
+    b = tiny_classifier.embed_images(reference.unsqueeze(0))
+    assert float((a * b).sum()) >= 0.999
