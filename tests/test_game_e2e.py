@@ -103,6 +103,11 @@ def game_bot(fake, db_path, engine, **rules):
     return running_bot(fake, settings_for(fake, db_path), None, build=build)
 
 
+def with_article(label: str) -> str:
+    """English indefinite article for a default label: "a giraffe", "an owl"."""
+    return ("an " if label[0] in "aeiou" else "a ") + label
+
+
 async def start(fake, group, user, args="") -> tuple[int, str]:
     fake.send_text(group, user, f"/game {args}".strip())
     announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
@@ -121,17 +126,17 @@ async def test_a_full_game_in_a_group_of_three(fake, db_path):
         seen = other_than(target)
         miss = fake.send_photo(group, bob, engine.sees(drawing(), seen, 0.7, **{target: 0.1}), caption="@toonzoo_test_bot")
         reply = await fake.wait_for("sendMessage", replying_to(miss))
-        assert reply["text"].startswith(f"I see a {seen}") and f"{target}: 10%" in reply["text"]
+        assert reply["text"].startswith(f"I see {with_article(seen)}") and f"{target}: 10%" in reply["text"]
         assert engine.classified[-1][2] == len(DEFAULT_LABELS), "the target's score needs every label"
 
         hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.8))
         win = await fake.wait_for("sendMessage", replying_to(hit))
-        assert win["text"].startswith(f"🎉 Cy drew a {target}") and "(1 point)" in win["text"]
+        assert win["text"].startswith(f"🎉 Cy drew {with_article(target)}") and "(1 point)" in win["text"]
 
         number, target2 = target_of((await fake.wait_for("sendMessage", in_chat(group, "Round 2/2")))["text"])
         assert number == 2 and target2 != target
         warning = await fake.wait_for("sendMessage", in_chat(group, "⏳"))
-        assert warning["text"] == f"⏳ 1 s left to draw a {target2}!"
+        assert warning["text"] == f"⏳ 1 s left to draw {with_article(target2)}!"
         close = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target2), 0.5, **{target2: 0.45}))
         await fake.wait_for("sendMessage", replying_to(close))
         end = await fake.wait_for("sendMessage", in_chat(group, "Time's up"), timeout=5)
