@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 from classifier.engine import Engine
-from classifier.pipeline import ZeroShotClassifier
+from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
 from . import game_handlers, handlers
@@ -95,16 +95,6 @@ def build_application(
     return application
 
 
-def load_classifier(settings: Settings) -> ZeroShotClassifier:
-    """Load the configured model (blocking: call it in a thread)."""
-    from classifier.model import load_model
-    from classifier.text_cache import open_database
-
-    loaded = load_model(settings.model, settings.pretrained, device=settings.device, precision=settings.precision)
-    db_path = None if str(settings.db_path) == ":memory:" else settings.db_path
-    return ZeroShotClassifier(loaded, db=open_database(db_path))
-
-
 async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data[handlers.SETTINGS]
     store = Store(settings.db_path)
@@ -115,7 +105,10 @@ async def _post_init(application: Application) -> None:
         classifier = application.bot_data.get("classifier")
         if classifier is None:
             logger.info("loading %s (%s)", settings.model, settings.pretrained)
-            classifier = await asyncio.to_thread(load_classifier, settings)
+            classifier = await asyncio.to_thread(
+                load_classifier, settings.model, settings.pretrained,
+                device=settings.device, precision=settings.precision, db_path=settings.db_path,
+            )
         logger.info("classifier: %s", classifier.identity)
         engine = Engine(classifier)
     await engine.start()

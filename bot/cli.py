@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from classifier.cli import build_parser, configure_logging, run_command
-from classifier.model import PRECISIONS
+from classifier.defaults import PRECISIONS
 
 from .config import ConfigError, Settings
 

@@ -22,11 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifier.defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+
 DEFAULT_API_URL = "https://api.telegram.org"
-DEFAULT_DB_PATH = "~/.local/share/toonzoo/toonzoo.db"
-DEFAULT_MODEL = "ViT-B-32-quickgelu"
-DEFAULT_PRETRAINED = "openai"
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1"
 DEFAULT_WEBHOOK_PORT = 8443
 
@@ -44,7 +42,7 @@ class ConfigError(Exception):
 class Settings:
     token: str
     api_url: str = DEFAULT_API_URL
-    db_path: Path = Path(DEFAULT_DB_PATH)
+    db_path: Path = Path(DEFAULT_DB)
     model: str = DEFAULT_MODEL
     pretrained: str = DEFAULT_PRETRAINED
     precision: str = "auto"
@@ -115,7 +113,7 @@ class Settings:
         return cls(
             token=token,
             api_url=get("TELEGRAM_BOT_API_URL") or DEFAULT_API_URL,
-            db_path=Path(get("TOONZOO_DB") or DEFAULT_DB_PATH),
+            db_path=Path(get("TOONZOO_DB") or DEFAULT_DB),
             model=get("TOONZOO_MODEL") or DEFAULT_MODEL,
             pretrained=get("TOONZOO_PRETRAINED") or DEFAULT_PRETRAINED,
             precision=(get("TOONZOO_PRECISION") or "auto").lower(),

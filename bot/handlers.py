@@ -144,7 +144,7 @@ async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, chat = update.effective_message, update.effective_chat
     if chat.type != ChatType.PRIVATE and not is_addressed_to_bot(message, context.bot.id, context.bot.username):
         return
-    await answer_picture(message, message, context)
+    await answer_picture(message, context)
 
 
 async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -154,28 +154,28 @@ async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if find_picture(target) is None:
         await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
         return
-    await answer_picture(target, target, context)
+    await answer_picture(target, context)
 
 
-async def answer_picture(source: Message, reply_to: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Download the picture in ``source``, classify it, reply to ``reply_to``."""
-    found = find_picture(source)
+async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Download the picture in ``message``, classify it, reply to it."""
+    found = find_picture(message)
     if found is None:
         return
     if isinstance(found, NoPicture):
-        await reply_to.reply_text(NO_PICTURE_TEXT[found.reason])
+        await message.reply_text(NO_PICTURE_TEXT[found.reason])
         return
-    data = await download_picture(found, reply_to, context)
+    data = await download_picture(found, message, context)
     if data is None:
         return
     engine = context.bot_data[ENGINE]
     try:
-        guesses = await engine.classify(data, chat_labels(context, source.chat_id), top_k=replies.TOP_GUESSES)
+        guesses = await engine.classify(data, chat_labels(context, message.chat_id), top_k=replies.TOP_GUESSES)
     except ClassifierError as exc:
-        logger.info("chat %s: %s: %s", source.chat_id, type(exc).__name__, exc)
-        await reply_to.reply_text(exc.user_message)
+        logger.info("chat %s: %s: %s", message.chat_id, type(exc).__name__, exc)
+        await message.reply_text(exc.user_message)
         return
-    await reply_to.reply_text(replies.format_guesses(guesses))
+    await message.reply_text(replies.format_guesses(guesses))
 
 
 async def download_picture(

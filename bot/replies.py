@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from classifier.errors import EngineBusy
+
 from . import game as g
 
 # Bot commands as (command, description): the help text lists them and the
@@ -52,7 +54,7 @@ START_TEXT_BODY = (
     "Send me a drawing (a photo, a picture file or a sticker) and I'll guess "
     "what it shows. In a group, reply to a picture with /guess."
 )
-BUSY_TEXT = "I'm busy with lots of drawings right now. Try again in a moment."
+BUSY_TEXT = EngineBusy.user_message
 TOO_BIG_TEXT = "That file is too big for me: send a picture under 20 MB."
 UNSUPPORTED_STICKER_TEXT = (
     "I can't look inside that animated sticker. Send a still sticker or a picture."

@@ -13,20 +13,18 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from .errors import ClassifierError
 from .prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES, TemplateError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DB = "~/.local/share/toonzoo/toonzoo.db"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 EVAL_BATCH = 32
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> None:
     """--model/--pretrained/--precision/--device/--db, defaulting to the TOONZOO_* environment."""
-    from .model import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
-
     group = parser.add_argument_group("model")
     group.add_argument("--model", default=environ.get("TOONZOO_MODEL", DEFAULT_MODEL),
                        help="open_clip model: a name (ViT-B-32-quickgelu), hf-hub:ORG/REPO or local-dir:PATH "
@@ -65,11 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_evaluate)
 
     bench = commands.add_parser("bench", help="measure raw model vs engine throughput, latency, label cache, memory")
-    bench.add_argument("--model", default="ViT-B-32-quickgelu", help="open_clip model (default %(default)s)")
-    bench.add_argument("--pretrained", default="openai",
+    bench.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
+    bench.add_argument("--pretrained", default=DEFAULT_PRETRAINED,
                        help="weights; offline without them the run falls back to 'random' (default %(default)s)")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
-    bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+    bench.add_argument("--precision", default="auto", choices=PRECISIONS,
                        help="main run's precision: auto = fp16 on CUDA, fp32 on CPU")
     bench.add_argument("--json", metavar="PATH", help="also write every number as JSON")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
@@ -96,13 +94,10 @@ def parse_label_list(text: str | None) -> list[str]:
 
 def create_classifier(args: argparse.Namespace):
     """Load the model and its label cache from parsed --model/--pretrained/... arguments."""
-    from .model import load_model
-    from .pipeline import ZeroShotClassifier
-    from .text_cache import open_database
+    from .pipeline import load_classifier
 
-    loaded = load_model(args.model, args.pretrained, device=args.device, precision=args.precision)
-    db = open_database(None if args.db == ":memory:" else args.db)
-    return ZeroShotClassifier(loaded, args.templates or DEFAULT_TEMPLATES, db)
+    return load_classifier(args.model, args.pretrained, device=args.device, precision=args.precision,
+                           db_path=args.db, templates=args.templates or DEFAULT_TEMPLATES)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

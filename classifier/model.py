@@ -26,15 +26,13 @@ import torch
 from open_clip.factory import parse_model_name
 from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_pretrained_tags_by_model
 
+from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from .errors import ModelLoadError, WeightsUnavailable
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "ViT-B-32-quickgelu"
-DEFAULT_PRETRAINED = "openai"
 RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16"}
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _PROBE_TIMEOUT_S = 3.0

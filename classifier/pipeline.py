@@ -11,9 +11,9 @@ from PIL import Image
 from torchvision import transforms
 
 from .images import decode_image
-from .model import LoadedModel
+from .model import LoadedModel, load_model
 from .prompts import DEFAULT_TEMPLATES, check_templates
-from .text_cache import TextEmbeddingCache
+from .text_cache import TextEmbeddingCache, open_database
 from .types import Guess
 from .zero_shot import encode_text, rank
 
@@ -70,6 +70,20 @@ class ZeroShotClassifier:
 
     def classify_bytes(self, data: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]:
         return self.classify_images([self.decode(data)], labels, top_k)[0]
+
+
+def load_classifier(
+    model: str,
+    pretrained: str | None,
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    db_path=None,
+    templates: Sequence[str] = DEFAULT_TEMPLATES,
+) -> ZeroShotClassifier:
+    """Load the model and open its label cache (``db_path``: a file, ``":memory:"`` or None)."""
+    loaded = load_model(model, pretrained, device=device, precision=precision)
+    return ZeroShotClassifier(loaded, templates, open_database(db_path))
 
 
 def _fit_arguments(loaded: LoadedModel) -> dict:

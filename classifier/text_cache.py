@@ -26,8 +26,11 @@ ENCODE_CHUNK = 32  # prompts per text forward pass: 800 prompts in 4.0 s, 36 MB 
 
 
 def open_database(path: str | Path | None) -> Database:
-    """A sqlite-utils Database usable from worker threads (calls are serialised by callers)."""
-    if path is None:
+    """A sqlite-utils Database usable from worker threads (calls are serialised by callers).
+
+    ``None`` or ``":memory:"`` gives an in-memory database.
+    """
+    if path is None or str(path) == ":memory:":
         return Database(memory=True)
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
