@@ -53,3 +53,16 @@ async def fake():
 def db_path(tmp_path):
     """A fresh database file per test."""
     return tmp_path / "toonzoo.db"
+
+
+@pytest.fixture
+def store():
+    """The bot's store over a fresh, migrated in-memory database."""
+    from sqlite_utils import Database
+
+    from bot.store import Store
+
+    store = Store(Database(memory=True))
+    store.migrate()
+    yield store
+    store.close()

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-from sqlite_utils import Database
 
 from bot import replies
 from bot.game import (
@@ -33,7 +32,6 @@ from bot.game import (
     start_game,
     stop_game,
 )
-from bot.store import Store
 from classifier.types import Guess
 
 LABELS = ("giraffe", "llama", "zebra", "owl", "cat")
@@ -345,14 +343,6 @@ def test_event_texts():
 
 
 # -- the tables --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store():
-    store = Store(Database(memory=True))
-    store.migrate()
-    yield store
-    store.close()
 
 
 def test_games_rounds_and_submissions_round_trip(store):

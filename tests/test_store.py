@@ -27,14 +27,6 @@ EXPECTED_SCHEMA = {
 }
 
 
-@pytest.fixture
-def store():
-    store = Store(Database(memory=True))
-    store.migrate()
-    yield store
-    store.close()
-
-
 def _schema(db: Database) -> dict:
     return {table.name: table.columns_dict for table in db.tables}
 
