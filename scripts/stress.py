@@ -72,6 +72,14 @@ class LoopMonitor:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
+def answered(fake: FakeBotApi) -> Counter:
+    """How many replies each (chat, picture message) got."""
+    return Counter(
+        (c.params["chat_id"], c.params.get("reply_parameters", {}).get("message_id"))
+        for c in fake.all_calls if c.method == "sendMessage" and c.status == 200
+    )
+
+
 def inject_faults(fake: FakeBotApi, rng: random.Random, photos: list[dict]) -> Counter:
     injected = Counter()
     for status in (500, "drop", 502):
@@ -113,12 +121,9 @@ async def run(args) -> dict:
             injected = inject_faults(fake, rng, photos) if args.faults else Counter()
             expected = {(p["chat"]["id"], p["message_id"]) for p in photos}
             deadline = time.monotonic() + args.timeout
-            answers: Counter = Counter()
+            answers = Counter()
             while time.monotonic() < deadline:
-                answers = Counter(
-                    (c.params["chat_id"], c.params.get("reply_parameters", {}).get("message_id"))
-                    for c in fake.all_calls if c.method == "sendMessage" and c.status == 200
-                )
+                answers = answered(fake)
                 if expected <= set(answers):
                     break
                 await asyncio.sleep(0.05)
@@ -126,10 +131,7 @@ async def run(args) -> dict:
             await asyncio.sleep(0.5)  # let late duplicates show up, if any
             await monitor.stop()
             replies = [c.params["text"] for c in fake.all_calls if c.method == "sendMessage" and c.status == 200]
-            answers = Counter(
-                (c.params["chat_id"], c.params.get("reply_parameters", {}).get("message_id"))
-                for c in fake.all_calls if c.method == "sendMessage" and c.status == 200
-            )
+            answers = answered(fake)
             engine_stats = application.bot_data["engine"].stats.as_dict()
             await application.updater.stop()
             await application.stop()
