@@ -25,6 +25,7 @@ from classifier.prompts import DEFAULT_LABELS
 from . import game_handlers, handlers
 from .config import Settings
 from .game import GameRules
+from .prompts import PendingPrompts
 from .replies import COMMANDS
 from .store import Store
 
@@ -72,6 +73,7 @@ def build_application(
     application.bot_data[handlers.SETTINGS] = settings
     application.bot_data[game_handlers.GAME_RULES] = game_rules or GameRules()
     application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
+    application.bot_data[handlers.PROMPTS] = PendingPrompts()
     if classifier is not None:
         application.bot_data["classifier"] = classifier
     if engine is not None:
@@ -83,6 +85,7 @@ def build_application(
     application.add_handler(CommandHandler("guess", handlers.guess_command))
     application.add_handler(CommandHandler("forget", handlers.forget_command))
     application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
+    application.add_handler(CallbackQueryHandler(handlers.stray_button))  # last: every press gets an answer
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))

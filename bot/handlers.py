@@ -6,6 +6,8 @@ goes to ``on_error``, which logs it and apologises without a traceback.
 
 import asyncio
 import logging
+import time
+from dataclasses import replace
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
@@ -18,16 +20,24 @@ from classifier.prompts import DEFAULT_LABELS
 from . import replies
 from .labels import LabelsError, apply_labels_command, command_args, parse_labels_command
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
+from .prompts import Decision, PendingPrompts, callback_data
 
 logger = logging.getLogger(__name__)
 
 ENGINE = "engine"
 STORE = "store"
 SETTINGS = "settings"
+PROMPTS = "prompts"  # PendingPrompts: questions asked with inline buttons
 FORGET_HOOK = "forget_hook"  # async (context, chat_id): more to clear, e.g. a running game
+FORGET = "forget"  # the /forget question's kind, in its buttons' data
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
 
+BUTTON_REFUSALS = {
+    Decision.NOT_YOURS: replies.FORGET_NOT_YOURS_TEXT,
+    Decision.STALE: replies.BUTTON_STALE_TEXT,
+    Decision.MALFORMED: replies.BUTTON_UNKNOWN_TEXT,
+}
 NO_PICTURE_TEXT = {
     "unsupported-sticker": replies.UNSUPPORTED_STICKER_TEXT,
     "unsupported-animation": replies.UNSUPPORTED_ANIMATION_TEXT,
@@ -102,41 +112,79 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
         return True  # an anonymous group admin
     if user is None:
         return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
+    return await is_admin_now(context, chat.id, user.id)
+
+
+async def is_admin_now(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Whether the user is the chat's creator or an administrator, asking Telegram now."""
+    member = await context.bot.get_chat_member(chat_id, user_id)
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
-    message, user = update.effective_message, update.effective_user
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if not await is_chat_admin(update, context):
         await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
         return
-    asker = user.id if user else 0
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(replies.FORGET_YES, callback_data=f"forget:yes:{asker}"),
-        InlineKeyboardButton(replies.FORGET_NO, callback_data=f"forget:no:{asker}"),
+        InlineKeyboardButton(replies.FORGET_YES, callback_data=callback_data(FORGET, "yes")),
+        InlineKeyboardButton(replies.FORGET_NO, callback_data=callback_data(FORGET, "no")),
     ]])
-    await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
+    sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
+    asker = user.id if user else 0
+    context.bot_data[PROMPTS].add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
 
 
 async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
-    query, chat = update.callback_query, update.effective_chat
-    _, answer, asker = query.data.split(":", 2)
-    if str(query.from_user.id) != asker and not await is_chat_admin(update, context):
-        await query.answer(replies.FORGET_NOT_YOURS_TEXT, show_alert=True)
+    action = await claim_press(update, context)
+    if action is None:
         return
+    query, chat = update.callback_query, update.effective_chat
     await query.answer()
-    if answer != "yes":
+    if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
         return
     deleted = context.bot_data[STORE].forget_chat(chat.id)
+    context.bot_data[PROMPTS].forget_chat(chat.id)
     hook = context.bot_data.get(FORGET_HOOK)
     if hook is not None:
         await hook(context, chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
+
+
+async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The action of a press to honour now (its prompt is consumed), or None after an alert.
+
+    Honoured: a press on a pending prompt's own message, with one of its
+    buttons' data, by the person who asked or by someone who is an admin of
+    the chat right now. Nothing in the callback data counts as identity.
+    """
+    query = update.callback_query
+    message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
+    chat_id = message.chat.id if message is not None else None
+    message_id = message.message_id if message is not None else None
+    prompts: PendingPrompts = context.bot_data[PROMPTS]
+    verdict = prompts.check(chat_id, message_id, query.from_user.id, query.data, time.time())
+    if verdict.decision is Decision.NOT_YOURS and await is_admin_now(context, chat_id, query.from_user.id):
+        verdict = replace(verdict, decision=Decision.HONOUR)
+    if verdict.decision is Decision.HONOUR and prompts.consume(chat_id, message_id, time.time()) is None:
+        verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
+    if verdict.decision is not Decision.HONOUR:
+        logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
+        await query.answer(BUTTON_REFUSALS[verdict.decision], show_alert=True)
+        return None
+    return verdict.action
+
+
+async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other button press (old keyboards, forged data): answer it and do nothing."""
+    query = update.callback_query
+    logger.info("chat %s: unknown button data from %s", update.effective_chat.id if update.effective_chat else None,
+                query.from_user.id)
+    await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
 
 
 async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -74,6 +74,8 @@ FORGET_YES, FORGET_NO = "Yes, erase", "Cancel"
 FORGOTTEN_TEXT = "Done: I've erased this chat's labels, games and scores."
 FORGET_CANCELLED_TEXT = "Nothing was erased."
 FORGET_NOT_YOURS_TEXT = "Only the person who asked (or an admin) can answer this."
+BUTTON_STALE_TEXT = "This question has expired or was already answered. Ask again if you still need to."
+BUTTON_UNKNOWN_TEXT = "This button doesn't do anything."
 NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
 
 

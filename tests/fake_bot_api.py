@@ -403,18 +403,20 @@ class FakeBotApi:
         self._add_caption(content, caption)
         return self._user_message(chat, user, content, reply_to)
 
-    def press_button(self, chat: dict, user: dict, message_id: int, data: str) -> dict:
-        """A user presses the inline button with callback_data ``data``; returns the CallbackQuery."""
+    def press_button(self, chat: dict, user: dict, message_id: int, data: str | bytes) -> dict:
+        """A user presses an inline button with callback_data ``data``; returns the CallbackQuery.
+
+        Like a modified client, this may press any data (up to 64 bytes) on any
+        message of the chat, whether or not the message has such a button.
+        Bytes that are not UTF-8 arrive with replacement characters.
+        """
         message = self._state.messages.get((chat["id"], message_id))
         if message is None:
             raise ValueError(f"no message {message_id} in chat {chat['id']}")
-        buttons = [
-            button
-            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
-            for button in row
-        ]
-        if not any(button.get("callback_data") == data for button in buttons):
-            raise ValueError(f"message {message_id} has no button with callback_data {data!r}")
+        raw = data if isinstance(data, bytes) else data.encode()
+        if not 1 <= len(raw) <= MAX_CALLBACK_DATA:
+            raise ValueError(f"callback data must be 1 to {MAX_CALLBACK_DATA} bytes, not {len(raw)}")
+        data = raw.decode("utf-8", "replace")
         query = {
             "id": str(4_000_000_000 + next(self._ids)),
             "from": user,
@@ -445,6 +447,11 @@ class FakeBotApi:
             for (chat_id, _), message in sorted(self._state.messages.items())
             if chat_id == chat["id"]
         ]
+
+    @property
+    def unanswered_callback_queries(self) -> list[dict]:
+        """Button presses the bot has not answered with answerCallbackQuery yet."""
+        return list(self._state.callback_queries.values())
 
     @property
     def pending_updates(self) -> list[dict]:
