@@ -73,12 +73,14 @@ def build_application(
     application.bot_data[handlers.SETTINGS] = settings
     application.bot_data[game_handlers.GAME_RULES] = game_rules or GameRules()
     application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
+    application.bot_data[handlers.CHAT_MOVED_HOOK] = game_handlers.move_game
     application.bot_data[handlers.PROMPTS] = PendingPrompts()
     if classifier is not None:
         application.bot_data["classifier"] = classifier
     if engine is not None:
         application.bot_data[_GIVEN_ENGINE] = engine
 
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.chat_migrated))
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("labels", handlers.labels_command))

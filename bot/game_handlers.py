@@ -173,6 +173,25 @@ async def forget_game(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
         logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
 
 
+async def move_game(context: ContextTypes.DEFAULT_TYPE, old_id: int, new_id: int) -> None:
+    """After a group became a supergroup (its rows already moved): its running game and timer follow."""
+    games = _games(context.bot_data)
+    game = games.pop(old_id, None)
+    for job in context.job_queue.get_jobs_by_name(_job_name(old_id)):
+        job.schedule_removal()
+    if game is None:
+        return
+    game.chat_id = new_id
+    if new_id in games:  # a game was started in the new chat before the move was noticed: it goes on
+        logger.info("chat %s: game %s from chat %s closed: another game is running", new_id, game.id, old_id)
+        _commit(context.application, game, stop_game(game, time.time(), reason="abandoned"))
+        _set_timer(context.job_queue, games[new_id], get_rules(context.bot_data))
+        return
+    games[new_id] = game
+    _commit(context.application, game, [])
+    logger.info("chat %s: game %s moved from chat %s", new_id, game.id, old_id)
+
+
 async def _on_timer(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The chat's deadline came: warn, end the round, or start the next one."""
     job = context.job

@@ -29,6 +29,7 @@ STORE = "store"
 SETTINGS = "settings"
 PROMPTS = "prompts"  # PendingPrompts: questions asked with inline buttons
 FORGET_HOOK = "forget_hook"  # async (context, chat_id): more to clear, e.g. a running game
+CHAT_MOVED_HOOK = "chat_moved_hook"  # async (context, old_id, new_id): more to move, e.g. a running game
 FORGET = "forget"  # the /forget question's kind, in its buttons' data
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
@@ -185,6 +186,28 @@ async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     logger.info("chat %s: unknown button data from %s", update.effective_chat.id if update.effective_chat else None,
                 query.from_user.id)
     await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: its labels, games, scores and prompts move to the new chat id.
+
+    Telegram tells both chats (``migrate_to_chat_id`` in the old one,
+    ``migrate_from_chat_id`` in the new one); whichever comes first moves
+    everything, the other finds nothing left to move.
+    """
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        old_id, new_id = message.chat_id, message.migrate_to_chat_id
+    else:
+        old_id, new_id = message.migrate_from_chat_id, message.chat_id
+    moved = context.bot_data[STORE].move_chat(old_id, new_id)
+    context.bot_data[PROMPTS].move_chat(old_id, new_id)
+    hook = context.bot_data.get(CHAT_MOVED_HOOK)
+    if hook is not None:
+        await hook(context, old_id, new_id)
+    if old_id in context.application.chat_data:
+        context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
+    logger.info("chat %s: moved to %s (%d rows)", old_id, new_id, moved)
 
 
 async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -75,6 +75,7 @@ _STRING_FIELDS = frozenset({
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
+_SERVICE_FIELDS = frozenset({"migrate_to_chat_id", "migrate_from_chat_id"})
 _PHOTO_SIDES = (90, 320, 800)  # Telegram's s, m and x sizes; the original comes last
 
 
@@ -166,6 +167,7 @@ class FakeBotApi:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._state = _State()
+        self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
         self._ids = itertools.count(1)
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] | None = None
@@ -267,6 +269,29 @@ class FakeBotApi:
         for user, status in members:
             self.set_member(chat, user, status)
         return chat
+
+    def migrate_group(self, group: dict, by: dict, *, notify: tuple[str, ...] = ("to", "from")) -> dict:
+        """Upgrade a basic group to a supergroup, as ``by`` (an admin) does; returns the new chat.
+
+        Members keep their statuses. Telegram posts a service message in each
+        chat: ``migrate_to_chat_id`` in the old one ("to"), then
+        ``migrate_from_chat_id`` in the new one ("from"); ``notify`` picks which
+        to deliver. From then on, calls naming the old chat fail with
+        "group chat was upgraded to a supergroup chat" and ``migrate_to_chat_id``.
+        """
+        old = self._state.chats[group["id"]]
+        if old["type"] != "group":
+            raise ValueError("only basic groups are upgraded to supergroups")
+        n = next(self._ids)
+        new = {"id": -1_001_000_000_000 - n, "type": "supergroup", "title": old["title"]}
+        self._state.chats[new["id"]] = new
+        self._state.members[new["id"]] = dict(self._state.members[old["id"]])
+        if "to" in notify:
+            self._deliver(self._new_message(old, by, {"migrate_to_chat_id": new["id"]}))
+        self._migrated[old["id"]] = new["id"]
+        if "from" in notify:
+            self._deliver(self._new_message(new, by, {"migrate_from_chat_id": old["id"]}))
+        return new
 
     def set_member(self, chat: dict, user: dict, status: str) -> None:
         if status not in MEMBER_STATUSES:
@@ -873,6 +898,11 @@ class FakeBotApi:
         return list(self._state.updates)
 
     def _chat(self, params: dict) -> dict:
+        if params.get("chat_id") in self._migrated:
+            raise ApiError(
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                parameters={"migrate_to_chat_id": self._migrated[params["chat_id"]]},
+            )
         chat = self._state.chats.get(params.get("chat_id"))
         if chat is None:
             raise _bad_request("chat not found")
@@ -952,14 +982,20 @@ class FakeBotApi:
     def _user_message(self, chat: dict, user: dict, content: dict, reply_to) -> dict:
         if user["id"] not in self._state.users:
             raise ValueError(f"unknown user {user['id']}: add it with add_user")
-        message = self._new_message(chat, user, content, reply_to)
+        if chat["id"] in self._migrated:
+            raise ValueError(f"chat {chat['id']} became a supergroup: use the chat migrate_group returned")
+        return self._deliver(self._new_message(chat, user, content, reply_to))
+
+    def _deliver(self, message: dict) -> dict:
         if self._delivered(message):
             self.add_update({"message": message})
         return message
 
     def _delivered(self, message: dict) -> bool:
-        """Privacy mode: in groups the bot gets only commands and replies to itself."""
+        """Privacy mode: in groups the bot gets only commands, replies to itself and service messages."""
         if not self.privacy_mode or message["chat"]["type"] == "private":
+            return True
+        if _SERVICE_FIELDS & message.keys():
             return True
         entities = message.get("entities") or message.get("caption_entities") or []
         if any(e["type"] == "bot_command" and e["offset"] == 0 for e in entities):

@@ -23,7 +23,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
@@ -383,3 +383,30 @@ async def test_polling_application_echoes(fake, ada, private):
             await app.updater.stop()
             await app.stop()
     assert fake.pending_updates == []  # the updater confirmed what it handled
+
+
+async def test_group_upgrade_posts_both_service_messages_and_retires_the_old_id(fake, bot, ada):
+    group = fake.add_group("Zoo", [(ada, "creator")], supergroup=False)
+    supergroup = fake.migrate_group(group, ada)
+    assert supergroup["type"] == "supergroup" and supergroup["title"] == "Zoo"
+    to_update, from_update = await bot.get_updates()
+    assert to_update.message.chat.id == group["id"] and to_update.message.migrate_to_chat_id == supergroup["id"]
+    assert from_update.message.chat.id == supergroup["id"]
+    assert from_update.message.migrate_from_chat_id == group["id"]
+    with pytest.raises(ChatMigrated) as caught:
+        await bot.send_message(group["id"], "hello?")
+    assert caught.value.new_chat_id == supergroup["id"]
+    assert (await bot.get_chat_member(supergroup["id"], ada["id"])).status == "creator"
+    assert (await bot.send_message(supergroup["id"], "hello")).chat.id == supergroup["id"]
+
+
+async def test_press_button_sends_any_data_on_any_message_like_a_modified_client(fake, bot, ada, private):
+    sent = await bot.send_message(private["id"], "no buttons here")
+    fake.press_button(private, ada, sent.message_id, "forget:yes:1")
+    fake.press_button(private, ada, sent.message_id, b"\xff" * 64)
+    with pytest.raises(ValueError):
+        fake.press_button(private, ada, sent.message_id, "x" * 65)
+    first, second = await bot.get_updates()
+    assert first.callback_query.data == "forget:yes:1" and first.callback_query.message.message_id == sent.message_id
+    assert second.callback_query.data == "\ufffd" * 64
+    assert len(fake.unanswered_callback_queries) == 2
