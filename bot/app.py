@@ -9,11 +9,9 @@ import logging
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    Defaults,
     MessageHandler,
     filters,
 )
@@ -27,6 +25,7 @@ from .config import Settings
 from .game import GameRules
 from .prompts import PendingPrompts
 from .replies import COMMANDS
+from .sending import build_bot
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -60,11 +59,7 @@ def build_application(
     """
     application = (
         Application.builder()
-        .token(settings.token)
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
-        .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .bot(build_bot(settings))  # every text fitted to Telegram's limits, rate-limited
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -25,12 +25,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("forget", "Delete everything I keep about this chat"),
 )
 
-MESSAGE_LIMIT = 4096  # Telegram's longest text message, in characters
+MESSAGE_LIMIT = 4096  # Telegram's longest text message, in UTF-16 code units
+ALERT_LIMIT = 200  # the longest answerCallbackQuery text
 TOP_GUESSES = 3
 BAR_CELLS = 8
 UNSURE_BELOW = 0.35
 GENERIC_EMOJI = "🖍️"
 _EIGHTHS = "▏▎▍▌▋▊▉█"  # 1/8 … 8/8 of a cell
+_BREAK_WINDOW = 200  # fit_text cuts at a line or word break this close to the limit
 
 LABEL_EMOJI: dict[str, str] = {
     "ant": "🐜", "bat": "🦇", "bear": "🐻", "bee": "🐝", "bird": "🐦",
@@ -147,29 +149,52 @@ HELP_TEXT = build_help_text()
 START_TEXT = build_start_text()
 
 
-def format_labels(labels: Sequence[str], *, is_default: bool = False) -> str:
+def format_labels(labels: Sequence[str], *, is_default: bool = False, prefix: str = "") -> str:
     """The label list with how to change it; cut with "… and N more" to fit a message."""
     source = "the default ones" if is_default else "set for this chat"
-    head = f"I choose between {len(labels)} labels ({source}):"
+    head = f"{prefix}I choose between {len(labels)} labels ({source}):"
     tail = "Change them with /labels cat, dog, … or /labels add, remove, reset."
-    room = MESSAGE_LIMIT - len(head) - len(tail) - 4
+    room = MESSAGE_LIMIT - text_length(head) - text_length(tail) - 4
     body = ", ".join(labels)
-    if len(body) > room:
+    if text_length(body) > room:
         shown: list[str] = []
         used = 0
         for label in labels:
             more = f" … and {len(labels) - len(shown)} more"
-            if used + len(label) + 2 + len(more) > room:
+            if used + text_length(label) + 2 + len(more) > room:
                 break
             shown.append(label)
-            used += len(label) + 2
+            used += text_length(label) + 2
         body = ", ".join(shown) + f" … and {len(labels) - len(shown)} more"
     return f"{head}\n{body}\n\n{tail}"
 
 
-def format_labels_changed(labels: Sequence[str]) -> str:
-    """Confirmation after /labels changed the list."""
-    return "Done. " + format_labels(labels)
+def format_labels_changed(labels: Sequence[str], *, is_default: bool = False) -> str:
+    """Confirmation after /labels changed the list (``is_default``: back to the defaults)."""
+    return format_labels(labels, is_default=is_default, prefix="Done. ")
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji is often 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def fit_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` if Telegram takes it, else cut at a line or word break near the limit, ending in "…"."""
+    if text_length(text) <= limit:
+        return text
+    budget, cut = limit - 1, 0
+    for cut, char in enumerate(text):
+        budget -= 2 if ord(char) > 0xFFFF else 1
+        if budget < 0:
+            break
+    head = text[:cut]
+    for separator in ("\n", " "):
+        at = head.rfind(separator)
+        if at >= len(head) - _BREAK_WINDOW and at > 0:
+            head = head[:at]
+            break
+    return head.rstrip() + "…"
 
 
 def _guess_line(guess: GuessLike) -> str:

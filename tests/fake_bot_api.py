@@ -49,7 +49,7 @@ from aiohttp import web
 DEFAULT_TOKEN = "123456789:AAFakeTokenForToonzooTests_0123456789"
 BOT_USERNAME = "toonzoo_test_bot"
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # bots may download files up to 20 MB
-MAX_MESSAGE_LENGTH = 4096
+MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, as Telegram counts
 MAX_CALLBACK_DATA = 64  # bytes
 
 METHODS = (
@@ -740,7 +740,7 @@ class FakeBotApi:
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_MESSAGE_LENGTH:
+        if _utf16_length(text) > MAX_MESSAGE_LENGTH:
             raise _bad_request("message is too long")
         reply_to = self._reply_target(chat, params)
         content: dict[str, Any] = {"text": text}
@@ -809,7 +809,7 @@ class FakeBotApi:
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_MESSAGE_LENGTH:
+        if _utf16_length(text) > MAX_MESSAGE_LENGTH:
             raise _bad_request("MESSAGE_TOO_LONG")
         if "text" not in message:
             raise _bad_request("there is no text in the message to edit")
@@ -824,7 +824,7 @@ class FakeBotApi:
             raise _bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
-        if len(params.get("text") or "") > 200:
+        if _utf16_length(params.get("text") or "") > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
         return True
 

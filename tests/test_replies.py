@@ -14,8 +14,11 @@ from bot.replies import (
     build_start_text,
     format_bar,
     format_guesses,
+    fit_text,
     format_labels,
+    format_labels_changed,
     get_emoji,
+    text_length,
 )
 from classifier.types import Guess
 
@@ -114,6 +117,45 @@ def test_format_labels_fits_one_message_even_at_the_limit():
     shown = re.search(r" … and (\d+) more$", body)
     assert shown, "a cut list says how many are missing"
     assert body.count(", ") + 1 + int(shown.group(1)) == 100
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [f"{i:03d}" + "x" * 37 for i in range(100)],  # 100 labels of 40 characters
+        [f"{i:03d} " + "🐈" * 36 for i in range(100)],  # 40 characters, 76 UTF-16 units each
+        ["a"] * 99 + ["🦒" * 40],
+    ],
+)
+def test_labels_changed_fits_one_message_with_its_prefix(labels):
+    text = format_labels_changed(labels)
+    assert text.startswith("Done. I choose between 100 labels")
+    assert text_length(text) <= MESSAGE_LIMIT
+    assert text.endswith("/labels add, remove, reset.")
+    body = text.splitlines()[1]
+    if len(body) < sum(map(len, labels)):
+        shown = re.search(r", [^,]+ … and (\d+) more$", body)
+        assert shown, "a cut list ends with a whole label and says how many are missing"
+        assert body.count(", ") + 1 + int(shown.group(1)) == 100
+
+
+def test_reset_labels_say_they_are_the_defaults():
+    assert "(the default ones)" in format_labels_changed(["cat", "dog"], is_default=True)
+    assert "(set for this chat)" in format_labels_changed(["cat", "dog"])
+
+
+def test_fit_text_keeps_short_texts_and_cuts_long_ones_at_a_break():
+    assert fit_text("hello") == "hello"
+    exact = "x" * MESSAGE_LIMIT
+    assert fit_text(exact) is exact
+    long = "word " * 1000
+    fitted = fit_text(long)
+    assert text_length(fitted) <= MESSAGE_LIMIT and fitted.endswith("word…")
+    emoji = "🐈" * 3000  # 6000 UTF-16 units: no break to cut at, and no half emoji
+    fitted = fit_text(emoji)
+    assert fitted == "🐈" * 2047 + "…" and text_length(fitted) == MESSAGE_LIMIT - 1
+    assert fit_text("a" * 300 + "\n" + "b" * 300, 400) == "a" * 300 + "…"
+    assert text_length(fit_text("é" * 500, 200)) <= 200
 
 
 def test_error_texts_are_short_plain_sentences():
