@@ -46,6 +46,7 @@ from .game import (
     stop_game,
 )
 from .handlers import ENGINE, STORE, chat_labels, download_picture, is_chat_admin
+from .labels import clean_text
 from .pictures import PictureRef, find_picture
 
 logger = logging.getLogger(__name__)
@@ -256,15 +257,17 @@ async def _prepare_labels(engine, labels) -> None:
 
 
 def _player(message: Message) -> Player:
-    """Who sent it: the user, or the chat an anonymous admin or channel posts as."""
+    """Who sent it: the user, an anonymous admin (all of them one player), or the channel posting."""
     if message.sender_chat is not None:
-        return Player(message.sender_chat.id, _name(message.sender_chat.title or "Anonymous"))
+        if message.sender_chat.id == message.chat_id:  # the group itself: its title names no one
+            return Player(message.sender_chat.id, replies.ANONYMOUS_ADMIN_NAME)
+        return Player(message.sender_chat.id, _name(message.sender_chat.title or "", "Channel"))
     user = message.from_user
     return Player(user.id, _name(user.first_name or "Player"))
 
 
-def _name(text: str) -> str:
-    name = " ".join(text.split())
+def _name(text: str, fallback: str = "Player") -> str:
+    name = clean_text(text) or fallback
     return name if len(name) <= MAX_NAME_LENGTH else name[: MAX_NAME_LENGTH - 1] + "…"
 
 

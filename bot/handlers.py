@@ -101,7 +101,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await engine.prepare_labels(new)
         except ClassifierError as exc:  # stored anyway: computed on first use
             logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
-    await message.reply_text(replies.format_labels_changed(new))
+    await message.reply_text(replies.format_labels_changed(new, is_default=command.kind == "reset"))
 
 
 async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

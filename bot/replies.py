@@ -11,6 +11,7 @@ from typing import Protocol
 from classifier.errors import EngineBusy
 
 from . import game as g
+from .labels import clean_text
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
@@ -222,6 +223,7 @@ GAME_PRIVATE_TEXT = (
 GAME_RUNNING_TEXT = "A game is already running here. /stop ends it."
 NO_GAME_TEXT = "No game is running here. Start one with /game."
 NO_SCORES_TEXT = "No scores here yet. Start a drawing game with /game!"
+ANONYMOUS_ADMIN_NAME = "Anonymous admin"  # a group admin posting as the group
 MEDALS = ("🥇", "🥈", "🥉")
 STANDINGS_SHOWN = 20
 
@@ -297,7 +299,7 @@ def _player_line(index: int, player: "g.Player") -> str:
     rank = MEDALS[index] if index < len(MEDALS) and player.points else f"{index + 1}."
     plural = "point" if player.points == 1 else "points"
     timing = f" ({_secs(player.time_s)})" if player.points else ""
-    return f"{rank} {player.name}: {player.points} {plural}{timing}"
+    return f"{rank} {clean_text(player.name) or 'Player'}: {player.points} {plural}{timing}"
 
 
 def _secs(seconds: float) -> str:

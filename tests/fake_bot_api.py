@@ -51,6 +51,7 @@ BOT_USERNAME = "toonzoo_test_bot"
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # bots may download files up to 20 MB
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, as Telegram counts
 MAX_CALLBACK_DATA = 64  # bytes
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 
 METHODS = (
     "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook",
@@ -168,6 +169,7 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._state = _State()
         self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
+        self._state.users[GROUP_ANONYMOUS_BOT["id"]] = GROUP_ANONYMOUS_BOT
         self._ids = itertools.count(1)
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] | None = None
@@ -326,12 +328,23 @@ class FakeBotApi:
 
     # -- updates -------------------------------------------------------------------
 
-    def send_text(self, chat: dict, user: dict, text: str, reply_to: dict | int | None = None) -> dict:
-        """A user sends a text message; /commands get bot_command entities."""
+    def send_text(
+        self, chat: dict, user: dict, text: str, reply_to: dict | int | None = None, *, anonymous: bool = False
+    ) -> dict:
+        """A user sends a text message; /commands get bot_command entities.
+
+        ``anonymous``: a group admin posting as the group, which Telegram
+        delivers from @GroupAnonymousBot with ``sender_chat`` set to the group.
+        """
         content: dict[str, Any] = {"text": text}
         entities = _command_entities(text)
         if entities:
             content["entities"] = entities
+        if anonymous:
+            if self._state.members[chat["id"]].get(user["id"]) not in ("creator", "administrator"):
+                raise ValueError("only a group's admins can post anonymously")
+            content["sender_chat"] = self._state.chats[chat["id"]]
+            user = GROUP_ANONYMOUS_BOT
         return self._user_message(chat, user, content, reply_to)
 
     def send_photo(

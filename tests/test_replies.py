@@ -179,3 +179,15 @@ def test_pure_bot_modules_import_neither_torch_nor_telegram():
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert result.returncode == 0, result.stderr
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_standings_show_names_without_direction_tricks():
+    from bot.game import Player
+
+    players = [Player(1, "\u202eEve\u2066 \u200d", 2, 3.0), Player(2, "Ali\u200d🐈\u200d⬛", 1, 4.0), Player(3, "\u202e", 1, 5.0)]
+    for text in (replies.format_leaderboard(players), replies.format_standings(players)):
+        assert not set(BIDI_CONTROLS) & set(text)
+        assert "🥇 Eve: 2 points" in text and "🥈 Ali\u200d🐈\u200d⬛: 1 point" in text and "🥉 Player: 1 point" in text
