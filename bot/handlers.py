@@ -165,8 +165,10 @@ async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     """
     query = update.callback_query
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
-    chat_id = message.chat.id if message is not None else None
-    message_id = message.message_id if message is not None else None
+    if message is None:  # a message sent in inline mode: we never ask anything there
+        await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
+        return None
+    chat_id, message_id = message.chat.id, message.message_id
     prompts: PendingPrompts = context.bot_data[PROMPTS]
     verdict = prompts.check(chat_id, message_id, query.from_user.id, query.data, time.time())
     if verdict.decision is Decision.NOT_YOURS and await is_admin_now(context, chat_id, query.from_user.id):

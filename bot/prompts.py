@@ -87,10 +87,10 @@ class PendingPrompts:
         self._prompts[(chat_id, message_id)] = prompt
         return prompt
 
-    def check(self, chat_id: int, message_id: int | None, user_id: int, data: object, now: float) -> Verdict:
+    def check(self, chat_id: int, message_id: int, user_id: int, data: object, now: float) -> Verdict:
         """Decide on a press of ``data`` by ``user_id`` on that message; changes nothing."""
         parsed = parse_callback_data(data)
-        prompt = self._prompts.get((chat_id, message_id)) if message_id is not None else None
+        prompt = self._prompts.get((chat_id, message_id))
         if parsed is None or (prompt is not None and (parsed[0] != prompt.kind or parsed[1] not in prompt.actions)):
             return Verdict(Decision.MALFORMED, prompt)
         if prompt is None or now >= prompt.expires_at:

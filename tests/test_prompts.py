@@ -38,7 +38,6 @@ def test_the_asker_is_honoured_others_need_to_be_admins(prompts):
     [
         (CHAT, MESSAGE + 1, "forget:yes", Decision.STALE),  # another message of the chat
         (CHAT - 1, MESSAGE, "forget:yes", Decision.STALE),  # the same message id in another chat
-        (CHAT, None, "forget:yes", Decision.STALE),  # no message (inline)
         (CHAT, MESSAGE, f"forget:yes:{ADA}", Decision.MALFORMED),  # identity in the data counts for nothing
         (CHAT, MESSAGE, "forget:maybe", Decision.MALFORMED),
         (CHAT, MESSAGE, "label:cat", Decision.MALFORMED),  # another question's button
