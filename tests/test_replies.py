@@ -119,7 +119,7 @@ def test_format_labels_fits_one_message_even_at_the_limit():
 def test_error_texts_are_short_plain_sentences():
     for name in ("BUSY_TEXT", "TOO_BIG_TEXT", "UNSUPPORTED_STICKER_TEXT", "UNSUPPORTED_FILE_TEXT",
                  "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT", "UNSUPPORTED_ANIMATION_TEXT",
-                 "PREPARING_TEXT"):
+                 "PREPARING_TEXT", "UNKNOWN_COMMAND_TEXT", "NOT_A_PICTURE_TEXT"):
         text = getattr(replies, name)
         assert 10 < len(text) < 120 and "\n" not in text
         assert not re.search(r"[*_`<>\[]", text), f"{name} would need escaping in Markdown/HTML"
@@ -137,3 +137,25 @@ def test_pure_bot_modules_import_neither_torch_nor_telegram():
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert result.returncode == 0, result.stderr
+
+
+def test_album_guesses_number_every_picture_and_fit_one_message():
+    labels = [f"{'x' * 38}{i:02d}" for i in range(3)]
+    picture = [Guess(label, score) for label, score in zip(labels, (0.2, 0.1, 0.05))]
+    text = replies.format_album_guesses([picture] * 9 + [replies.DOWNLOAD_FAILED_TEXT])
+    sections = text.split("\n\n")
+    assert [section.split(" ", 1)[0] for section in sections] == [f"{n}." for n in range(1, 11)]
+    assert sections[0].startswith("1. I'm not sure") and labels[0] in sections[0]
+    assert sections[-1] == f"10. {replies.DOWNLOAD_FAILED_TEXT}"
+    assert len(text) <= replies.MESSAGE_LIMIT
+
+
+def test_album_guesses_that_cannot_fit_are_counted():
+    text = replies.format_album_guesses(["y" * 1500] * 10)
+    assert len(text) <= replies.MESSAGE_LIMIT
+    assert text.endswith("… and 8 more pictures")
+
+
+def test_group_greeting_names_the_bot():
+    assert "@toonzoo_bot" in replies.build_group_greeting("toonzoo_bot")
+    assert "/guess" in replies.build_group_greeting(None)
