@@ -7,10 +7,11 @@ event loop) and closed in ``post_shutdown``, as PTB's rules-bot does.
 import asyncio
 import logging
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -38,8 +39,24 @@ PICTURES = (
 ) & ~filters.COMMAND
 # Pictures the drawing game may claim: new messages in groups (not edits).
 GAME_PICTURES = PICTURES & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+# Anything else people send in a private chat gets a hint (replies.NOT_A_PICTURE_TEXT).
+OTHER_MEDIA = (
+    filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE | filters.AUDIO | filters.LOCATION
+    | filters.VENUE | filters.CONTACT | filters.POLL | filters.Dice.ALL | filters.STORY
+)
+NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
 _GIVEN_ENGINE = "given_engine"
+
+
+class _InAlbum(filters.MessageFilter):
+    """Messages that belong to an album (a media group)."""
+
+    def filter(self, message: Message) -> bool:
+        return message.media_group_id is not None
+
+
+ALBUM_ITEMS = _InAlbum(name="in_album") & filters.UpdateType.MESSAGE
 
 
 def build_application(
@@ -87,10 +104,14 @@ def build_application(
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
+    application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
-    application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text)
-    )
+    application.add_handler(MessageHandler(NEW_PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
+    application.add_handler(MessageHandler(NEW_PRIVATE & OTHER_MEDIA, handlers.private_other))
+    application.add_handler(ChatMemberHandler(handlers.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.new_chat_members))
+    # Last in its group: only commands no CommandHandler above took.
+    application.add_handler(MessageHandler(NEW_PRIVATE & filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)
     return application
 

@@ -124,8 +124,8 @@ async def game_picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if game is None or game.current is None:
         return  # no round running: the usual picture handler decides
     found = find_picture(message)
-    if not isinstance(found, PictureRef):
-        return  # not something we can judge (a PDF, a video sticker): not a drawing
+    if not isinstance(found, PictureRef) or not found.is_typed:
+        return  # not something we can judge (a PDF, a video sticker, an untyped file): not a drawing
     rules, now, player = get_rules(context.bot_data), time.time(), _player(message)
     number = game.current.number
     if admit_picture(game, player.user_id, now, rules) is not None:

@@ -80,6 +80,8 @@ FORGET_NOT_YOURS_TEXT = "Only the person who asked (or an admin) can answer this
 BUTTON_STALE_TEXT = "This question has expired or was already answered. Ask again if you still need to."
 BUTTON_UNKNOWN_TEXT = "This button doesn't do anything."
 NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
+UNKNOWN_COMMAND_TEXT = "I don't know that command. Send /help to see what I can do."
+NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker)."
 
 
 class GuessLike(Protocol):
@@ -102,6 +104,23 @@ def format_guesses(
     if _clamp(ranked[0].score) < unsure_below:
         lines.insert(0, "I'm not sure, but it might be:")
     return "\n".join(lines)
+
+
+def format_album_guesses(results: Sequence[Sequence[GuessLike] | str]) -> str:
+    """One numbered section per picture of an album: its guesses, or why there are none.
+
+    An album holds at most 10 items, which fit one message; sections that
+    would not fit are cut and counted ("… and 2 more pictures").
+    """
+    sections = [
+        f"{number}. {result if isinstance(result, str) else format_guesses(result)}"
+        for number, result in enumerate(results, start=1)
+    ]
+    text = "\n\n".join(sections)
+    while len(text) > MESSAGE_LIMIT and len(sections) > 1:
+        sections.pop()
+        text = "\n\n".join(sections) + f"\n\n… and {len(results) - len(sections)} more pictures"
+    return text[:MESSAGE_LIMIT]
 
 
 def format_bar(score: float, cells: int = BAR_CELLS) -> str:
@@ -144,6 +163,15 @@ def build_start_text(first_name: str | None = None) -> str:
     name = " ".join((first_name or "").split())[:64]
     greeting = f"Hi {name}! 👋" if name else "Hi! 👋"
     return f"{greeting}\n{START_TEXT_BODY}\nSee /help for everything I can do."
+
+
+def build_group_greeting(bot_username: str | None) -> str:
+    """What the bot says when it is added to a group."""
+    me = f"@{bot_username}" if bot_username else "me"
+    return (
+        f"Hi everyone! 👋 I guess what drawings show: mention {me} in a picture's caption "
+        "or reply to a picture with /guess. /game starts a drawing game, /help tells you more."
+    )
 
 
 HELP_TEXT = build_help_text()

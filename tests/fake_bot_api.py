@@ -13,9 +13,10 @@ it, ``stop()`` cleans up. Point python-telegram-bot at it with::
     )
 
 The test side registers users, chats and files, then enqueues updates the way
-Telegram would deliver them (``send_text``, ``send_photo``, ``press_button``,
-…); each returns the Message (or CallbackQuery) dict it created. Every API
-call the bot makes is recorded; ``await fake.wait_for("sendMessage")`` returns
+Telegram would deliver them (``send_text``, ``send_photo``, ``send_album``,
+``edit_message``, ``press_button``, ``add_bot_to_group``, …); each returns
+the Message (or CallbackQuery) dict it created. Every API call the bot makes
+is recorded; ``await fake.wait_for("sendMessage")`` returns
 the parameters of the next matching call not returned before.
 
 Parameters arrive the way PTB sends them: form or multipart fields whose
@@ -369,17 +370,19 @@ class FakeBotApi:
         chat: dict,
         user: dict,
         data: bytes,
-        mime_type: str,
+        mime_type: str | None,
         file_name: str,
         caption: str | None = None,
         reply_to: dict | int | None = None,
         *,
         file_size: int | None = None,
     ) -> dict:
-        """A file sent as a document (uncompressed)."""
+        """A file sent as a document (uncompressed); ``mime_type`` None leaves the field out."""
         ext = file_name.rsplit(".", 1)[-1] if "." in file_name else "bin"
         file_id = self.add_file(data, kind="documents", ext=ext, file_size=file_size)
-        document = {"file_name": file_name, "mime_type": mime_type, **self.file_fields(file_id)}
+        document = {"file_name": file_name, **self.file_fields(file_id)}
+        if mime_type is not None:
+            document["mime_type"] = mime_type
         content: dict[str, Any] = {"document": document}
         self._add_caption(content, caption)
         return self._user_message(chat, user, content, reply_to)
@@ -440,6 +443,119 @@ class FakeBotApi:
         content: dict[str, Any] = {"animation": animation, "document": dict(animation)}
         self._add_caption(content, caption)
         return self._user_message(chat, user, content, reply_to)
+
+    def send_album(
+        self,
+        chat: dict,
+        user: dict,
+        pictures: Iterable[bytes],
+        caption: str | None = None,
+        reply_to: dict | int | None = None,
+    ) -> list[dict]:
+        """An album: one photo message per picture (2–10), all with the same
+        media_group_id; the caption goes on the first, as Telegram's apps send it."""
+        pictures = list(pictures)
+        if not 2 <= len(pictures) <= 10:
+            raise ValueError("an album holds 2 to 10 items")
+        group_id = str(13_000_000_000_000_000 + next(self._ids))
+        messages = []
+        for index, data in enumerate(pictures):
+            content: dict[str, Any] = {"media_group_id": group_id, "photo": self._photo_sizes(data)}
+            self._add_caption(content, caption if index == 0 else None)
+            messages.append(self._user_message(chat, user, content, reply_to))
+        return messages
+
+    def send_media(self, chat: dict, user: dict, kind: str, data: bytes = b"media") -> dict:
+        """A voice message, video, video note or audio file (``kind``)."""
+        fields = {
+            "voice": {"duration": 3, "mime_type": "audio/ogg"},
+            "audio": {"duration": 180, "mime_type": "audio/mpeg", "file_name": "song.mp3"},
+            "video": {"width": 640, "height": 360, "duration": 5, "mime_type": "video/mp4"},
+            "video_note": {"length": 240, "duration": 5},
+        }
+        if kind not in fields:
+            raise ValueError(f"kind must be one of {sorted(fields)}, not {kind!r}")
+        file_id = self.add_file(data, kind=kind + "s", ext="bin")
+        return self._user_message(chat, user, {kind: {**self.file_fields(file_id), **fields[kind]}}, None)
+
+    def send_location(self, chat: dict, user: dict, latitude: float = 48.85, longitude: float = 2.35) -> dict:
+        return self._user_message(chat, user, {"location": {"latitude": latitude, "longitude": longitude}}, None)
+
+    def send_contact(self, chat: dict, user: dict, phone_number: str = "+15550100", first_name: str = "Bob") -> dict:
+        return self._user_message(
+            chat, user, {"contact": {"phone_number": phone_number, "first_name": first_name}}, None
+        )
+
+    def send_poll(self, chat: dict, user: dict, question: str = "Cats or dogs?",
+                  options: Iterable[str] = ("cats", "dogs")) -> dict:
+        poll = {
+            "id": str(5_000_000_000 + next(self._ids)),
+            "question": question,
+            "options": [
+                {"persistent_id": str(n), "text": text, "voter_count": 0} for n, text in enumerate(options)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
+        }
+        return self._user_message(chat, user, {"poll": poll}, None)
+
+    def edit_message(
+        self, chat: dict, user: dict, message_id: int, *, text: str | None = None, caption: str | None = None
+    ) -> dict:
+        """A user edits their message's text or caption: an ``edited_message`` update."""
+        message = self._state.messages.get((chat["id"], message_id))
+        if message is None or message["from"]["id"] != user["id"]:
+            raise ValueError(f"{user['first_name']} has no message {message_id} in chat {chat['id']}")
+        edited = dict(message, edit_date=int(time.time()))
+        if text is not None:
+            edited.pop("entities", None)
+            edited["text"] = text
+            entities = _command_entities(text)
+            if entities:
+                edited["entities"] = entities
+        if caption is not None:
+            edited.pop("caption_entities", None)
+            self._add_caption(edited, caption)
+        self._state.messages[(chat["id"], message_id)] = edited
+        if self._delivered(edited):
+            self.add_update({"edited_message": edited})
+        return edited
+
+    def add_bot_to_group(
+        self,
+        chat: dict,
+        by: dict,
+        status: str = "member",
+        updates: Iterable[str] = ("my_chat_member", "message"),
+    ) -> None:
+        """``by`` adds the bot to the group. Telegram sends a ``my_chat_member`` update and a
+        service message with ``new_chat_members`` (in either order: ``updates``)."""
+        old = self._state.members[chat["id"]].get(self.bot["id"], "left")
+        self.set_member(chat, self.bot, status)
+        bot_user = {key: self.bot[key] for key in ("id", "is_bot", "first_name", "username")}
+        for kind in updates:
+            if kind == "my_chat_member":
+                self.add_update({"my_chat_member": {
+                    "chat": self._state.chats[chat["id"]],
+                    "from": by,
+                    "date": int(time.time()),
+                    "old_chat_member": _chat_member(bot_user, old),
+                    "new_chat_member": _chat_member(bot_user, status),
+                }})
+            elif kind == "message":
+                message = self._new_message(chat, by, {"new_chat_members": [bot_user]})
+                self.add_update({"message": message})
+            else:
+                raise ValueError(f"unknown update kind {kind!r}")
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows ``file_id`` (expired or never valid): getFile answers 400."""
+        self._state.files.pop(file_id, None)
 
     def press_button(self, chat: dict, user: dict, message_id: int, data: str | bytes) -> dict:
         """A user presses an inline button with callback_data ``data``; returns the CallbackQuery.

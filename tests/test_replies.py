@@ -161,7 +161,7 @@ def test_fit_text_keeps_short_texts_and_cuts_long_ones_at_a_break():
 def test_error_texts_are_short_plain_sentences():
     for name in ("BUSY_TEXT", "TOO_BIG_TEXT", "UNSUPPORTED_STICKER_TEXT", "UNSUPPORTED_FILE_TEXT",
                  "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT", "UNSUPPORTED_ANIMATION_TEXT",
-                 "PREPARING_TEXT"):
+                 "PREPARING_TEXT", "UNKNOWN_COMMAND_TEXT", "NOT_A_PICTURE_TEXT"):
         text = getattr(replies, name)
         assert 10 < len(text) < 120 and "\n" not in text
         assert not re.search(r"[*_`<>\[]", text), f"{name} would need escaping in Markdown/HTML"
@@ -191,3 +191,23 @@ def test_standings_show_names_without_direction_tricks():
     for text in (replies.format_leaderboard(players), replies.format_standings(players)):
         assert not set(BIDI_CONTROLS) & set(text)
         assert "🥇 Eve: 2 points" in text and "🥈 Ali\u200d🐈\u200d⬛: 1 point" in text and "🥉 Player: 1 point" in text
+def test_album_guesses_number_every_picture_and_fit_one_message():
+    labels = [f"{'x' * 38}{i:02d}" for i in range(3)]
+    picture = [Guess(label, score) for label, score in zip(labels, (0.2, 0.1, 0.05))]
+    text = replies.format_album_guesses([picture] * 9 + [replies.DOWNLOAD_FAILED_TEXT])
+    sections = text.split("\n\n")
+    assert [section.split(" ", 1)[0] for section in sections] == [f"{n}." for n in range(1, 11)]
+    assert sections[0].startswith("1. I'm not sure") and labels[0] in sections[0]
+    assert sections[-1] == f"10. {replies.DOWNLOAD_FAILED_TEXT}"
+    assert len(text) <= replies.MESSAGE_LIMIT
+
+
+def test_album_guesses_that_cannot_fit_are_counted():
+    text = replies.format_album_guesses(["y" * 1500] * 10)
+    assert len(text) <= replies.MESSAGE_LIMIT
+    assert text.endswith("… and 8 more pictures")
+
+
+def test_group_greeting_names_the_bot():
+    assert "@toonzoo_bot" in replies.build_group_greeting("toonzoo_bot")
+    assert "/guess" in replies.build_group_greeting(None)
