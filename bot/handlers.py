@@ -12,11 +12,11 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from classifier.errors import ClassifierError
+from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
 
 from . import replies
-from .labels import LabelsError, apply_labels_command, command_args, parse_labels_command
+from .labels import apply_labels_command, command_args, parse_labels_command
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     store, engine = context.bot_data[STORE], context.bot_data[ENGINE]
     try:
         command = parse_labels_command(command_args(message.text or ""))
-    except LabelsError as exc:
+    except UserError as exc:
         await message.reply_text(exc.user_message)
         return
     own = store.get_labels(chat.id)
@@ -76,7 +76,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     try:
         new = apply_labels_command(current, list(DEFAULT_LABELS), command)
-    except LabelsError as exc:
+    except UserError as exc:
         await message.reply_text(exc.user_message)
         return
     if command.kind == "reset":
@@ -171,7 +171,7 @@ async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -
     engine = context.bot_data[ENGINE]
     try:
         guesses = await engine.classify(data, chat_labels(context, message.chat_id), top_k=replies.TOP_GUESSES)
-    except ClassifierError as exc:
+    except UserError as exc:
         logger.info("chat %s: %s: %s", message.chat_id, type(exc).__name__, exc)
         await message.reply_text(exc.user_message)
         return

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from .errors import ClassifierError, EngineBusy, EngineClosed
+from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
 from .pipeline import ZeroShotClassifier
 from .text_cache import ENCODE_CHUNK
 from .types import Guess
@@ -46,10 +46,6 @@ logger = logging.getLogger(__name__)
 
 LABEL_SETS_KEPT = 64  # label matrices kept ready for the worker (about 200 KB each for 100 labels)
 _STOP = object()
-
-
-class InferenceFailed(ClassifierError):
-    """The forward pass for a batch raised; every request in it gets this."""
 
 
 @dataclasses.dataclass(frozen=True)
