@@ -220,7 +220,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench_command
+    from toonzoo_tools.bench import run_bench_command  # a tool beside the package, loaded only when asked for
 
     return run_bench_command(args)
 
