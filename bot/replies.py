@@ -143,7 +143,6 @@ def build_start_text(first_name: str | None = None) -> str:
 
 
 HELP_TEXT = build_help_text()
-START_TEXT = build_start_text()
 
 
 def format_labels(labels: Sequence[str], *, is_default: bool = False) -> str:
