@@ -138,11 +138,6 @@ class Settings:
         """For ``ApplicationBuilder.base_file_url``."""
         return f"{self.api_url}/file/bot"
 
-    @property
-    def bot_id(self) -> int:
-        """The numeric part of the token, which Telegram also shows publicly."""
-        return int(self.token.split(":", 1)[0])
-
     def __repr__(self) -> str:
         shown = []
         for field in dataclasses.fields(self):

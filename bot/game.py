@@ -26,18 +26,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from classifier.errors import UserError
+
+from .labels import MIN_LABELS
+
 DEFAULT_ROUNDS = 5
 DEFAULT_SECONDS = 60
 GAME_USAGE = "/game [rounds] [seconds]"
 _ASCII_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
-class GameError(ValueError):
+class GameError(UserError, ValueError):
     """A /game request that can't be played; ``user_message`` says why."""
 
     def __init__(self, user_message: str):
-        super().__init__(user_message)
-        self.user_message = user_message
+        super().__init__(user_message, user_message=user_message)
 
 
 @dataclass(frozen=True)
@@ -248,8 +251,8 @@ def start_game(
 ) -> tuple[Game, list[Event]]:
     """A new game and its first round. Rounds are capped by the labels: no target twice."""
     labels = tuple(labels)
-    if len(labels) < 2:
-        raise GameError("This chat needs at least 2 labels to play: see /labels.")
+    if len(labels) < MIN_LABELS:
+        raise GameError(f"This chat needs at least {MIN_LABELS} labels to play: see /labels.")
     total = min(rounds, len(labels))
     game = Game(
         chat_id=chat_id, starter_id=starter.user_id, starter_name=starter.name,

@@ -24,13 +24,12 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, JobQueue
 
-from classifier.errors import ClassifierError
+from classifier.errors import ClassifierError, UserError
 
 from . import replies
 from .game import (
     Event,
     Game,
-    GameError,
     GameRules,
     Judged,
     Player,
@@ -58,7 +57,7 @@ MAX_NAME_LENGTH = 32
 
 
 def get_rules(bot_data: dict) -> GameRules:
-    return bot_data.get(GAME_RULES) or GameRules()
+    return bot_data[GAME_RULES]
 
 
 async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -78,7 +77,7 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             chat.id, _player(message), chat_labels(context, chat.id), rounds, seconds,
             time.time(), _rng(context.bot_data), rules,
         )
-    except GameError as exc:
+    except UserError as exc:
         await message.reply_text(exc.user_message)
         return
     games[chat.id] = game
@@ -136,7 +135,7 @@ async def game_picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         raise ApplicationHandlerStop
     try:
         guesses = await context.bot_data[ENGINE].classify(data, game.labels, top_k=len(game.labels))
-    except ClassifierError as exc:
+    except UserError as exc:
         logger.info("chat %s: %s: %s", chat.id, type(exc).__name__, exc)
         await message.reply_text(exc.user_message)
         raise ApplicationHandlerStop from None

@@ -14,11 +14,11 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from classifier.errors import ClassifierError
+from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
 
 from . import replies
-from .labels import LabelsError, apply_labels_command, command_args, parse_labels_command
+from .labels import apply_labels_command, command_args, parse_labels_command
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, PendingPrompts, callback_data
 from .recent import RecentKeys
@@ -120,7 +120,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     store, engine = context.bot_data[STORE], context.bot_data[ENGINE]
     try:
         command = parse_labels_command(command_args(message.text or ""))
-    except LabelsError as exc:
+    except UserError as exc:
         await message.reply_text(exc.user_message)
         return
     own = store.get_labels(chat.id)
@@ -134,7 +134,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     try:
         new = apply_labels_command(current, list(DEFAULT_LABELS), command)
-    except LabelsError as exc:
+    except UserError as exc:
         await message.reply_text(exc.user_message)
         return
     if command.kind == "reset":
@@ -357,7 +357,7 @@ async def _classify(data: bytes, chat_id: int, context: ContextTypes.DEFAULT_TYP
     labels = chat_labels(context, chat_id)
     try:
         return await context.bot_data[ENGINE].classify(data, labels, top_k=replies.TOP_GUESSES)
-    except ClassifierError as exc:
+    except UserError as exc:
         logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
         return exc.user_message
 

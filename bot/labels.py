@@ -1,7 +1,7 @@
 """Parse and validate the labels a chat asks the bot to choose between.
 
-Pure functions: no I/O, no telegram. Handlers turn ``LabelsError`` into a reply
-with ``str(error)``, which is written for the person who typed the command.
+Pure functions: no I/O, no telegram. Handlers reply to a ``LabelsError`` (a
+``UserError``) with its ``user_message``, written for the person who typed the command.
 
 Usage::
 
@@ -20,6 +20,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
+
+from classifier.errors import UserError
 
 MIN_LABELS = 2
 MAX_LABELS = 100
@@ -50,12 +52,11 @@ _COMMAND = re.compile(r"/[^\s@]+(?:@\S*)?(?P<rest>.*)", re.DOTALL)
 LabelsKind = Literal["show", "set", "add", "remove", "reset"]
 
 
-class LabelsError(ValueError):
-    """The labels given are not acceptable; ``str(error)`` says why, for the user."""
+class LabelsError(UserError, ValueError):
+    """The labels given are not acceptable; ``user_message`` (also ``str(error)``) says why."""
 
     def __init__(self, user_message: str):
-        super().__init__(user_message)
-        self.user_message = user_message
+        super().__init__(user_message, user_message=user_message)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def command_args(text: str) -> str:
 
 
 def parse_labels(text: str) -> list[str]:
-    """Parse a full label list: 2 to 100 labels, each 1 to 40 characters.
+    """Parse a full label list: ``MIN_LABELS`` to ``MAX_LABELS`` labels, each 1 to ``MAX_LABEL_LENGTH`` characters.
 
     Labels keep the user's spelling; duplicates are compared ignoring case
     and the first spelling wins.
@@ -119,7 +120,7 @@ def apply_labels_command(
 ) -> list[str]:
     """Return the label list after ``cmd``; ``current`` is the chat's list now.
 
-    Raises ``LabelsError`` when the result would break the 2–100 rule or when
+    Raises ``LabelsError`` when the result would break the label-count limits or when
     an add or remove would change nothing.
     """
     if cmd.kind == "show":

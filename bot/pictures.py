@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from telegram import Message, MessageEntity
 
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # Telegram's limit for bots
+from classifier.defaults import MAX_PICTURE_BYTES
+
+MAX_DOWNLOAD_BYTES = MAX_PICTURE_BYTES  # Telegram's limit for bots, and the decoder's
 # Document types that say nothing about the content: the bytes decide (the decoder sniffs them).
 UNTYPED_MIME_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from classifier.defaults import MAX_PICTURE_BYTES
 from classifier.errors import EngineBusy
 
 from . import game as g
@@ -58,7 +59,7 @@ START_TEXT_BODY = (
     "what it shows. In a group, reply to a picture with /guess."
 )
 BUSY_TEXT = EngineBusy.user_message
-TOO_BIG_TEXT = "That file is too big for me: send a picture under 20 MB."
+TOO_BIG_TEXT = f"That file is too big for me: send a picture under {MAX_PICTURE_BYTES // 2**20} MB."
 UNSUPPORTED_STICKER_TEXT = (
     "I can't look inside that animated sticker. Send a still sticker or a picture."
 )
@@ -175,7 +176,6 @@ def build_group_greeting(bot_username: str | None) -> str:
 
 
 HELP_TEXT = build_help_text()
-START_TEXT = build_start_text()
 
 
 def format_labels(labels: Sequence[str], *, is_default: bool = False, prefix: str = "") -> str:

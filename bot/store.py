@@ -7,16 +7,14 @@ end, never edit one that has shipped.
 Calls are synchronous. python-telegram-bot runs every handler on one event
 loop thread and each call here is a single small query on a local file
 (well under a millisecond), so handlers call the store directly instead of
-handing it to a thread: that keeps one connection on one thread, which is
-what sqlite3 expects. The classifier's text cache keeps its own connection.
-
-A file database uses WAL mode (readers don't block the writer) and waits up
-to ``BUSY_TIMEOUT_MS`` for a lock instead of failing at once.
+handing it to a thread: the store's connection stays on that one thread.
+The file is opened by ``classifier.database.open_database`` (WAL, busy
+timeout, thread rule); the classifier's label cache opens its own connection
+to the same file and keeps its table in its own migration set.
 """
 
 import json
 import logging
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,11 +22,11 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from classifier.database import open_database
+
 from .game import Best, Event, Game, Judged, Player, Round, rank_players
 
 logger = logging.getLogger(__name__)
-
-BUSY_TIMEOUT_MS = 5000
 
 MIGRATIONS = Migrations("toonzoo")
 
@@ -123,15 +121,8 @@ class Store:
     def __init__(self, path_or_db: str | Path | Database):
         if isinstance(path_or_db, Database):
             self.db = path_or_db
-        elif str(path_or_db) == ":memory:":
-            self.db = Database(memory=True)
         else:
-            path = Path(path_or_db).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-            self.db = Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.enable_wal()
+            self.db = open_database(path_or_db)
 
     def migrate(self) -> None:
         """Apply the migrations this database has not had yet."""

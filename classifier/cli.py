@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
-from .errors import ClassifierError
-from .prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES, TemplateError
+from .errors import UserError
+from .prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         try:
             guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k)
             results.append({"image": path, "guesses": [{"label": g.label, "score": g.score} for g in guesses]})
-        except ClassifierError as exc:
+        except UserError as exc:
             logger.info("%s: %s", path, exc)
             results.append({"image": path, "error": exc.user_message})
         except OSError as exc:
@@ -206,7 +206,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             try:
                 images.append(classifier.decode(path.read_bytes()))
                 batch.append(label)
-            except (ClassifierError, OSError) as exc:
+            except (UserError, OSError) as exc:
                 skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
         if images:
             for label, guesses in zip(batch, classifier.classify_images(images, labels, top_k=len(labels))):
@@ -220,7 +220,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench_command
+    from toonzoo_tools.bench import run_bench_command  # a tool beside the package, loaded only when asked for
 
     return run_bench_command(args)
 
@@ -242,15 +242,12 @@ def configure_logging(verbose: bool) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run a parsed command; classifier errors become one line on stderr and exit status 2."""
+    """Run a parsed command; a ``UserError`` becomes one line on stderr and exit status 2."""
     try:
         return args.handler(args)
-    except ClassifierError as exc:
+    except UserError as exc:
         logger.debug("command failed", exc_info=True)
         print(f"toonzoo: {exc.user_message}", file=sys.stderr)
-        return 2
-    except TemplateError as exc:
-        print(f"toonzoo: {exc}", file=sys.stderr)
         return 2
 
 

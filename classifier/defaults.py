@@ -1,6 +1,8 @@
-"""Defaults shared by the classifier, its command line and the bot (no heavy imports)."""
+"""Defaults and limits shared by the classifier, its command line and the bot (no heavy imports)."""
 
 DEFAULT_MODEL = "ViT-B-32-quickgelu"
 DEFAULT_PRETRAINED = "openai"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEFAULT_DB = "~/.local/share/toonzoo/toonzoo.db"
+MAX_PICTURE_BYTES = 20 * 2**20  # Telegram lets bots download at most 20 MB; the decoder takes no more
+MAX_PICTURE_PIXELS = 40_000_000

@@ -1,19 +1,29 @@
-"""Exceptions raised by the classifier, each carrying a message fit for a user.
+"""Errors that carry a message fit for a user, and the classifier's own.
 
 ``str(error)`` is the detailed message for logs; ``error.user_message`` is the
-short sentence a bot or CLI shows to the person who caused it.
+short sentence a bot or CLI shows to the person who caused it (or who waits for
+the answer). Boundaries (the bot's handlers, the command line) catch
+:class:`UserError`: the bot's ``LabelsError`` and ``GameError`` derive from it too.
 """
 
+from .defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
 
-class ClassifierError(Exception):
-    """Base class: something the classifier could not do."""
 
-    user_message = "Something went wrong while looking at that picture."
+class UserError(Exception):
+    """Base class of every error whose ``user_message`` is shown instead of a traceback."""
+
+    user_message = "Something went wrong."
 
     def __init__(self, detail: str | None = None, *, user_message: str | None = None):
         if user_message is not None:
             self.user_message = user_message
         super().__init__(detail or self.user_message)
+
+
+class ClassifierError(UserError):
+    """Base class: something the classifier could not do."""
+
+    user_message = "Something went wrong while looking at that picture."
 
 
 class ImageError(ClassifierError):
@@ -23,11 +33,11 @@ class ImageError(ClassifierError):
 
 
 class ImageTooLarge(ImageError):
-    user_message = "That file is too big: send a picture under 20 MB."
+    user_message = f"That file is too big: send a picture under {MAX_PICTURE_BYTES // 2**20} MB."
 
 
 class ImageTooManyPixels(ImageError):
-    user_message = "That picture has too many pixels: send one under 40 megapixels."
+    user_message = f"That picture has too many pixels: send one under {MAX_PICTURE_PIXELS // 10**6} megapixels."
 
 
 class NotAnImage(ImageError):
@@ -58,3 +68,7 @@ class EngineBusy(ClassifierError):
 
 class EngineClosed(ClassifierError):
     user_message = "I'm restarting. Try again in a moment."
+
+
+class InferenceFailed(ClassifierError):
+    """Decoding or the forward pass for a batch raised unexpectedly; every request in it gets this."""

@@ -14,12 +14,11 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
 from .errors import CorruptImage, ImageTooLarge, ImageTooManyPixels, ImageTooSmall, NotAnImage
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 20 * 1024 * 1024  # Telegram lets bots download at most 20 MB
-MAX_PIXELS = 40_000_000
 MIN_SIDE = 16
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # phone MPO files open as JPEG
 WHITE = (255, 255, 255)
@@ -31,8 +30,8 @@ def decode_image(
     draft_size: int | None = None,
     fit_size: int | None = None,
     resample: int = Image.Resampling.BICUBIC,
-    max_bytes: int = MAX_BYTES,
-    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_PICTURE_BYTES,
+    max_pixels: int = MAX_PICTURE_PIXELS,
     min_side: int = MIN_SIDE,
 ) -> Image.Image:
     """Decode ``data`` into a square RGB image on a white background.

@@ -10,10 +10,11 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
+from .database import open_database
 from .images import decode_image
 from .model import LoadedModel, load_model
 from .prompts import DEFAULT_TEMPLATES, check_templates
-from .text_cache import TextEmbeddingCache, open_database
+from .text_cache import TextEmbeddingCache
 from .types import Guess
 from .zero_shot import encode_text, rank
 

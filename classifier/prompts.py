@@ -9,6 +9,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from .errors import UserError
+
 SEED_TEMPLATE = "this is a painting of cartoon {}"
 
 DRAWING_TEMPLATES: tuple[str, ...] = (
@@ -32,8 +34,11 @@ DEFAULT_LABELS: tuple[str, ...] = (
 )
 
 
-class TemplateError(ValueError):
-    """A template without exactly one ``{}`` placeholder."""
+class TemplateError(UserError, ValueError):
+    """A template without exactly one ``{}`` placeholder; the message names it, for the user."""
+
+    def __init__(self, user_message: str):
+        super().__init__(user_message, user_message=user_message)
 
 
 def check_templates(templates: Sequence[str]) -> tuple[str, ...]:

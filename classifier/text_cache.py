@@ -3,18 +3,20 @@
 Keyed by model identity (name + tag, or a checkpoint's content hash), template
 set and label, so every chat shares one computation and a restart recomputes
 nothing. Only labels missing from both layers go to the text encoder.
+
+The table is created by this package's own migration set, ``MIGRATIONS``
+(``toonzoo-classifier``), applied when a cache is opened over a database.
 """
 
 import datetime
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
 
 from .prompts import build_prompts, templates_key
 from .zero_shot import ensemble_label_embeddings
@@ -25,20 +27,17 @@ TABLE = "text_embeddings"
 ENCODE_CHUNK = 32  # prompts per text forward pass: 800 prompts in 4.0 s, 36 MB peak (256: 4.6 s, 210 MB)
 
 
-def open_database(path: str | Path | None) -> Database:
-    """A sqlite-utils Database usable from worker threads (calls are serialised by callers).
+MIGRATIONS = Migrations("toonzoo-classifier")
 
-    ``None`` or ``":memory:"`` gives an in-memory database.
-    """
-    if path is None or str(path) == ":memory:":
-        return Database(memory=True)
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    db = Database(connection)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=30000")
-    return db
+
+@MIGRATIONS(name="0001_text_embeddings")
+def _create_text_embeddings(db: Database) -> None:
+    """Label embeddings; databases written before this migration set existed already hold the table."""
+    db.table(TABLE).create(
+        {"model": str, "templates": str, "label": str, "dim": int, "vector": bytes, "created_at": str},
+        pk=("model", "templates", "label"),
+        if_not_exists=True,
+    )
 
 
 class TextEmbeddingCache:
@@ -64,11 +63,7 @@ class TextEmbeddingCache:
         self.encoder_calls = 0
         self.encoded_labels = 0
         if db is not None:
-            db[TABLE].create(
-                {"model": str, "templates": str, "label": str, "dim": int, "vector": bytes, "created_at": str},
-                pk=("model", "templates", "label"),
-                if_not_exists=True,
-            )
+            MIGRATIONS.apply(db)
 
     def missing(self, labels: Sequence[str]) -> list[str]:
         """Labels not yet in memory or SQLite (loads the ones found in SQLite)."""

@@ -40,5 +40,5 @@ assert torch.cuda.is_available(), "no CUDA device visible to torch"
 print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}", flush=True)
 EOF
 
-# Not `toonzoo` itself: the bench needs only the classifier package, not the bot's dependencies.
+# Not `toonzoo` itself: the bench needs only the classifier and toonzoo_tools packages, not the bot's dependencies.
 exec "$python" -m classifier bench --device cuda --json "$out/bench-gpu.json" "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One short GPU check: fp16 vs fp32 agreement of ViT-B/32 on CUDA, then the whole bot under
-# load (scripts/stress.py, 50 chats, faults) with the model on the GPU. Writes $OUT/*.json.
+# load (toonzoo_tools/stress.py, 50 chats, faults) with the model on the GPU. Writes $OUT/*.json.
 # Offline machine: wheels in .whl (see scripts/gpu_bench.sh) are installed next to its torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +30,5 @@ result = {p: {"min_cosine_to_fp32": float((features[p] * features["fp32"]).sum(-
 result["device"] = torch.cuda.get_device_name(0)
 print(json.dumps(result, indent=2)); json.dump(result, open(sys.argv[1], "w"), indent=2)
 PY
-python3 scripts/stress.py --model ViT-B-32-quickgelu --pretrained random --device cuda \
+python3 -m toonzoo_tools.stress --model ViT-B-32-quickgelu --pretrained random --device cuda \
     --chats 50 --pictures 8 --faults --json "$out/stress-gpu.json" 2>&1 | grep -E '^ +[a-z_0-9]+: ' || true

@@ -2,11 +2,14 @@
 
 import io
 import json
+import subprocess
+import sys
 
 from PIL import Image
 
 from bot.cli import main
-from classifier.bench import make_drawing_jpeg, percentiles, steady_throughput
+from toonzoo_tools.bench import percentiles, steady_throughput
+from toonzoo_tools.drawings import make_drawing_jpeg
 
 FIELDS = {
     "model", "random_weights", "device", "precision", "batch_sizes", "raw_img_per_s", "raw_img_per_s_by_batch",
@@ -56,3 +59,8 @@ def test_percentiles():
     assert percentiles([]) == {"p50": None, "p95": None, "n": 0}
     result = percentiles([float(v) for v in range(1, 101)])
     assert result["n"] == 100 and 50 <= result["p50"] <= 51 and 95 <= result["p95"] <= 96
+
+
+def test_serving_packages_load_the_bench_only_when_it_runs():
+    code = "import sys, bot.cli, classifier.cli; assert not [m for m in sys.modules if m.startswith('toonzoo_tools')]"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -20,7 +20,6 @@ def test_defaults():
     assert (settings.precision, settings.device) == ("auto", "auto")
     assert settings.webhook_url is None and settings.webhook_secret is None
     assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8443)
-    assert settings.bot_id == 123456789
 
 
 def test_everything_from_the_environment(tmp_path):

@@ -7,7 +7,8 @@ import textwrap
 import torch
 
 from classifier.pipeline import ZeroShotClassifier
-from classifier.text_cache import TextEmbeddingCache, open_database
+from classifier.database import open_database
+from classifier.text_cache import TextEmbeddingCache
 
 
 class CountingEncoder:
@@ -64,7 +65,7 @@ def test_cache_survives_a_new_process(tmp_path, tiny_model_name, tiny_loaded):
         import torch
         from classifier.model import load_model
         from classifier.pipeline import ZeroShotClassifier
-        from classifier.text_cache import open_database
+        from classifier.database import open_database
         c = ZeroShotClassifier(load_model({tiny_model_name!r}, device="cpu"), db=open_database({str(path)!r}))
         v = c.label_weights(["giraffe", "cat"])
         assert c.text_cache.encoder_calls == 0, c.text_cache.encoder_calls

@@ -15,12 +15,12 @@ One run measures, on one model and device:
 It prints a table and, with ``--json PATH``, writes every number. Offline, when
 the requested weights are unavailable, it falls back to random weights (same
 compute cost) and says so. ``--device cuda`` runs the GPU variant: fp16, larger
-batches, more callers, several decode threads.
+batches, more callers, several decode threads. Like every tool here it lives
+beside the serving packages; ``classifier.cli`` imports it only to run it.
 """
 
 import argparse
 import asyncio
-import io
 import json
 import logging
 import os
@@ -31,7 +31,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+
+import torch
+
+from classifier.database import open_database
+from classifier.engine import Engine
+from classifier.errors import WeightsUnavailable
+from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
+from classifier.pipeline import ZeroShotClassifier
+from classifier.prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
+
+from .drawings import PICTURE_SIZE, make_drawing_jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +58,6 @@ GOALS = {  # this project's targets on its 2-core CPU machine (ViT-B/32)
 CPU_BATCH_SIZES = (1, 8, 16, 32)
 CUDA_BATCH_SIZES = (1, 32, 64, 128, 256)
 QUICK_BATCH_SIZES = (1, 16)
-PICTURE_SIZE = (1280, 960)
 PICTURE_VARIANTS = 8
 TEXT_LABEL_COUNT = 100
 # Beyond the 32 default animals: everyday things people draw.
@@ -63,41 +75,8 @@ EXTRA_LABELS = (
 # -- inputs ------------------------------------------------------------------
 
 
-def make_drawing_jpeg(seed: int, size: tuple[int, int] = PICTURE_SIZE, quality: int = 90) -> bytes:
-    """A phone photo of a felt-pen drawing: lit paper with sensor noise, strokes, filled shapes."""
-    import numpy as np
-    from PIL import Image, ImageDraw, ImageFilter
-
-    rng = np.random.default_rng(seed)
-    width, height = size
-    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)
-    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    light = 235 - 30 * ((xs - rng.uniform(0.2, 0.8)) ** 2 + (ys - rng.uniform(0.2, 0.8)) ** 2)
-    paper = light[..., None] * np.array([1.0, 0.98, 0.93], dtype=np.float32)
-    paper = paper + 4 * rng.standard_normal((height, width, 3), dtype=np.float32)
-    image = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    palette = [(30, 30, 35), (200, 40, 40), (40, 90, 200), (40, 150, 60), (240, 180, 30), (150, 60, 160)]
-    for _ in range(int(rng.integers(4, 9))):
-        colour = palette[int(rng.integers(len(palette)))]
-        x0, y0 = rng.uniform(0.1, 0.7) * width, rng.uniform(0.1, 0.7) * height
-        box = [x0, y0, x0 + rng.uniform(0.08, 0.3) * width, y0 + rng.uniform(0.08, 0.3) * height]
-        if rng.random() < 0.5:
-            draw.ellipse(box, fill=colour if rng.random() < 0.4 else None, outline=palette[0], width=6)
-        else:
-            draw.rectangle(box, fill=colour if rng.random() < 0.4 else None, outline=palette[0], width=6)
-    for _ in range(int(rng.integers(6, 14))):  # wobbly pen strokes
-        steps = rng.normal(0, 18, (40, 2)).cumsum(axis=0) + rng.uniform(0.15, 0.85, 2) * (width, height)
-        draw.line([tuple(p) for p in steps], fill=palette[int(rng.integers(len(palette)))], width=int(rng.integers(3, 9)))
-    image = image.filter(ImageFilter.GaussianBlur(0.8))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def bench_labels(count: int = TEXT_LABEL_COUNT) -> list[str]:
-    from .prompts import DEFAULT_LABELS
-
+    """``count`` labels: the default animals, everyday things, then numbered fillers."""
     labels = list(dict.fromkeys((*DEFAULT_LABELS, *EXTRA_LABELS)))
     labels += [f"thing number {i}" for i in range(count - len(labels))]
     return labels[:count]
@@ -165,16 +144,12 @@ class CpuMeter:
 
 
 def _synchronize(device) -> None:
-    import torch
-
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
 def measure_raw(loaded, batch_sizes, min_seconds: float, min_iterations: int = 2) -> dict[int, float]:
     """``encode_image`` images per second for each batch size (inputs already on the device)."""
-    import torch
-
     rates = {}
     size = loaded.image_size
     with torch.inference_mode():
@@ -196,8 +171,6 @@ def measure_raw(loaded, batch_sizes, min_seconds: float, min_iterations: int = 2
 
 def measure_decode(classifier, pictures: list[bytes], workers: int, count: int) -> float:
     """Decode + preprocess throughput (images/s) with ``workers`` threads, model idle."""
-    from concurrent.futures import ThreadPoolExecutor
-
     def one(index: int):
         return classifier.preprocess(classifier.decode(pictures[index % len(pictures)]))
 
@@ -208,21 +181,17 @@ def measure_decode(classifier, pictures: list[bytes], workers: int, count: int) 
         return count / (time.perf_counter() - start)
 
 
-def timed_classifier(loaded, **kwargs):
+class TimedClassifier(ZeroShotClassifier):
     """A ZeroShotClassifier that records when each forward pass ends and its batch size."""
-    from .pipeline import ZeroShotClassifier
 
-    class TimedClassifier(ZeroShotClassifier):
-        def __init__(self, *args, **kw):
-            super().__init__(*args, **kw)
-            self.forward_log: list[tuple[float, int]] = []
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.forward_log: list[tuple[float, int]] = []
 
-        def embed_images(self, pixels):
-            features = super().embed_images(pixels)
-            self.forward_log.append((time.perf_counter(), len(pixels)))
-            return features
-
-    return TimedClassifier(loaded, **kwargs)
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        features = super().embed_images(pixels)
+        self.forward_log.append((time.perf_counter(), len(pixels)))
+        return features
 
 
 def steady_throughput(forward_log: list[tuple[float, int]], since: float, until: float) -> tuple[float, int]:
@@ -238,8 +207,18 @@ def steady_throughput(forward_log: list[tuple[float, int]], since: float, until:
     return images / (window[-1][0] - window[0][0]), len(window) - 1
 
 
+@dataclass
+class LoopRun:
+    """One closed-loop run: latencies after the warm-up, errors by exception name, its span."""
+
+    latencies_ms: list[float]
+    errors: list[str]
+    began: float
+    ended: float
+
+
 async def closed_loop(engine, pictures, labels, callers: int, *, seconds: float | None = None,
-                      requests_each: int | None = None, warmup: float = 0.0) -> dict:
+                      requests_each: int | None = None, warmup: float = 0.0) -> LoopRun:
     """``callers`` tasks each classify one picture after another; latencies after ``warmup``."""
     began = time.perf_counter()
     stop_at = began + seconds if seconds is not None else None
@@ -264,39 +243,136 @@ async def closed_loop(engine, pictures, labels, callers: int, *, seconds: float 
             done += 1
 
     await asyncio.gather(*(caller(i) for i in range(callers)))
-    return {"latencies_ms": latencies, "errors": errors, "began": began, "ended": time.perf_counter()}
+    return LoopRun(latencies, errors, began, time.perf_counter())
 
 
 # -- the run ------------------------------------------------------------------
 
 
-def _settings(args, device_type: str) -> dict:
+@dataclass(frozen=True)
+class BenchSettings:
+    """How long and how hard each phase runs, from the command line and the device."""
+
+    batch_sizes: tuple[int, ...]
+    callers: int
+    max_batch: int
+    decode_workers: int
+    raw_seconds: float
+    engine_warmup_s: float
+    engine_seconds: float
+    c1_requests: int
+    c8_requests_each: int
+    decode_count: int
+
+
+@dataclass
+class ServingRun:
+    """One engine serving callers as a bot runs it: steady throughput, then (optionally) latency."""
+
+    max_batch: int
+    img_per_s: float
+    img_per_s_wall: float
+    batches_measured: int
+    mean_batch_measured: float
+    stats: dict  # EngineStats.as_dict() after the throughput run
+    stats_total: dict  # the same after the latency runs too
+    latency: dict[str, dict]  # percentiles per run: c1, c8, c32, then c<callers>
+    errors: int
+    others_cpu_pct: float | None
+    latency_others_cpu_pct: float | None = None
+
+
+@dataclass
+class TextRun:
+    """Label embeddings cold, warm in-process and after a restart over the same SQLite file."""
+
+    labels: int
+    templates: int
+    prompts: int
+    cold_s: float
+    cold_encoder_calls: int
+    warm_s: float
+    warm_encoder_calls: int
+    restart_s: float
+    restart_encoder_calls: int
+    restart_ready_from_sqlite: bool
+    others_cpu_pct: float | None
+
+
+@dataclass
+class PrecisionRun:
+    """Everything measured at one precision: the main run, or the bf16 part in its own process."""
+
+    loaded: LoadedModel
+    note: str | None
+    load_s: float
+    decode_img_per_s: float
+    serving: ServingRun
+    text: TextRun | None
+    raw_by_batch: dict[int, float]
+    raw_others_cpu_pct: float | None
+    rss: dict[str, float]  # peak RSS (MB) after each phase
+    serving_peak_rss_mb: float
+
+    @property
+    def raw_best_batch(self) -> int:
+        return max(self.raw_by_batch, key=self.raw_by_batch.__getitem__)
+
+    @property
+    def raw_img_per_s(self) -> float:
+        return self.raw_by_batch[self.raw_best_batch]
+
+    def summary(self) -> dict:
+        """The JSON fields every precision's run reports, built in this one place."""
+        serving = self.serving
+        others = {"engine": serving.others_cpu_pct}
+        if self.text is not None:
+            others.update(latency=serving.latency_others_cpu_pct, text=self.text.others_cpu_pct)
+        others["raw"] = self.raw_others_cpu_pct
+        return {
+            "model": self.loaded.identity,
+            "precision": self.loaded.precision,
+            "raw_img_per_s_by_batch": {str(b): round(r, 2) for b, r in self.raw_by_batch.items()},
+            "raw_best_batch": self.raw_best_batch,
+            "raw_img_per_s": round(self.raw_img_per_s, 2),
+            "decode_img_per_s": round(self.decode_img_per_s, 1),
+            "engine_max_batch": serving.max_batch,
+            "engine_img_per_s": round(serving.img_per_s, 2),
+            "engine_to_raw": round(serving.img_per_s / self.raw_img_per_s, 3),
+            "engine_batches_measured": serving.batches_measured,
+            "engine_mean_batch_measured": round(serving.mean_batch_measured, 2),
+            "engine_errors": serving.errors,
+            "engine_stats": serving.stats,
+            "latency_ms": serving.latency,
+            "others_cpu_pct": others,
+            "peak_rss_mb": self.serving_peak_rss_mb,
+            "peak_rss_mb_with_raw": self.rss["raw"],
+        }
+
+
+def _settings(args, device_type: str) -> BenchSettings:
     cuda = device_type == "cuda"
     quick = args.quick
     if args.batch_sizes:
         batch_sizes = tuple(int(b) for b in args.batch_sizes.split(","))
     else:
         batch_sizes = QUICK_BATCH_SIZES if quick and not cuda else (CUDA_BATCH_SIZES if cuda else CPU_BATCH_SIZES)
-    callers = args.callers or (256 if cuda else 32)
-    return {
-        "batch_sizes": batch_sizes,
-        "callers": callers,
-        "max_batch": 128 if cuda else 16,
-        "decode_workers": args.decode_workers or (max(1, min(16, (os.cpu_count() or 2) - 2)) if cuda else 1),
-        "raw_seconds": 0.3 if quick else (1.0 if cuda else 3.0),
-        "engine_warmup_s": 0.5 if quick else 2.5,
-        "engine_seconds": 1.5 if quick else (5.0 if cuda else 9.0),
-        "c1_requests": 6 if quick else (50 if cuda else 20),
-        "c8_requests_each": 3 if quick else (20 if cuda else 4),
-        "decode_count": 32 if quick else (2048 if cuda else 96),
-    }
+    return BenchSettings(
+        batch_sizes=batch_sizes,
+        callers=args.callers or (256 if cuda else 32),
+        max_batch=128 if cuda else 16,
+        decode_workers=args.decode_workers or (max(1, min(16, (os.cpu_count() or 2) - 2)) if cuda else 1),
+        raw_seconds=0.3 if quick else (1.0 if cuda else 3.0),
+        engine_warmup_s=0.5 if quick else 2.5,
+        engine_seconds=1.5 if quick else (5.0 if cuda else 9.0),
+        c1_requests=6 if quick else (50 if cuda else 20),
+        c8_requests_each=3 if quick else (20 if cuda else 4),
+        decode_count=32 if quick else (2048 if cuda else 96),
+    )
 
 
-def load_for_bench(args, precision: str):
+def load_for_bench(args, precision: str) -> tuple[LoadedModel, str | None]:
     """Load the model; fall back to random weights when the requested ones are unavailable."""
-    from .errors import WeightsUnavailable
-    from .model import RANDOM_WEIGHTS, load_model
-
     try:
         return load_model(args.model, args.pretrained, device=args.device, precision=precision), None
     except WeightsUnavailable as exc:
@@ -307,58 +383,55 @@ def load_for_bench(args, precision: str):
         return load_model(args.model, RANDOM_WEIGHTS, device=args.device, precision=precision), note
 
 
-async def measure_serving(classifier, pictures, labels, settings, *, max_batch: int, latency: bool) -> dict:
+async def measure_serving(classifier: TimedClassifier, pictures, labels, settings: BenchSettings, *,
+                          max_batch: int, latency: bool) -> ServingRun:
     """Through one engine, as a bot runs it: steady throughput with ``callers`` callers, then latency.
 
     One engine (one worker, one decode pool) serves every step, as in the bot.
     """
-    from .engine import Engine
-
-    callers = settings["callers"]
+    callers = settings.callers
     engine = Engine(classifier, max_batch=max_batch, max_wait_ms=5.0, max_queue=max(64, 2 * callers),
-                    decode_workers=settings["decode_workers"])
-    result: dict = {"max_batch": max_batch}
+                    decode_workers=settings.decode_workers)
     async with engine:
         await engine.prepare_labels(labels)
         classifier.forward_log.clear()
         meter = CpuMeter()
         run = await closed_loop(engine, pictures, labels, callers,
-                                seconds=settings["engine_warmup_s"] + settings["engine_seconds"],
-                                warmup=settings["engine_warmup_s"])
-        result["others_cpu_pct"] = meter.others_pct()
+                                seconds=settings.engine_warmup_s + settings.engine_seconds,
+                                warmup=settings.engine_warmup_s)
+        others_cpu_pct = meter.others_pct()
         stats = engine.stats
-        since = run["began"] + settings["engine_warmup_s"]
-        rate, batches = steady_throughput(classifier.forward_log, since, run["ended"])
+        since = run.began + settings.engine_warmup_s
+        rate, batches = steady_throughput(classifier.forward_log, since, run.ended)
         measured = [n for t, n in classifier.forward_log if t >= since]
-        result.update(
-            img_per_s=rate,
-            batches_measured=batches,
-            mean_batch_measured=sum(measured) / len(measured) if measured else 0.0,
-            img_per_s_wall=stats.requests / (run["ended"] - run["began"]),
-            stats=stats.as_dict(),
-        )
         runs = {f"c{callers}": run}
+        latency_others = None
         if latency:
             meter = CpuMeter()
-            runs["c1"] = await closed_loop(engine, pictures, labels, 1, requests_each=settings["c1_requests"])
-            runs["c8"] = await closed_loop(engine, pictures, labels, 8, requests_each=settings["c8_requests_each"])
+            runs["c1"] = await closed_loop(engine, pictures, labels, 1, requests_each=settings.c1_requests)
+            runs["c8"] = await closed_loop(engine, pictures, labels, 8, requests_each=settings.c8_requests_each)
             if callers != 32:
-                runs["c32"] = await closed_loop(engine, pictures, labels, 32,
-                                                requests_each=settings["c8_requests_each"])
-            result["latency_others_cpu_pct"] = meter.others_pct()
-        result["latency"] = {key: percentiles(run["latencies_ms"]) for key, run in runs.items()}
-        result["errors"] = sum(len(run["errors"]) for run in runs.values())
-        result["stats_total"] = engine.stats.as_dict()
-    return result
+                runs["c32"] = await closed_loop(engine, pictures, labels, 32, requests_each=settings.c8_requests_each)
+            latency_others = meter.others_pct()
+        first = [key for key in ("c1", "c8", "c32") if key in runs]
+        order = first + [key for key in runs if key not in first]
+        return ServingRun(
+            max_batch=max_batch,
+            img_per_s=rate,
+            img_per_s_wall=stats.requests / (run.ended - run.began),
+            batches_measured=batches,
+            mean_batch_measured=sum(measured) / len(measured) if measured else 0.0,
+            stats=stats.as_dict(),
+            stats_total=engine.stats.as_dict(),
+            latency={key: percentiles(runs[key].latencies_ms) for key in order},
+            errors=sum(len(r.errors) for r in runs.values()),
+            others_cpu_pct=others_cpu_pct,
+            latency_others_cpu_pct=latency_others,
+        )
 
 
-async def measure_text(loaded, labels: list[str]) -> dict:
+async def measure_text(loaded: LoadedModel, labels: list[str]) -> TextRun:
     """Cold, warm and after-restart label embeddings over a temporary SQLite file, via the engine."""
-    from .engine import Engine
-    from .pipeline import ZeroShotClassifier
-    from .prompts import DEFAULT_TEMPLATES
-    from .text_cache import open_database
-
     meter = CpuMeter()
     with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:
         path = Path(folder) / "text.db"
@@ -373,7 +446,7 @@ async def measure_text(loaded, labels: list[str]) -> dict:
         first.label_weights(labels)
         warm_s = time.perf_counter() - start
         warm_calls = first.text_cache.encoder_calls - cold_calls
-        db.conn.close()
+        db.close()
 
         db = open_database(path)  # a restart: new classifier and cache, same file
         second = ZeroShotClassifier(loaded, DEFAULT_TEMPLATES, db)
@@ -383,46 +456,43 @@ async def measure_text(loaded, labels: list[str]) -> dict:
             await engine.prepare_labels(labels)
             restart_s = time.perf_counter() - start
         restart_calls = second.text_cache.encoder_calls
-        db.conn.close()
-    return {
-        "labels": len(labels),
-        "templates": len(DEFAULT_TEMPLATES),
-        "prompts": len(labels) * len(DEFAULT_TEMPLATES),
-        "cold_s": cold_s,
-        "cold_encoder_calls": cold_calls,
-        "warm_s": warm_s,
-        "warm_encoder_calls": warm_calls,
-        "restart_s": restart_s,
-        "restart_encoder_calls": restart_calls,
-        "restart_ready_from_sqlite": ready,
-        "others_cpu_pct": meter.others_pct(),
-    }
+        db.close()
+    return TextRun(
+        labels=len(labels),
+        templates=len(DEFAULT_TEMPLATES),
+        prompts=len(labels) * len(DEFAULT_TEMPLATES),
+        cold_s=cold_s,
+        cold_encoder_calls=cold_calls,
+        warm_s=warm_s,
+        warm_encoder_calls=warm_calls,
+        restart_s=restart_s,
+        restart_encoder_calls=restart_calls,
+        restart_ready_from_sqlite=ready,
+        others_cpu_pct=meter.others_pct(),
+    )
 
 
-def _device_name(loaded) -> str:
-    import torch
-
+def _device_name(loaded: LoadedModel) -> str:
     if loaded.device.type == "cuda":
         return f"{loaded.device} ({torch.cuda.get_device_name(loaded.device)})"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-async def _measure(args, precision: str, settings: dict, pictures: list[bytes], *, serving_extras: bool) -> dict:
+async def _measure(args, precision: str, settings: BenchSettings, pictures: list[bytes], *,
+                   serving_extras: bool) -> PrecisionRun:
     """One precision's run: load, serving through the engine, [text], then decode rate and raw limit.
 
     The serving phases run first, so the peak memory recorded after them is what
     a bot process needs; the raw measurement's extra buffers come after it.
     """
-    from .prompts import DEFAULT_LABELS
-
     rss = {"start": peak_rss_mb()}
     start = time.perf_counter()
     loaded, note = load_for_bench(args, precision)
     load_s = time.perf_counter() - start
     rss["load"] = peak_rss_mb()
-    classifier = timed_classifier(loaded)
+    classifier = TimedClassifier(loaded)
     # At most half the callers per batch: one batch runs while the next is decoded and queued.
-    max_batch = args.max_batch or max(1, min(settings["max_batch"], settings["callers"] // 2))
+    max_batch = args.max_batch or max(1, min(settings.max_batch, settings.callers // 2))
     serving = await measure_serving(classifier, pictures, list(DEFAULT_LABELS), settings, max_batch=max_batch,
                                     latency=serving_extras)
     rss["engine"] = peak_rss_mb()
@@ -432,89 +502,61 @@ async def _measure(args, precision: str, settings: dict, pictures: list[bytes], 
         rss["text"] = peak_rss_mb()
     serving_peak = peak_rss_mb()
     meter = CpuMeter()
-    decode_rate = measure_decode(classifier, pictures, settings["decode_workers"], settings["decode_count"])
-    raw = measure_raw(loaded, settings["batch_sizes"], settings["raw_seconds"])
+    decode_rate = measure_decode(classifier, pictures, settings.decode_workers, settings.decode_count)
+    raw = measure_raw(loaded, settings.batch_sizes, settings.raw_seconds)
     raw_others = meter.others_pct()
     rss["raw"] = peak_rss_mb()
-    best_batch = max(raw, key=raw.get)
-    return {
-        "loaded": loaded, "note": note, "load_s": load_s, "decode_img_per_s": decode_rate,
-        "max_batch": max_batch, "serving": serving, "text": text, "raw_others_cpu_pct": raw_others,
-        "raw_by_batch": {str(b): round(r, 2) for b, r in raw.items()},
-        "raw_best_batch": best_batch, "raw_img_per_s": raw[best_batch],
-        "rss": rss, "serving_peak_rss_mb": serving_peak,
-    }
+    return PrecisionRun(
+        loaded=loaded, note=note, load_s=load_s, decode_img_per_s=decode_rate, serving=serving, text=text,
+        raw_by_batch=raw, raw_others_cpu_pct=raw_others, rss=rss, serving_peak_rss_mb=serving_peak,
+    )
 
 
 async def run_bench(args) -> dict:
     """The whole benchmark: returns the JSON-ready result."""
-    import torch
-
-    from .model import resolve_device, resolve_precision
-
     device = resolve_device(args.device)
     precision = resolve_precision(args.precision, device)
     settings = _settings(args, device.type)
     pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
     load_before = os.getloadavg()[0]
     part = await _measure(args, precision, settings, pictures, serving_extras=True)
-    loaded, engine, text = part["loaded"], part["serving"], part["text"]
-    latency = engine["latency"]
-    raw_rate = part["raw_img_per_s"]
+    serving, text = part.serving, part.text
     result = {
-        "model": loaded.identity,
+        **part.summary(),
         "model_name": args.model,
         "pretrained_requested": args.pretrained,
-        "random_weights": loaded.random_weights,
-        "note": part["note"],
-        "device": _device_name(loaded),
-        "precision": loaded.precision,
+        "random_weights": part.loaded.random_weights,
+        "note": part.note,
+        "device": _device_name(part.loaded),
         "torch": torch.__version__,
         "quick": bool(args.quick),
-        "load_s": round(part["load_s"], 2),
+        "load_s": round(part.load_s, 2),
         "picture": {"size": list(PICTURE_SIZE), "variants": len(pictures),
                     "mean_jpeg_kb": round(sum(map(len, pictures)) / len(pictures) / 1024, 1)},
-        "batch_sizes": list(settings["batch_sizes"]),
-        "raw_img_per_s_by_batch": part["raw_by_batch"],
-        "raw_best_batch": part["raw_best_batch"],
-        "raw_img_per_s": round(raw_rate, 2),
-        "decode_workers": settings["decode_workers"],
-        "decode_img_per_s": round(part["decode_img_per_s"], 1),
-        "callers": settings["callers"],
-        "engine_max_batch": part["max_batch"],
-        "engine_img_per_s": round(engine["img_per_s"], 2),
-        "engine_img_per_s_wall": round(engine["img_per_s_wall"], 2),
-        "engine_to_raw": round(engine["img_per_s"] / raw_rate, 3),
-        "engine_to_limit": round(engine["img_per_s"] / min(raw_rate, part["decode_img_per_s"]), 3),
-        "engine_batches_measured": engine["batches_measured"],
-        "engine_mean_batch_measured": round(engine["mean_batch_measured"], 2),
-        "engine_errors": engine["errors"],
-        "engine_stats": engine["stats"],
-        "engine_stats_with_latency_runs": engine["stats_total"],
-        "latency_ms": {"c1": latency["c1"], "c8": latency["c8"], "c32": latency.get("c32"),
-                       **{key: value for key, value in latency.items() if key not in ("c1", "c8", "c32")}},
-        "text_labels": text["labels"],
-        "text_templates": text["templates"],
-        "text_cold_s": round(text["cold_s"], 3),
-        "text_cold_encoder_calls": text["cold_encoder_calls"],
-        "text_warm_s": round(text["warm_s"], 4),
-        "text_warm_encoder_calls": text["warm_encoder_calls"],
-        "text_restart_s": round(text["restart_s"], 4),
-        "text_restart_encoder_calls": text["restart_encoder_calls"],
-        "text_restart_ready_from_sqlite": text["restart_ready_from_sqlite"],
-        "peak_rss_mb": part["serving_peak_rss_mb"],
-        "peak_rss_mb_with_raw": part["rss"]["raw"],
-        "peak_rss_mb_after": part["rss"],
+        "batch_sizes": list(settings.batch_sizes),
+        "decode_workers": settings.decode_workers,
+        "callers": settings.callers,
+        "engine_img_per_s_wall": round(serving.img_per_s_wall, 2),
+        "engine_to_limit": round(serving.img_per_s / min(part.raw_img_per_s, part.decode_img_per_s), 3),
+        "engine_stats_with_latency_runs": serving.stats_total,
+        "text_labels": text.labels,
+        "text_templates": text.templates,
+        "text_cold_s": round(text.cold_s, 3),
+        "text_cold_encoder_calls": text.cold_encoder_calls,
+        "text_warm_s": round(text.warm_s, 4),
+        "text_warm_encoder_calls": text.warm_encoder_calls,
+        "text_restart_s": round(text.restart_s, 4),
+        "text_restart_encoder_calls": text.restart_encoder_calls,
+        "text_restart_ready_from_sqlite": text.restart_ready_from_sqlite,
+        "peak_rss_mb_after": part.rss,
         "bf16_engine_img_per_s": None,
         "bf16_raw_img_per_s": None,
         "bf16_engine_to_raw": None,
         "bf16": None,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "others_cpu_pct": {"engine": engine["others_cpu_pct"], "latency": engine.get("latency_others_cpu_pct"),
-                           "text": text["others_cpu_pct"], "raw": part["raw_others_cpu_pct"]},
         "goals": GOALS,
     }
-    del part, loaded
+    del part
     if not args.skip_bf16:
         bf16 = run_bf16_subprocess(args, result)
         result["bf16"] = bf16
@@ -528,31 +570,10 @@ async def run_bench(args) -> dict:
 
 async def run_bf16_part(args) -> dict:
     """The child process's work: engine and raw throughput in bf16."""
-    from .model import resolve_device
-
     settings = _settings(args, resolve_device(args.device).type)
     pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
     part = await _measure(args, "bf16", settings, pictures, serving_extras=False)
-    engine = part["serving"]
-    return {
-        "precision": "bf16",
-        "model": part["loaded"].identity,
-        "raw_img_per_s_by_batch": part["raw_by_batch"],
-        "raw_best_batch": part["raw_best_batch"],
-        "raw_img_per_s": round(part["raw_img_per_s"], 2),
-        "decode_img_per_s": round(part["decode_img_per_s"], 1),
-        "engine_max_batch": part["max_batch"],
-        "engine_img_per_s": round(engine["img_per_s"], 2),
-        "engine_to_raw": round(engine["img_per_s"] / part["raw_img_per_s"], 3),
-        "engine_batches_measured": engine["batches_measured"],
-        "engine_mean_batch_measured": round(engine["mean_batch_measured"], 2),
-        "engine_errors": engine["errors"],
-        "engine_stats": engine["stats"],
-        "latency_ms": engine["latency"],
-        "others_cpu_pct": {"engine": engine["others_cpu_pct"], "raw": part["raw_others_cpu_pct"]},
-        "peak_rss_mb": part["serving_peak_rss_mb"],
-        "peak_rss_mb_with_raw": part["rss"]["raw"],
-    }
+    return part.summary()
 
 
 def run_bf16_subprocess(args, parent: dict) -> dict | None:

@@ -1,7 +1,7 @@
 """Load and fault run of the whole bot against the local fake Bot API.
 
-    python scripts/stress.py --model local-dir:/tmp/tiny --chats 50 --pictures 4
-    python scripts/stress.py --model ViT-B-32-quickgelu --pretrained random --chats 50 --faults
+    python -m toonzoo_tools.stress --model local-dir:/tmp/tiny --chats 50 --pictures 4
+    python -m toonzoo_tools.stress --model ViT-B-32-quickgelu --pretrained random --chats 50 --faults
 
 Many private chats send pictures at once through the real python-telegram-bot
 stack; optionally the fake server injects faults (500s, dropped connections,
@@ -13,7 +13,6 @@ stall. Exit status 1 when any picture went unanswered or was answered twice.
 
 import argparse
 import asyncio
-import io
 import json
 import random
 import resource
@@ -25,27 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from PIL import Image  # noqa: E402
-
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.replies import BUSY_TEXT  # noqa: E402
 from fake_bot_api import FakeBotApi  # noqa: E402
 
+from .drawings import make_drawing_jpeg  # noqa: E402
+
 HEARTBEAT_S = 0.01
-
-
-def drawing_jpeg(seed: int) -> bytes:
-    """A photo-sized picture of a few coloured shapes (different bytes per seed)."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", (1280, 960), (250, 250, 245))
-    for _ in range(12):
-        x, y = rng.randrange(1100), rng.randrange(800)
-        colour = tuple(rng.randrange(256) for _ in range(3))
-        image.paste(colour, (x, y, x + rng.randrange(40, 180), y + rng.randrange(40, 160)))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
 
 
 class LoopMonitor:
@@ -101,7 +87,7 @@ async def run(args) -> dict:
     loaded = load_model(args.model, args.pretrained, device=args.device, precision=args.precision)
     classifier = ZeroShotClassifier(loaded)
     rng = random.Random(0)
-    pictures = [drawing_jpeg(i) for i in range(8)]
+    pictures = [make_drawing_jpeg(i) for i in range(8)]
     monitor = LoopMonitor()
     async with FakeBotApi() as fake:
         settings = Settings(token=fake.token, api_url=fake.base_url, db_path=Path(args.db))
