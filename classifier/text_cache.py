@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from sqlite_utils import Database
 
+from .errors import DatabaseUnavailable
 from .prompts import build_prompts, templates_key
 from .zero_shot import ensemble_label_embeddings
 
@@ -28,16 +29,25 @@ ENCODE_CHUNK = 32  # prompts per text forward pass: 800 prompts in 4.0 s, 36 MB 
 def open_database(path: str | Path | None) -> Database:
     """A sqlite-utils Database usable from worker threads (calls are serialised by callers).
 
-    ``None`` or ``":memory:"`` gives an in-memory database.
+    ``None`` or ``":memory:"`` gives an in-memory database. A path that cannot be
+    opened, or a file that is not SQLite, raises ``DatabaseUnavailable``.
     """
     if path is None or str(path) == ":memory:":
         return Database(memory=True)
     path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    db = Database(connection)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=30000")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        db = Database(connection)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot open {path}: {exc!r}",
+            user_message=f"Cannot open the database {path}: {reason}. Give --db (or TOONZOO_DB) a writable "
+            "SQLite file, or :memory: for none.",
+        ) from exc
     return db
 
 
@@ -126,4 +136,4 @@ class TextEmbeddingCache:
                 ),
                 pk=("model", "templates", "label"),
             )
-        logger.info("encoded %d labels (%d prompts) for %s", len(labels), len(prompts), self.model_identity)
+        logger.debug("encoded %d labels (%d prompts) for %s", len(labels), len(prompts), self.model_identity)
