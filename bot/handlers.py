@@ -225,7 +225,7 @@ def _seconds(value) -> float:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the exception; tell the user something went wrong, never how."""
-    if update is None and isinstance(context.error, NetworkError):
+    if update is None and context.job is None and isinstance(context.error, NetworkError):
         # Polling lost Telegram for a moment; PTB's updater retries with growing pauses.
         logger.warning("Telegram unreachable, retrying: %s", context.error)
         return

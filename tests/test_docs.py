@@ -64,7 +64,7 @@ def readme_section(title: str) -> str:
 
 def shell_commands(text: str) -> list[str]:
     """The commands in a text's ```sh blocks, continuation lines joined."""
-    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
     return [line for block in blocks for line in block.replace("\\\n", " ").splitlines() if line.strip()]
 
 
@@ -85,7 +85,7 @@ def test_readme_json_output_is_what_the_commands_print(tiny_model_name, tmp_path
     assert isinstance(printed, list) and [set(r) for r in printed] == [{"image", "guesses"}, {"image", "error"}]
     main(["evaluate", str(tmp_path), *options])
     report = json.loads(capsys.readouterr().out)
-    documented = re.search(r"`--json` prints one JSON object with the keys (.*?)\.", README, re.S).group(1)
+    documented = re.search(r"`--json` prints one JSON object with the keys (.*?)\.", README, re.DOTALL).group(1)
     assert set(re.findall(r"`(\w+)`", documented)) == set(report)
 
 

@@ -70,8 +70,10 @@ async def test_rejected_token_is_one_masked_line(tmp_path, tiny_model_name):
     assert code == 2, out
     assert secret not in out and secret[:6] not in out and "Traceback" not in out
     assert failure_lines(out) == [
-        "toonzoo: Telegram rejected the bot token 123456789:… (TELEGRAM_BOT_TOKEN): check it, "
-        "or get a new one from @BotFather."
+        (
+            "toonzoo: Telegram rejected the bot token 123456789:… (TELEGRAM_BOT_TOKEN): check it, "
+            "or get a new one from @BotFather."
+        )
     ]
     assert out.rstrip("\n").endswith("@BotFather.")
 
