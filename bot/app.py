@@ -7,13 +7,12 @@ event loop) and closed in ``post_shutdown``, as PTB's rules-bot does.
 import asyncio
 import logging
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, Message, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
-    Defaults,
     MessageHandler,
     filters,
 )
@@ -25,7 +24,9 @@ from classifier.prompts import DEFAULT_LABELS
 from . import game_handlers, handlers
 from .config import Settings
 from .game import GameRules
+from .prompts import PendingPrompts
 from .replies import COMMANDS
+from .sending import build_bot
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,25 @@ PICTURES = (
 ) & ~filters.COMMAND
 # Pictures the drawing game may claim: new messages in groups (not edits).
 GAME_PICTURES = PICTURES & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+# Anything else people send in a private chat gets a hint (replies.NOT_A_PICTURE_TEXT).
+OTHER_MEDIA = (
+    filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE | filters.AUDIO | filters.LOCATION
+    | filters.VENUE | filters.CONTACT | filters.POLL | filters.Dice.ALL | filters.STORY
+)
+NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
 _GIVEN_ENGINE = "given_engine"
 BOOTSTRAP_RETRIES = 3  # setting up polling or the webhook, once Telegram answered getMe
+
+
+class _InAlbum(filters.MessageFilter):
+    """Messages that belong to an album (a media group)."""
+
+    def filter(self, message: Message) -> bool:
+        return message.media_group_id is not None
+
+
+ALBUM_ITEMS = _InAlbum(name="in_album") & filters.UpdateType.MESSAGE
 
 
 def build_application(
@@ -60,11 +77,7 @@ def build_application(
     """
     application = (
         Application.builder()
-        .token(settings.token)
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
-        .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .bot(build_bot(settings))  # every text fitted to Telegram's limits, rate-limited
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -73,25 +86,33 @@ def build_application(
     application.bot_data[handlers.SETTINGS] = settings
     application.bot_data[game_handlers.GAME_RULES] = game_rules or GameRules()
     application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
+    application.bot_data[handlers.CHAT_MOVED_HOOK] = game_handlers.move_game
+    application.bot_data[handlers.PROMPTS] = PendingPrompts()
     if classifier is not None:
         application.bot_data["classifier"] = classifier
     if engine is not None:
         application.bot_data[_GIVEN_ENGINE] = engine
 
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.chat_migrated))
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("labels", handlers.labels_command))
     application.add_handler(CommandHandler("guess", handlers.guess_command))
     application.add_handler(CommandHandler("forget", handlers.forget_command))
     application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
+    application.add_handler(CallbackQueryHandler(handlers.stray_button))  # last: every press gets an answer
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
+    application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
-    application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text)
-    )
+    application.add_handler(MessageHandler(NEW_PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
+    application.add_handler(MessageHandler(NEW_PRIVATE & OTHER_MEDIA, handlers.private_other))
+    application.add_handler(ChatMemberHandler(handlers.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.new_chat_members))
+    # Last in its group: only commands no CommandHandler above took.
+    application.add_handler(MessageHandler(NEW_PRIVATE & filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.on_error)
     return application
 

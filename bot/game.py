@@ -21,6 +21,7 @@ won; players with equal points are ranked by their total drawing time.
 """
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -28,6 +29,7 @@ from typing import Protocol
 DEFAULT_ROUNDS = 5
 DEFAULT_SECONDS = 60
 GAME_USAGE = "/game [rounds] [seconds]"
+_ASCII_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 class GameError(ValueError):
@@ -219,10 +221,9 @@ def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tupl
         raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45")
     values = []
     for arg in args:
-        try:
-            values.append(int(arg))
-        except ValueError:
-            raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45 ({arg[:20]!r} is not a number)") from None
+        if not _ASCII_NUMBER.fullmatch(arg):  # int() would also take "1_0", "٣", "+3", " 3"
+            raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45 ({arg[:20]!r} is not a number)")
+        values.append(int(arg))
     rounds = values[0] if values else rules.default_rounds
     seconds = values[1] if len(values) > 1 else rules.default_seconds
     if not rules.min_rounds <= rounds <= rules.max_rounds:

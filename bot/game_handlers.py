@@ -46,6 +46,7 @@ from .game import (
     stop_game,
 )
 from .handlers import ENGINE, STORE, chat_labels, download_picture, is_chat_admin
+from .labels import clean_text
 from .pictures import PictureRef, find_picture
 
 logger = logging.getLogger(__name__)
@@ -123,8 +124,8 @@ async def game_picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if game is None or game.current is None:
         return  # no round running: the usual picture handler decides
     found = find_picture(message)
-    if not isinstance(found, PictureRef):
-        return  # not something we can judge (a PDF, a video sticker): not a drawing
+    if not isinstance(found, PictureRef) or not found.is_typed:
+        return  # not something we can judge (a PDF, a video sticker, an untyped file): not a drawing
     rules, now, player = get_rules(context.bot_data), time.time(), _player(message)
     number = game.current.number
     if admit_picture(game, player.user_id, now, rules) is not None:
@@ -171,6 +172,25 @@ async def forget_game(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
         job.schedule_removal()
     if game is not None:
         logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
+
+
+async def move_game(context: ContextTypes.DEFAULT_TYPE, old_id: int, new_id: int) -> None:
+    """After a group became a supergroup (its rows already moved): its running game and timer follow."""
+    games = _games(context.bot_data)
+    game = games.pop(old_id, None)
+    for job in context.job_queue.get_jobs_by_name(_job_name(old_id)):
+        job.schedule_removal()
+    if game is None:
+        return
+    game.chat_id = new_id
+    if new_id in games:  # a game was started in the new chat before the move was noticed: it goes on
+        logger.info("chat %s: game %s from chat %s closed: another game is running", new_id, game.id, old_id)
+        _commit(context.application, game, stop_game(game, time.time(), reason="abandoned"))
+        _set_timer(context.job_queue, games[new_id], get_rules(context.bot_data))
+        return
+    games[new_id] = game
+    _commit(context.application, game, [])
+    logger.info("chat %s: game %s moved from chat %s", new_id, game.id, old_id)
 
 
 async def _on_timer(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -237,15 +257,17 @@ async def _prepare_labels(engine, labels) -> None:
 
 
 def _player(message: Message) -> Player:
-    """Who sent it: the user, or the chat an anonymous admin or channel posts as."""
+    """Who sent it: the user, an anonymous admin (all of them one player), or the channel posting."""
     if message.sender_chat is not None:
-        return Player(message.sender_chat.id, _name(message.sender_chat.title or "Anonymous"))
+        if message.sender_chat.id == message.chat_id:  # the group itself: its title names no one
+            return Player(message.sender_chat.id, replies.ANONYMOUS_ADMIN_NAME)
+        return Player(message.sender_chat.id, _name(message.sender_chat.title or "", "Channel"))
     user = message.from_user
     return Player(user.id, _name(user.first_name or "Player"))
 
 
-def _name(text: str) -> str:
-    name = " ".join(text.split())
+def _name(text: str, fallback: str = "Player") -> str:
+    name = clean_text(text) or fallback
     return name if len(name) <= MAX_NAME_LENGTH else name[: MAX_NAME_LENGTH - 1] + "…"
 
 

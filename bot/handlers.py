@@ -6,8 +6,10 @@ goes to ``on_error``, which logs it and apologises without a traceback.
 
 import asyncio
 import logging
+import time
+from dataclasses import replace
 
-from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -18,16 +20,32 @@ from classifier.prompts import DEFAULT_LABELS
 from . import replies
 from .labels import LabelsError, apply_labels_command, command_args, parse_labels_command
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
+from .prompts import Decision, PendingPrompts, callback_data
+from .recent import RecentKeys
 
 logger = logging.getLogger(__name__)
 
 ENGINE = "engine"
 STORE = "store"
 SETTINGS = "settings"
+PROMPTS = "prompts"  # PendingPrompts: questions asked with inline buttons
 FORGET_HOOK = "forget_hook"  # async (context, chat_id): more to clear, e.g. a running game
+CHAT_MOVED_HOOK = "chat_moved_hook"  # async (context, old_id, new_id): more to move, e.g. a running game
+FORGET = "forget"  # the /forget question's kind, in its buttons' data
+ANSWERED = "answered"  # RecentKeys of (chat id, message id) already answered: edits get nothing new
+ALBUMS = "albums"  # (chat id, media_group_id) -> the album's messages received so far
+GREETED = "greeted"  # RecentKeys of groups just greeted: joining sends two updates
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
+ANSWERED_REMEMBERED = 4096
+ALBUM_WAIT_S = 1.0  # an album's messages arrive as separate updates within moments
+GREETING_DEDUP_S = 60.0
 
+BUTTON_REFUSALS = {
+    Decision.NOT_YOURS: replies.FORGET_NOT_YOURS_TEXT,
+    Decision.STALE: replies.BUTTON_STALE_TEXT,
+    Decision.MALFORMED: replies.BUTTON_UNKNOWN_TEXT,
+}
 NO_PICTURE_TEXT = {
     "unsupported-sticker": replies.UNSUPPORTED_STICKER_TEXT,
     "unsupported-animation": replies.UNSUPPORTED_ANIMATION_TEXT,
@@ -54,6 +72,46 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A plain text in a private chat: explain what to send."""
     await update.effective_message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+
+
+async def private_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A voice message, video, location, poll… in a private chat: say what we look at."""
+    await update.effective_message.reply_text(replies.NOT_A_PICTURE_TEXT)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command we don't have, in a private chat: point at /help."""
+    await update.effective_message.reply_text(replies.UNKNOWN_COMMAND_TEXT)
+
+
+async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot's own membership changed: greet a group that just added it."""
+    change = update.my_chat_member
+    if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
+        await _greet_group(change.chat, context)
+
+
+async def new_chat_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone joined a group: greet it when it is the bot."""
+    if any(user.id == context.bot.id for user in update.effective_message.new_chat_members):
+        await _greet_group(update.effective_chat, context)
+
+
+async def _greet_group(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say hello to a group once, whichever of the two join updates comes first."""
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return
+    greeted = context.bot_data.setdefault(GREETED, RecentKeys(max_age_s=GREETING_DEDUP_S))
+    if not greeted.add(chat.id):
+        return
+    logger.info("chat %s: added to the group", chat.id)
+    await context.bot.send_message(chat.id, replies.build_group_greeting(context.bot.username))
+
+
+def _is_member(member: ChatMember) -> bool:
+    if member.status == ChatMember.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
 
 
 async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,7 +148,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await engine.prepare_labels(new)
         except ClassifierError as exc:  # stored anyway: computed on first use
             logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
-    await message.reply_text(replies.format_labels_changed(new))
+    await message.reply_text(replies.format_labels_changed(new, is_default=command.kind == "reset"))
 
 
 async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -102,36 +160,42 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
         return True  # an anonymous group admin
     if user is None:
         return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
+    return await is_admin_now(context, chat.id, user.id)
+
+
+async def is_admin_now(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Whether the user is the chat's creator or an administrator, asking Telegram now."""
+    member = await context.bot.get_chat_member(chat_id, user_id)
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
-    message, user = update.effective_message, update.effective_user
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if not await is_chat_admin(update, context):
         await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
         return
-    asker = user.id if user else 0
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(replies.FORGET_YES, callback_data=f"forget:yes:{asker}"),
-        InlineKeyboardButton(replies.FORGET_NO, callback_data=f"forget:no:{asker}"),
+        InlineKeyboardButton(replies.FORGET_YES, callback_data=callback_data(FORGET, "yes")),
+        InlineKeyboardButton(replies.FORGET_NO, callback_data=callback_data(FORGET, "no")),
     ]])
-    await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
+    sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
+    asker = user.id if user else 0
+    context.bot_data[PROMPTS].add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
 
 
 async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
-    query, chat = update.callback_query, update.effective_chat
-    _, answer, asker = query.data.split(":", 2)
-    if str(query.from_user.id) != asker and not await is_chat_admin(update, context):
-        await query.answer(replies.FORGET_NOT_YOURS_TEXT, show_alert=True)
+    action = await claim_press(update, context)
+    if action is None:
         return
+    query, chat = update.callback_query, update.effective_chat
     await query.answer()
-    if answer != "yes":
+    if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
         return
     deleted = context.bot_data[STORE].forget_chat(chat.id)
+    context.bot_data[PROMPTS].forget_chat(chat.id)
     hook = context.bot_data.get(FORGET_HOOK)
     if hook is not None:
         await hook(context, chat.id)
@@ -139,17 +203,133 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
+async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The action of a press to honour now (its prompt is consumed), or None after an alert.
+
+    Honoured: a press on a pending prompt's own message, with one of its
+    buttons' data, by the person who asked or by someone who is an admin of
+    the chat right now. Nothing in the callback data counts as identity.
+    """
+    query = update.callback_query
+    message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
+    if message is None:  # a message sent in inline mode: we never ask anything there
+        await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
+        return None
+    chat_id, message_id = message.chat.id, message.message_id
+    prompts: PendingPrompts = context.bot_data[PROMPTS]
+    verdict = prompts.check(chat_id, message_id, query.from_user.id, query.data, time.time())
+    if verdict.decision is Decision.NOT_YOURS and await is_admin_now(context, chat_id, query.from_user.id):
+        verdict = replace(verdict, decision=Decision.HONOUR)
+    if verdict.decision is Decision.HONOUR and prompts.consume(chat_id, message_id, time.time()) is None:
+        verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
+    if verdict.decision is not Decision.HONOUR:
+        logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
+        await query.answer(BUTTON_REFUSALS[verdict.decision], show_alert=True)
+        return None
+    return verdict.action
+
+
+async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other button press (old keyboards, forged data): answer it and do nothing."""
+    query = update.callback_query
+    logger.info("chat %s: unknown button data from %s", update.effective_chat.id if update.effective_chat else None,
+                query.from_user.id)
+    await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: its labels, games, scores and prompts move to the new chat id.
+
+    Telegram tells both chats (``migrate_to_chat_id`` in the old one,
+    ``migrate_from_chat_id`` in the new one); whichever comes first moves
+    everything, the other finds nothing left to move.
+    """
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        old_id, new_id = message.chat_id, message.migrate_to_chat_id
+    else:
+        old_id, new_id = message.migrate_from_chat_id, message.chat_id
+    moved = context.bot_data[STORE].move_chat(old_id, new_id)
+    context.bot_data[PROMPTS].move_chat(old_id, new_id)
+    hook = context.bot_data.get(CHAT_MOVED_HOOK)
+    if hook is not None:
+        await hook(context, old_id, new_id)
+    if old_id in context.application.chat_data:
+        context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
+    logger.info("chat %s: moved to %s (%d rows)", old_id, new_id, moved)
+
+
 async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo, image document, sticker or GIF: answer with guesses when it is meant for us."""
+    """A photo, image document, sticker or GIF: answer with guesses when it is meant for us.
+
+    Each message is answered once: an edit gets guesses only when it newly
+    addresses the bot in a group (edits in private chats never do).
+    """
     message, chat = update.effective_message, update.effective_chat
-    if chat.type != ChatType.PRIVATE and not is_addressed_to_bot(message, context.bot.id, context.bot.username):
+    if chat.type == ChatType.PRIVATE:
+        if update.edited_message is not None:
+            return
+    elif not is_addressed_to_bot(message, context.bot.id, context.bot.username):
+        return
+    if not _first_answer(context, message):
         return
     await answer_picture(message, context)
 
 
-async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/guess as a reply to a picture: guess that picture."""
+async def album_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One item of an album: collect them, and answer the album once it is complete."""
     message = update.effective_message
+    key = (message.chat_id, message.media_group_id)
+    context.bot_data.setdefault(ALBUMS, {}).setdefault(key, []).append(message)
+    name = f"album:{key[0]}:{key[1]}"
+    for job in context.job_queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    context.job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
+
+
+async def _answer_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """No new item came for a moment: guess every picture, in one reply, if the album asks us."""
+    messages = sorted(context.bot_data.get(ALBUMS, {}).pop(context.job.data, []), key=lambda m: m.message_id)
+    if not messages:
+        return
+    first = messages[0]
+    addressed = any(is_addressed_to_bot(m, context.bot.id, context.bot.username) for m in messages)
+    if first.chat.type != ChatType.PRIVATE and not addressed:
+        return
+    for m in messages:
+        _first_answer(context, m)  # so that edits of its captions get nothing new
+    if all(find_picture(m) is None for m in messages):  # an album of videos or songs
+        if first.chat.type == ChatType.PRIVATE:
+            await first.reply_text(replies.NOT_A_PICTURE_TEXT)
+        return
+    logger.info("chat %s: album of %d", first.chat_id, len(messages))
+    await context.bot.send_chat_action(first.chat_id, ChatAction.TYPING)
+    results = await asyncio.gather(*(_guess_album_item(m, context) for m in messages))
+    await first.reply_text(replies.format_album_guesses(results))
+
+
+async def _guess_album_item(message: Message, context: ContextTypes.DEFAULT_TYPE) -> list | str:
+    """One album item's guesses, or the text saying why there are none."""
+    found = find_picture(message)
+    if not isinstance(found, PictureRef):
+        return NO_PICTURE_TEXT[found.reason] if found else replies.UNSUPPORTED_FILE_TEXT
+    data = await fetch_picture(found, message.chat_id, context)
+    if isinstance(data, str):
+        return data
+    return await _classify(data, message.chat_id, context)
+
+
+def _first_answer(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
+    """True the first time we answer ``message`` (checked and recorded before any await)."""
+    answered = context.bot_data.setdefault(ANSWERED, RecentKeys(ANSWERED_REMEMBERED))
+    return answered.add((message.chat_id, message.message_id))
+
+
+async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/guess as a reply to a picture: guess that picture (an edited /guess is not answered again)."""
+    message = update.effective_message
+    if not _first_answer(context, message):
+        return
     target = message.reply_to_message
     if find_picture(target) is None:
         await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
@@ -168,14 +348,18 @@ async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -
     data = await download_picture(found, message, context)
     if data is None:
         return
-    engine = context.bot_data[ENGINE]
+    result = await _classify(data, message.chat_id, context)
+    await message.reply_text(result if isinstance(result, str) else replies.format_guesses(result))
+
+
+async def _classify(data: bytes, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> list | str:
+    """The top guesses over the chat's labels, or the user's message for a classifier error."""
+    labels = chat_labels(context, chat_id)
     try:
-        guesses = await engine.classify(data, chat_labels(context, message.chat_id), top_k=replies.TOP_GUESSES)
+        return await context.bot_data[ENGINE].classify(data, labels, top_k=replies.TOP_GUESSES)
     except ClassifierError as exc:
-        logger.info("chat %s: %s: %s", message.chat_id, type(exc).__name__, exc)
-        await message.reply_text(exc.user_message)
-        return
-    await message.reply_text(replies.format_guesses(guesses))
+        logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
+        return exc.user_message
 
 
 async def download_picture(
@@ -183,40 +367,49 @@ async def download_picture(
 ) -> bytes | None:
     """The file's bytes, or ``None`` after telling the user why not.
 
-    Downloads are idempotent, so network failures and flood waits are retried
-    a few times before the user is asked to send the picture again.
     ``show_typing=False`` skips the "typing…" action (the game saves its
     group's 20 messages a minute for verdicts).
     """
-    if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
-        await reply_to.reply_text(replies.TOO_BIG_TEXT)
-        return None
-    if show_typing:
+    if show_typing and not (found.file_size and found.file_size > MAX_DOWNLOAD_BYTES):
         await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
+    data = await fetch_picture(found, reply_to.chat_id, context)
+    if isinstance(data, str):
+        await reply_to.reply_text(data)
+        return None
+    return data
+
+
+async def fetch_picture(found: PictureRef, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> bytes | str:
+    """The file's bytes, or the text telling the user why not.
+
+    Downloads are idempotent, so network failures and flood waits are retried
+    a few times before the user is asked to send the picture again. A file
+    Telegram refuses (an unknown or expired ``file_id``) is not retried.
+    """
+    if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
+        return replies.TOO_BIG_TEXT
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
             file = await context.bot.get_file(found.file_id)
             if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
-                await reply_to.reply_text(replies.TOO_BIG_TEXT)
-                return None
+                return replies.TOO_BIG_TEXT
             data = bytes(await file.download_as_bytearray())
             if file.file_size and len(data) != file.file_size:
                 raise NetworkError(f"incomplete download: {len(data)} of {file.file_size} bytes")
             return data
         except BadRequest as exc:
             if "too big" in exc.message.lower():
-                await reply_to.reply_text(replies.TOO_BIG_TEXT)
-                return None
-            raise
+                return replies.TOO_BIG_TEXT
+            logger.warning("chat %s: Telegram refused the file: %s", chat_id, exc.message)
+            return replies.DOWNLOAD_FAILED_TEXT
         except RetryAfter as exc:
             delay, error = _seconds(exc.retry_after), exc
         except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
             delay, error = DOWNLOAD_BACKOFF_S * attempt, exc
-        logger.warning("chat %s: download attempt %d failed: %s", reply_to.chat_id, attempt, error)
+        logger.warning("chat %s: download attempt %d failed: %s", chat_id, attempt, error)
         if attempt < DOWNLOAD_ATTEMPTS:
             await asyncio.sleep(delay)
-    await reply_to.reply_text(replies.DOWNLOAD_FAILED_TEXT)
-    return None
+    return replies.DOWNLOAD_FAILED_TEXT
 
 
 def _seconds(value) -> float:

@@ -31,6 +31,7 @@ MAX_INPUT_LENGTH = 5000
 # Commas (also full-width, ideographic and Arabic) and line breaks separate labels.
 _SEPARATORS = re.compile(r"[,\uff0c\u3001\u060c\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _QUOTE_LENGTH = 30
+_JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner
 _KEYWORDS = {
     "show": "show",
     "list": "show",
@@ -163,7 +164,7 @@ def _split_labels(text: str) -> list[str]:
     seen: set[str] = set()
     number = 0
     for part in _SEPARATORS.split(text):
-        label = _clean(part)
+        label = clean_text(part)
         if not label:
             continue
         number += 1
@@ -179,15 +180,22 @@ def _split_labels(text: str) -> list[str]:
     return labels
 
 
-def _clean(part: str) -> str:
-    """Whitespace of any kind becomes one space; other control characters go."""
+def clean_text(text: str) -> str:
+    """Text typed by users (labels, names) made safe to show: one line, no direction tricks.
+
+    Whitespace of any kind becomes one space. Controls that change the display
+    direction (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) go, and
+    so do other control and invisible format characters, except the zero-width
+    joiner and non-joiner inside the text: they build emoji (🐈‍⬛) and spell
+    words (Persian گربه‌ها). At the ends, where they join nothing, they go too.
+    """
     kept = []
-    for char in part:
+    for char in text:
         if char.isspace():
             kept.append(" ")
-        elif not unicodedata.category(char).startswith("C"):
+        elif char in _JOINERS or not unicodedata.category(char).startswith("C"):
             kept.append(char)
-    return " ".join("".join(kept).split())
+    return " ".join("".join(kept).split()).strip(_JOINERS + " ")
 
 
 def _quote(label: str) -> str:

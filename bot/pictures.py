@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # Telegram's limit for bots
+# Document types that say nothing about the content: the bytes decide (the decoder sniffs them).
+UNTYPED_MIME_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,12 @@ class PictureRef:
 
     file_id: str
     file_size: int | None
-    kind: str  # photo, document, sticker, sticker-thumbnail, animation-thumbnail
+    kind: str  # photo, document, untyped-document, sticker, sticker-thumbnail, animation-thumbnail
+
+    @property
+    def is_typed(self) -> bool:
+        """Telegram says it is a picture (an untyped document only may turn out to be one)."""
+        return self.kind != "untyped-document"
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,12 @@ def find_picture(message: Message | None) -> PictureRef | NoPicture | None:
         return NoPicture("unsupported-animation")
     if message.document:
         document = message.document
-        if (document.mime_type or "").startswith("image/"):
+        mime_type = (document.mime_type or "").lower()
+        if mime_type.startswith("image/"):
             return PictureRef(document.file_id, document.file_size, "document")
-        return NoPicture("not-an-image")
+        if mime_type in UNTYPED_MIME_TYPES:
+            return PictureRef(document.file_id, document.file_size, "untyped-document")
+        return NoPicture("not-an-image")  # video, audio, PDF, archives…: declined unread
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from classifier.errors import EngineBusy
 
 from . import game as g
+from .labels import clean_text
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
@@ -25,12 +26,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("forget", "Delete everything I keep about this chat"),
 )
 
-MESSAGE_LIMIT = 4096  # Telegram's longest text message, in characters
+MESSAGE_LIMIT = 4096  # Telegram's longest text message, in UTF-16 code units
+ALERT_LIMIT = 200  # the longest answerCallbackQuery text
 TOP_GUESSES = 3
 BAR_CELLS = 8
 UNSURE_BELOW = 0.35
 GENERIC_EMOJI = "🖍️"
 _EIGHTHS = "▏▎▍▌▋▊▉█"  # 1/8 … 8/8 of a cell
+_BREAK_WINDOW = 200  # fit_text cuts at a line or word break this close to the limit
 
 LABEL_EMOJI: dict[str, str] = {
     "ant": "🐜", "bat": "🦇", "bear": "🐻", "bee": "🐝", "bird": "🐦",
@@ -74,7 +77,11 @@ FORGET_YES, FORGET_NO = "Yes, erase", "Cancel"
 FORGOTTEN_TEXT = "Done: I've erased this chat's labels, games and scores."
 FORGET_CANCELLED_TEXT = "Nothing was erased."
 FORGET_NOT_YOURS_TEXT = "Only the person who asked (or an admin) can answer this."
+BUTTON_STALE_TEXT = "This question has expired or was already answered. Ask again if you still need to."
+BUTTON_UNKNOWN_TEXT = "This button doesn't do anything."
 NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
+UNKNOWN_COMMAND_TEXT = "I don't know that command. Send /help to see what I can do."
+NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker)."
 
 
 class GuessLike(Protocol):
@@ -97,6 +104,23 @@ def format_guesses(
     if _clamp(ranked[0].score) < unsure_below:
         lines.insert(0, "I'm not sure, but it might be:")
     return "\n".join(lines)
+
+
+def format_album_guesses(results: Sequence[Sequence[GuessLike] | str]) -> str:
+    """One numbered section per picture of an album: its guesses, or why there are none.
+
+    An album holds at most 10 items, which fit one message; sections that
+    would not fit are cut and counted ("… and 2 more pictures").
+    """
+    sections = [
+        f"{number}. {result if isinstance(result, str) else format_guesses(result)}"
+        for number, result in enumerate(results, start=1)
+    ]
+    text = "\n\n".join(sections)
+    while len(text) > MESSAGE_LIMIT and len(sections) > 1:
+        sections.pop()
+        text = "\n\n".join(sections) + f"\n\n… and {len(results) - len(sections)} more pictures"
+    return text[:MESSAGE_LIMIT]
 
 
 def format_bar(score: float, cells: int = BAR_CELLS) -> str:
@@ -141,33 +165,65 @@ def build_start_text(first_name: str | None = None) -> str:
     return f"{greeting}\n{START_TEXT_BODY}\nSee /help for everything I can do."
 
 
+def build_group_greeting(bot_username: str | None) -> str:
+    """What the bot says when it is added to a group."""
+    me = f"@{bot_username}" if bot_username else "me"
+    return (
+        f"Hi everyone! 👋 I guess what drawings show: mention {me} in a picture's caption "
+        "or reply to a picture with /guess. /game starts a drawing game, /help tells you more."
+    )
+
+
 HELP_TEXT = build_help_text()
 START_TEXT = build_start_text()
 
 
-def format_labels(labels: Sequence[str], *, is_default: bool = False) -> str:
+def format_labels(labels: Sequence[str], *, is_default: bool = False, prefix: str = "") -> str:
     """The label list with how to change it; cut with "… and N more" to fit a message."""
     source = "the default ones" if is_default else "set for this chat"
-    head = f"I choose between {len(labels)} labels ({source}):"
+    head = f"{prefix}I choose between {len(labels)} labels ({source}):"
     tail = "Change them with /labels cat, dog, … or /labels add, remove, reset."
-    room = MESSAGE_LIMIT - len(head) - len(tail) - 4
+    room = MESSAGE_LIMIT - text_length(head) - text_length(tail) - 4
     body = ", ".join(labels)
-    if len(body) > room:
+    if text_length(body) > room:
         shown: list[str] = []
         used = 0
         for label in labels:
             more = f" … and {len(labels) - len(shown)} more"
-            if used + len(label) + 2 + len(more) > room:
+            if used + text_length(label) + 2 + len(more) > room:
                 break
             shown.append(label)
-            used += len(label) + 2
+            used += text_length(label) + 2
         body = ", ".join(shown) + f" … and {len(labels) - len(shown)} more"
     return f"{head}\n{body}\n\n{tail}"
 
 
-def format_labels_changed(labels: Sequence[str]) -> str:
-    """Confirmation after /labels changed the list."""
-    return "Done. " + format_labels(labels)
+def format_labels_changed(labels: Sequence[str], *, is_default: bool = False) -> str:
+    """Confirmation after /labels changed the list (``is_default``: back to the defaults)."""
+    return format_labels(labels, is_default=is_default, prefix="Done. ")
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji is often 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def fit_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` if Telegram takes it, else cut at a line or word break near the limit, ending in "…"."""
+    if text_length(text) <= limit:
+        return text
+    budget, cut = limit - 1, 0
+    for cut, char in enumerate(text):
+        budget -= 2 if ord(char) > 0xFFFF else 1
+        if budget < 0:
+            break
+    head = text[:cut]
+    for separator in ("\n", " "):
+        at = head.rfind(separator)
+        if at >= len(head) - _BREAK_WINDOW and at > 0:
+            head = head[:at]
+            break
+    return head.rstrip() + "…"
 
 
 def _guess_line(guess: GuessLike) -> str:
@@ -195,6 +251,7 @@ GAME_PRIVATE_TEXT = (
 GAME_RUNNING_TEXT = "A game is already running here. /stop ends it."
 NO_GAME_TEXT = "No game is running here. Start one with /game."
 NO_SCORES_TEXT = "No scores here yet. Start a drawing game with /game!"
+ANONYMOUS_ADMIN_NAME = "Anonymous admin"  # a group admin posting as the group
 MEDALS = ("🥇", "🥈", "🥉")
 STANDINGS_SHOWN = 20
 
@@ -270,7 +327,7 @@ def _player_line(index: int, player: "g.Player") -> str:
     rank = MEDALS[index] if index < len(MEDALS) and player.points else f"{index + 1}."
     plural = "point" if player.points == 1 else "points"
     timing = f" ({_secs(player.time_s)})" if player.points else ""
-    return f"{rank} {player.name}: {player.points} {plural}{timing}"
+    return f"{rank} {clean_text(player.name) or 'Player'}: {player.points} {plural}{timing}"
 
 
 def _secs(seconds: float) -> str:

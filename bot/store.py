@@ -188,6 +188,31 @@ class Store:
                     deleted += self.db.execute(f"DELETE FROM [{table.name}] WHERE chat_id = ?", [chat_id]).rowcount
         return deleted
 
+    def move_chat(self, old_id: int, new_id: int) -> int:
+        """A group became a supergroup: move every row keyed by ``old_id`` to ``new_id``, in one transaction.
+
+        Covers every table with a ``chat_id`` column, like ``forget_chat``. When
+        the new chat already has its own ``chats`` row (it was used before the
+        move was noticed), that row wins and takes the old labels only if it has
+        none. Moving again, or a chat with nothing stored, changes nothing.
+        Returns the number of rows moved.
+        """
+        if old_id == new_id:
+            return 0
+        moved = 0
+        with self.db.atomic():
+            old, new = self._get_chat(old_id), self._get_chat(new_id)
+            if old is not None and new is not None:
+                if new["labels"] is None and old["labels"] is not None:
+                    self.db.execute("UPDATE chats SET labels = ? WHERE chat_id = ?", [old["labels"], new_id])
+                moved += self.db.execute("DELETE FROM chats WHERE chat_id = ?", [old_id]).rowcount
+            for table in self.db.tables:
+                if "chat_id" in table.columns_dict:
+                    moved += self.db.execute(
+                        f"UPDATE [{table.name}] SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+                    ).rowcount
+        return moved
+
     # -- the drawing game ----------------------------------------------------------
 
     def save_game(self, game: Game, events: Sequence[Event] = ()) -> None:

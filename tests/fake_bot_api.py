@@ -13,9 +13,10 @@ it, ``stop()`` cleans up. Point python-telegram-bot at it with::
     )
 
 The test side registers users, chats and files, then enqueues updates the way
-Telegram would deliver them (``send_text``, ``send_photo``, ``press_button``,
-…); each returns the Message (or CallbackQuery) dict it created. Every API
-call the bot makes is recorded; ``await fake.wait_for("sendMessage")`` returns
+Telegram would deliver them (``send_text``, ``send_photo``, ``send_album``,
+``edit_message``, ``press_button``, ``add_bot_to_group``, …); each returns
+the Message (or CallbackQuery) dict it created. Every API call the bot makes
+is recorded; ``await fake.wait_for("sendMessage")`` returns
 the parameters of the next matching call not returned before.
 
 Parameters arrive the way PTB sends them: form or multipart fields whose
@@ -49,8 +50,9 @@ from aiohttp import web
 DEFAULT_TOKEN = "123456789:AAFakeTokenForToonzooTests_0123456789"
 BOT_USERNAME = "toonzoo_test_bot"
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # bots may download files up to 20 MB
-MAX_MESSAGE_LENGTH = 4096
+MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, as Telegram counts
 MAX_CALLBACK_DATA = 64  # bytes
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 
 METHODS = (
     "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook",
@@ -75,6 +77,7 @@ _STRING_FIELDS = frozenset({
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
+_SERVICE_FIELDS = frozenset({"migrate_to_chat_id", "migrate_from_chat_id"})
 _PHOTO_SIDES = (90, 320, 800)  # Telegram's s, m and x sizes; the original comes last
 
 
@@ -166,6 +169,8 @@ class FakeBotApi:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._state = _State()
+        self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
+        self._state.users[GROUP_ANONYMOUS_BOT["id"]] = GROUP_ANONYMOUS_BOT
         self._ids = itertools.count(1)
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] | None = None
@@ -268,6 +273,29 @@ class FakeBotApi:
             self.set_member(chat, user, status)
         return chat
 
+    def migrate_group(self, group: dict, by: dict, *, notify: tuple[str, ...] = ("to", "from")) -> dict:
+        """Upgrade a basic group to a supergroup, as ``by`` (an admin) does; returns the new chat.
+
+        Members keep their statuses. Telegram posts a service message in each
+        chat: ``migrate_to_chat_id`` in the old one ("to"), then
+        ``migrate_from_chat_id`` in the new one ("from"); ``notify`` picks which
+        to deliver. From then on, calls naming the old chat fail with
+        "group chat was upgraded to a supergroup chat" and ``migrate_to_chat_id``.
+        """
+        old = self._state.chats[group["id"]]
+        if old["type"] != "group":
+            raise ValueError("only basic groups are upgraded to supergroups")
+        n = next(self._ids)
+        new = {"id": -1_001_000_000_000 - n, "type": "supergroup", "title": old["title"]}
+        self._state.chats[new["id"]] = new
+        self._state.members[new["id"]] = dict(self._state.members[old["id"]])
+        if "to" in notify:
+            self._deliver(self._new_message(old, by, {"migrate_to_chat_id": new["id"]}))
+        self._migrated[old["id"]] = new["id"]
+        if "from" in notify:
+            self._deliver(self._new_message(new, by, {"migrate_from_chat_id": old["id"]}))
+        return new
+
     def set_member(self, chat: dict, user: dict, status: str) -> None:
         if status not in MEMBER_STATUSES:
             raise ValueError(f"unknown member status {status!r}")
@@ -301,12 +329,23 @@ class FakeBotApi:
 
     # -- updates -------------------------------------------------------------------
 
-    def send_text(self, chat: dict, user: dict, text: str, reply_to: dict | int | None = None) -> dict:
-        """A user sends a text message; /commands get bot_command entities."""
+    def send_text(
+        self, chat: dict, user: dict, text: str, reply_to: dict | int | None = None, *, anonymous: bool = False
+    ) -> dict:
+        """A user sends a text message; /commands get bot_command entities.
+
+        ``anonymous``: a group admin posting as the group, which Telegram
+        delivers from @GroupAnonymousBot with ``sender_chat`` set to the group.
+        """
         content: dict[str, Any] = {"text": text}
         entities = _command_entities(text)
         if entities:
             content["entities"] = entities
+        if anonymous:
+            if self._state.members[chat["id"]].get(user["id"]) not in ("creator", "administrator"):
+                raise ValueError("only a group's admins can post anonymously")
+            content["sender_chat"] = self._state.chats[chat["id"]]
+            user = GROUP_ANONYMOUS_BOT
         return self._user_message(chat, user, content, reply_to)
 
     def send_photo(
@@ -331,17 +370,19 @@ class FakeBotApi:
         chat: dict,
         user: dict,
         data: bytes,
-        mime_type: str,
+        mime_type: str | None,
         file_name: str,
         caption: str | None = None,
         reply_to: dict | int | None = None,
         *,
         file_size: int | None = None,
     ) -> dict:
-        """A file sent as a document (uncompressed)."""
+        """A file sent as a document (uncompressed); ``mime_type`` None leaves the field out."""
         ext = file_name.rsplit(".", 1)[-1] if "." in file_name else "bin"
         file_id = self.add_file(data, kind="documents", ext=ext, file_size=file_size)
-        document = {"file_name": file_name, "mime_type": mime_type, **self.file_fields(file_id)}
+        document = {"file_name": file_name, **self.file_fields(file_id)}
+        if mime_type is not None:
+            document["mime_type"] = mime_type
         content: dict[str, Any] = {"document": document}
         self._add_caption(content, caption)
         return self._user_message(chat, user, content, reply_to)
@@ -403,18 +444,133 @@ class FakeBotApi:
         self._add_caption(content, caption)
         return self._user_message(chat, user, content, reply_to)
 
-    def press_button(self, chat: dict, user: dict, message_id: int, data: str) -> dict:
-        """A user presses the inline button with callback_data ``data``; returns the CallbackQuery."""
+    def send_album(
+        self,
+        chat: dict,
+        user: dict,
+        pictures: Iterable[bytes],
+        caption: str | None = None,
+        reply_to: dict | int | None = None,
+    ) -> list[dict]:
+        """An album: one photo message per picture (2–10), all with the same
+        media_group_id; the caption goes on the first, as Telegram's apps send it."""
+        pictures = list(pictures)
+        if not 2 <= len(pictures) <= 10:
+            raise ValueError("an album holds 2 to 10 items")
+        group_id = str(13_000_000_000_000_000 + next(self._ids))
+        messages = []
+        for index, data in enumerate(pictures):
+            content: dict[str, Any] = {"media_group_id": group_id, "photo": self._photo_sizes(data)}
+            self._add_caption(content, caption if index == 0 else None)
+            messages.append(self._user_message(chat, user, content, reply_to))
+        return messages
+
+    def send_media(self, chat: dict, user: dict, kind: str, data: bytes = b"media") -> dict:
+        """A voice message, video, video note or audio file (``kind``)."""
+        fields = {
+            "voice": {"duration": 3, "mime_type": "audio/ogg"},
+            "audio": {"duration": 180, "mime_type": "audio/mpeg", "file_name": "song.mp3"},
+            "video": {"width": 640, "height": 360, "duration": 5, "mime_type": "video/mp4"},
+            "video_note": {"length": 240, "duration": 5},
+        }
+        if kind not in fields:
+            raise ValueError(f"kind must be one of {sorted(fields)}, not {kind!r}")
+        file_id = self.add_file(data, kind=kind + "s", ext="bin")
+        return self._user_message(chat, user, {kind: {**self.file_fields(file_id), **fields[kind]}}, None)
+
+    def send_location(self, chat: dict, user: dict, latitude: float = 48.85, longitude: float = 2.35) -> dict:
+        return self._user_message(chat, user, {"location": {"latitude": latitude, "longitude": longitude}}, None)
+
+    def send_contact(self, chat: dict, user: dict, phone_number: str = "+15550100", first_name: str = "Bob") -> dict:
+        return self._user_message(
+            chat, user, {"contact": {"phone_number": phone_number, "first_name": first_name}}, None
+        )
+
+    def send_poll(self, chat: dict, user: dict, question: str = "Cats or dogs?",
+                  options: Iterable[str] = ("cats", "dogs")) -> dict:
+        poll = {
+            "id": str(5_000_000_000 + next(self._ids)),
+            "question": question,
+            "options": [
+                {"persistent_id": str(n), "text": text, "voter_count": 0} for n, text in enumerate(options)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
+        }
+        return self._user_message(chat, user, {"poll": poll}, None)
+
+    def edit_message(
+        self, chat: dict, user: dict, message_id: int, *, text: str | None = None, caption: str | None = None
+    ) -> dict:
+        """A user edits their message's text or caption: an ``edited_message`` update."""
+        message = self._state.messages.get((chat["id"], message_id))
+        if message is None or message["from"]["id"] != user["id"]:
+            raise ValueError(f"{user['first_name']} has no message {message_id} in chat {chat['id']}")
+        edited = dict(message, edit_date=int(time.time()))
+        if text is not None:
+            edited.pop("entities", None)
+            edited["text"] = text
+            entities = _command_entities(text)
+            if entities:
+                edited["entities"] = entities
+        if caption is not None:
+            edited.pop("caption_entities", None)
+            self._add_caption(edited, caption)
+        self._state.messages[(chat["id"], message_id)] = edited
+        if self._delivered(edited):
+            self.add_update({"edited_message": edited})
+        return edited
+
+    def add_bot_to_group(
+        self,
+        chat: dict,
+        by: dict,
+        status: str = "member",
+        updates: Iterable[str] = ("my_chat_member", "message"),
+    ) -> None:
+        """``by`` adds the bot to the group. Telegram sends a ``my_chat_member`` update and a
+        service message with ``new_chat_members`` (in either order: ``updates``)."""
+        old = self._state.members[chat["id"]].get(self.bot["id"], "left")
+        self.set_member(chat, self.bot, status)
+        bot_user = {key: self.bot[key] for key in ("id", "is_bot", "first_name", "username")}
+        for kind in updates:
+            if kind == "my_chat_member":
+                self.add_update({"my_chat_member": {
+                    "chat": self._state.chats[chat["id"]],
+                    "from": by,
+                    "date": int(time.time()),
+                    "old_chat_member": _chat_member(bot_user, old),
+                    "new_chat_member": _chat_member(bot_user, status),
+                }})
+            elif kind == "message":
+                message = self._new_message(chat, by, {"new_chat_members": [bot_user]})
+                self.add_update({"message": message})
+            else:
+                raise ValueError(f"unknown update kind {kind!r}")
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows ``file_id`` (expired or never valid): getFile answers 400."""
+        self._state.files.pop(file_id, None)
+
+    def press_button(self, chat: dict, user: dict, message_id: int, data: str | bytes) -> dict:
+        """A user presses an inline button with callback_data ``data``; returns the CallbackQuery.
+
+        Like a modified client, this may press any data (up to 64 bytes) on any
+        message of the chat, whether or not the message has such a button.
+        Bytes that are not UTF-8 arrive with replacement characters.
+        """
         message = self._state.messages.get((chat["id"], message_id))
         if message is None:
             raise ValueError(f"no message {message_id} in chat {chat['id']}")
-        buttons = [
-            button
-            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
-            for button in row
-        ]
-        if not any(button.get("callback_data") == data for button in buttons):
-            raise ValueError(f"message {message_id} has no button with callback_data {data!r}")
+        raw = data if isinstance(data, bytes) else data.encode()
+        if not 1 <= len(raw) <= MAX_CALLBACK_DATA:
+            raise ValueError(f"callback data must be 1 to {MAX_CALLBACK_DATA} bytes, not {len(raw)}")
+        data = raw.decode("utf-8", "replace")
         query = {
             "id": str(4_000_000_000 + next(self._ids)),
             "from": user,
@@ -445,6 +601,11 @@ class FakeBotApi:
             for (chat_id, _), message in sorted(self._state.messages.items())
             if chat_id == chat["id"]
         ]
+
+    @property
+    def unanswered_callback_queries(self) -> list[dict]:
+        """Button presses the bot has not answered with answerCallbackQuery yet."""
+        return list(self._state.callback_queries.values())
 
     @property
     def pending_updates(self) -> list[dict]:
@@ -708,7 +869,7 @@ class FakeBotApi:
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_MESSAGE_LENGTH:
+        if _utf16_length(text) > MAX_MESSAGE_LENGTH:
             raise _bad_request("message is too long")
         reply_to = self._reply_target(chat, params)
         content: dict[str, Any] = {"text": text}
@@ -777,7 +938,7 @@ class FakeBotApi:
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_MESSAGE_LENGTH:
+        if _utf16_length(text) > MAX_MESSAGE_LENGTH:
             raise _bad_request("MESSAGE_TOO_LONG")
         if "text" not in message:
             raise _bad_request("there is no text in the message to edit")
@@ -792,7 +953,7 @@ class FakeBotApi:
             raise _bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
-        if len(params.get("text") or "") > 200:
+        if _utf16_length(params.get("text") or "") > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
         return True
 
@@ -866,6 +1027,11 @@ class FakeBotApi:
         return list(self._state.updates)
 
     def _chat(self, params: dict) -> dict:
+        if params.get("chat_id") in self._migrated:
+            raise ApiError(
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                parameters={"migrate_to_chat_id": self._migrated[params["chat_id"]]},
+            )
         chat = self._state.chats.get(params.get("chat_id"))
         if chat is None:
             raise _bad_request("chat not found")
@@ -945,14 +1111,20 @@ class FakeBotApi:
     def _user_message(self, chat: dict, user: dict, content: dict, reply_to) -> dict:
         if user["id"] not in self._state.users:
             raise ValueError(f"unknown user {user['id']}: add it with add_user")
-        message = self._new_message(chat, user, content, reply_to)
+        if chat["id"] in self._migrated:
+            raise ValueError(f"chat {chat['id']} became a supergroup: use the chat migrate_group returned")
+        return self._deliver(self._new_message(chat, user, content, reply_to))
+
+    def _deliver(self, message: dict) -> dict:
         if self._delivered(message):
             self.add_update({"message": message})
         return message
 
     def _delivered(self, message: dict) -> bool:
-        """Privacy mode: in groups the bot gets only commands and replies to itself."""
+        """Privacy mode: in groups the bot gets only commands, replies to itself and service messages."""
         if not self.privacy_mode or message["chat"]["type"] == "private":
+            return True
+        if _SERVICE_FIELDS & message.keys():
             return True
         entities = message.get("entities") or message.get("caption_entities") or []
         if any(e["type"] == "bot_command" and e["offset"] == 0 for e in entities):

@@ -23,7 +23,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
@@ -383,3 +383,66 @@ async def test_polling_application_echoes(fake, ada, private):
             await app.updater.stop()
             await app.stop()
     assert fake.pending_updates == []  # the updater confirmed what it handled
+
+
+async def test_group_upgrade_posts_both_service_messages_and_retires_the_old_id(fake, bot, ada):
+    group = fake.add_group("Zoo", [(ada, "creator")], supergroup=False)
+    supergroup = fake.migrate_group(group, ada)
+    assert supergroup["type"] == "supergroup" and supergroup["title"] == "Zoo"
+    to_update, from_update = await bot.get_updates()
+    assert to_update.message.chat.id == group["id"] and to_update.message.migrate_to_chat_id == supergroup["id"]
+    assert from_update.message.chat.id == supergroup["id"]
+    assert from_update.message.migrate_from_chat_id == group["id"]
+    with pytest.raises(ChatMigrated) as caught:
+        await bot.send_message(group["id"], "hello?")
+    assert caught.value.new_chat_id == supergroup["id"]
+    assert (await bot.get_chat_member(supergroup["id"], ada["id"])).status == "creator"
+    assert (await bot.send_message(supergroup["id"], "hello")).chat.id == supergroup["id"]
+
+
+async def test_press_button_sends_any_data_on_any_message_like_a_modified_client(fake, bot, ada, private):
+    sent = await bot.send_message(private["id"], "no buttons here")
+    fake.press_button(private, ada, sent.message_id, "forget:yes:1")
+    fake.press_button(private, ada, sent.message_id, b"\xff" * 64)
+    with pytest.raises(ValueError):
+        fake.press_button(private, ada, sent.message_id, "x" * 65)
+    first, second = await bot.get_updates()
+    assert first.callback_query.data == "forget:yes:1" and first.callback_query.message.message_id == sent.message_id
+    assert second.callback_query.data == "\ufffd" * 64
+    assert len(fake.unanswered_callback_queries) == 2
+async def test_edits_albums_and_other_messages_parse_in_ptb(fake, bot, ada, private):
+    photo = fake.send_photo(private, ada, _png((64, 64)), caption="first")
+    fake.edit_message(private, ada, photo["message_id"], caption="second @toonzoo_test_bot")
+    album = fake.send_album(private, ada, [_png((64, 64)), _png((32, 32))], caption="trip")
+    for kind in ("voice", "audio", "video", "video_note"):
+        fake.send_media(private, ada, kind)
+    fake.send_location(private, ada)
+    fake.send_contact(private, ada)
+    fake.send_poll(private, ada)
+    fake.send_document(private, ada, _png((64, 64)), None, "drawing")
+    updates = await bot.get_updates()
+    edited = updates[1].edited_message
+    assert updates[1].message is None and edited.message_id == photo["message_id"]
+    assert edited.caption == "second @toonzoo_test_bot" and edited.edit_date is not None
+    assert [e.type for e in edited.caption_entities] == ["mention"]
+    first, second = (u.message for u in updates[2:4])
+    assert first.media_group_id == second.media_group_id == album[0]["media_group_id"]
+    assert (first.caption, second.caption) == ("trip", None)
+    others = [u.message for u in updates[4:11]]
+    assert others[0].voice and others[1].audio and others[2].video and others[3].video_note
+    assert others[4].location and others[5].contact and others[6].poll.options[1].text == "dogs"
+    assert updates[11].message.document.mime_type is None
+    fake.forget_file(first.photo[-1].file_id)
+    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+        await bot.get_file(first.photo[-1].file_id)
+
+
+async def test_adding_the_bot_to_a_group_sends_both_updates(fake, bot, ada):
+    group = fake.add_group("Zoo", [(ada, "creator")], bot_status="left")
+    fake.add_bot_to_group(group, ada, status="administrator")
+    membership, joined = await bot.get_updates()
+    change = membership.my_chat_member
+    assert (change.chat.id, change.from_user.id) == (group["id"], ada["id"])
+    assert (change.old_chat_member.status, change.new_chat_member.status) == ("left", "administrator")
+    assert [user.id for user in joined.message.new_chat_members] == [bot.id]
+    assert (await bot.get_chat_member(group["id"], bot.id)).status == "administrator"

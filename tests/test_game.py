@@ -69,7 +69,9 @@ def test_game_arguments_and_defaults(args, expected):
 @pytest.mark.parametrize(
     ("args", "words"),
     [(["0"], "1 to 20"), (["21"], "1 to 20"), (["3", "14"], "15 to 300"), (["3", "301"], "15 to 300"),
-     (["three"], "Usage"), (["1", "2", "3"], "Usage"), (["2.5"], "Usage")],
+     (["three"], "Usage"), (["1", "2", "3"], "Usage"), (["2.5"], "Usage"),
+     (["1_0"], "Usage"), (["٣"], "Usage"), (["３"], "Usage"), (["+3"], "Usage"), ([" 3"], "Usage"),
+     (["3\n"], "Usage"), (["3", "4_5"], "Usage"), (["-1"], "Usage"), (["9" * 5000], "Usage")],
 )
 def test_bad_game_arguments_are_explained(args, words):
     with pytest.raises(GameError) as caught:

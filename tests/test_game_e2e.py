@@ -314,7 +314,7 @@ async def test_forget_drops_the_running_game_and_its_scores(fake, db_path):
         fake.send_text(group, ada, "/forget")
         question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
         sent = next(c for c in fake.all_calls if c.method == "sendMessage" and c.params is question)
-        fake.press_button(group, ada, sent.result["message_id"], "forget:yes:" + str(ada["id"]))
+        fake.press_button(group, ada, sent.result["message_id"], "forget:yes")
         assert "erased" in (await fake.wait_for("editMessageText"))["text"]
         # round 2 would have ended within 2 s: its timer is gone with the game
         await fake.expect_no_call("sendMessage", in_chat(group, "Time's up"), within=2.5)

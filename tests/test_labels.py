@@ -21,6 +21,7 @@ from bot.labels import (
 )
 
 DEFAULT = ["cat", "dog", "bird"]
+JOINERS = "\u200c\u200d"
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,11 @@ DEFAULT = ["cat", "dog", "bird"]
         ("ca\u200bt, d\x00og, e\u202emu", ["cat", "dog", "emu"]),  # control/format chars go
         ("猫，犬、鳥", ["猫", "犬", "鳥"]),  # full-width and ideographic commas
         ("Straße, STRASSE, dog", ["Straße", "dog"]),  # caseless comparison, not just lower()
+        ("🐈\u200d⬛, 🏳\ufe0f\u200d🌈", ["🐈\u200d⬛", "🏳\ufe0f\u200d🌈"]),  # ZWJ emoji sequences
+        ("گربه\u200cها, गुरु\u200dजी", ["گربه\u200cها", "गुरु\u200dजी"]),  # ZWNJ/ZWJ spell words
+        ("\u200dcat\u200c, \u200c dog \u200d", ["cat", "dog"]),  # joiners join nothing at the ends
+        ("\u2066cat\u2069, d\u200eog\u200f, \u061cfox\u202a\u202b\u202c\u202d\u202e\u2067\u2068",
+         ["cat", "dog", "fox"]),  # every direction control goes
     ],
 )
 def test_parse_labels(text, expected):
@@ -84,7 +90,9 @@ def test_parse_labels_raises_only_labels_error_and_keeps_invariants(text):
     for label in labels:
         assert 1 <= len(label) <= MAX_LABEL_LENGTH
         assert label == label.strip() and "  " not in label
-        assert not any(unicodedata.category(c).startswith("C") for c in label)
+        # no control or format characters but the joiners emoji and scripts need, and never at the ends
+        assert not any(unicodedata.category(c).startswith("C") and c not in JOINERS for c in label)
+        assert label[0] not in JOINERS and label[-1] not in JOINERS
         assert "," not in label and "\n" not in label
     assert parse_labels(", ".join(labels)) == labels  # a shown list parses back to itself
 

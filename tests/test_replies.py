@@ -14,8 +14,11 @@ from bot.replies import (
     build_start_text,
     format_bar,
     format_guesses,
+    fit_text,
     format_labels,
+    format_labels_changed,
     get_emoji,
+    text_length,
 )
 from classifier.types import Guess
 
@@ -116,10 +119,49 @@ def test_format_labels_fits_one_message_even_at_the_limit():
     assert body.count(", ") + 1 + int(shown.group(1)) == 100
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [f"{i:03d}" + "x" * 37 for i in range(100)],  # 100 labels of 40 characters
+        [f"{i:03d} " + "🐈" * 36 for i in range(100)],  # 40 characters, 76 UTF-16 units each
+        ["a"] * 99 + ["🦒" * 40],
+    ],
+)
+def test_labels_changed_fits_one_message_with_its_prefix(labels):
+    text = format_labels_changed(labels)
+    assert text.startswith("Done. I choose between 100 labels")
+    assert text_length(text) <= MESSAGE_LIMIT
+    assert text.endswith("/labels add, remove, reset.")
+    body = text.splitlines()[1]
+    if len(body) < sum(map(len, labels)):
+        shown = re.search(r", [^,]+ … and (\d+) more$", body)
+        assert shown, "a cut list ends with a whole label and says how many are missing"
+        assert body.count(", ") + 1 + int(shown.group(1)) == 100
+
+
+def test_reset_labels_say_they_are_the_defaults():
+    assert "(the default ones)" in format_labels_changed(["cat", "dog"], is_default=True)
+    assert "(set for this chat)" in format_labels_changed(["cat", "dog"])
+
+
+def test_fit_text_keeps_short_texts_and_cuts_long_ones_at_a_break():
+    assert fit_text("hello") == "hello"
+    exact = "x" * MESSAGE_LIMIT
+    assert fit_text(exact) is exact
+    long = "word " * 1000
+    fitted = fit_text(long)
+    assert text_length(fitted) <= MESSAGE_LIMIT and fitted.endswith("word…")
+    emoji = "🐈" * 3000  # 6000 UTF-16 units: no break to cut at, and no half emoji
+    fitted = fit_text(emoji)
+    assert fitted == "🐈" * 2047 + "…" and text_length(fitted) == MESSAGE_LIMIT - 1
+    assert fit_text("a" * 300 + "\n" + "b" * 300, 400) == "a" * 300 + "…"
+    assert text_length(fit_text("é" * 500, 200)) <= 200
+
+
 def test_error_texts_are_short_plain_sentences():
     for name in ("BUSY_TEXT", "TOO_BIG_TEXT", "UNSUPPORTED_STICKER_TEXT", "UNSUPPORTED_FILE_TEXT",
                  "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT", "UNSUPPORTED_ANIMATION_TEXT",
-                 "PREPARING_TEXT"):
+                 "PREPARING_TEXT", "UNKNOWN_COMMAND_TEXT", "NOT_A_PICTURE_TEXT"):
         text = getattr(replies, name)
         assert 10 < len(text) < 120 and "\n" not in text
         assert not re.search(r"[*_`<>\[]", text), f"{name} would need escaping in Markdown/HTML"
@@ -137,3 +179,35 @@ def test_pure_bot_modules_import_neither_torch_nor_telegram():
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert result.returncode == 0, result.stderr
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_standings_show_names_without_direction_tricks():
+    from bot.game import Player
+
+    players = [Player(1, "\u202eEve\u2066 \u200d", 2, 3.0), Player(2, "Ali\u200d🐈\u200d⬛", 1, 4.0), Player(3, "\u202e", 1, 5.0)]
+    for text in (replies.format_leaderboard(players), replies.format_standings(players)):
+        assert not set(BIDI_CONTROLS) & set(text)
+        assert "🥇 Eve: 2 points" in text and "🥈 Ali\u200d🐈\u200d⬛: 1 point" in text and "🥉 Player: 1 point" in text
+def test_album_guesses_number_every_picture_and_fit_one_message():
+    labels = [f"{'x' * 38}{i:02d}" for i in range(3)]
+    picture = [Guess(label, score) for label, score in zip(labels, (0.2, 0.1, 0.05))]
+    text = replies.format_album_guesses([picture] * 9 + [replies.DOWNLOAD_FAILED_TEXT])
+    sections = text.split("\n\n")
+    assert [section.split(" ", 1)[0] for section in sections] == [f"{n}." for n in range(1, 11)]
+    assert sections[0].startswith("1. I'm not sure") and labels[0] in sections[0]
+    assert sections[-1] == f"10. {replies.DOWNLOAD_FAILED_TEXT}"
+    assert len(text) <= replies.MESSAGE_LIMIT
+
+
+def test_album_guesses_that_cannot_fit_are_counted():
+    text = replies.format_album_guesses(["y" * 1500] * 10)
+    assert len(text) <= replies.MESSAGE_LIMIT
+    assert text.endswith("… and 8 more pictures")
+
+
+def test_group_greeting_names_the_bot():
+    assert "@toonzoo_bot" in replies.build_group_greeting("toonzoo_bot")
+    assert "/guess" in replies.build_group_greeting(None)
