@@ -1,6 +1,8 @@
-# toonzoo: the drawing-guessing Telegram bot on a CUDA runtime (falls back to CPU without a GPU).
+# toonzoo: the drawing-guessing Telegram bot on a CUDA runtime (runs on the CPU unless a GPU is passed in).
 #   docker build -t toonzoo .
-#   docker run --gpus all -e TELEGRAM_BOT_TOKEN=... -v toonzoo-data:/data -v toonzoo-cache:/cache toonzoo
+#   export TELEGRAM_BOT_TOKEN=...   # then:
+#   docker run -d -e TELEGRAM_BOT_TOKEN -v toonzoo-data:/data -v toonzoo-cache:/cache toonzoo
+#   add --gpus all for an NVIDIA GPU (needs the NVIDIA Container Toolkit on the host); see README.md
 FROM nvidia/cuda:13.0.2-runtime-ubuntu24.04
 
 ENV DEBIAN_FRONTEND=noninteractive \

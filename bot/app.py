@@ -47,6 +47,7 @@ OTHER_MEDIA = (
 NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
 _GIVEN_ENGINE = "given_engine"
+BOOTSTRAP_RETRIES = 3  # setting up polling or the webhook, once Telegram answered getMe
 
 
 class _InAlbum(filters.MessageFilter):
@@ -125,7 +126,6 @@ async def _post_init(application: Application) -> None:
     if engine is None:
         classifier = application.bot_data.get("classifier")
         if classifier is None:
-            logger.info("loading %s (%s)", settings.model, settings.pretrained)
             classifier = await asyncio.to_thread(
                 load_classifier, settings.model, settings.pretrained,
                 device=settings.device, precision=settings.precision, db_path=settings.db_path,
@@ -150,8 +150,26 @@ async def _post_shutdown(application: Application) -> None:
 
 
 def run(settings: Settings) -> None:
-    """Serve until interrupted: long polling, or a webhook when configured."""
-    application = build_application(settings)
+    """Serve until interrupted: long polling, or a webhook when configured.
+
+    The model (and the database) load before the first Bot API call, so missing
+    weights fail fast with their own message. The first call, ``getMe``, is made
+    once, without retries: ``InvalidToken`` or ``NetworkError`` reach the caller
+    and no library logs a traceback. Later network failures are retried
+    (``BOOTSTRAP_RETRIES`` while polling starts, then without end while polling).
+    """
+    classifier = load_classifier(
+        settings.model, settings.pretrained,
+        device=settings.device, precision=settings.precision, db_path=settings.db_path,
+    )
+    application = build_application(settings, classifier)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # run_polling/run_webhook go on in this loop
+    try:
+        loop.run_until_complete(application.initialize())  # getMe; run_* will not repeat it
+    except BaseException:
+        loop.close()
+        raise
     if settings.webhook_url:
         application.run_webhook(
             listen=settings.webhook_listen,
@@ -159,6 +177,7 @@ def run(settings: Settings) -> None:
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret,
             allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
         )
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)

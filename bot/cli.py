@@ -6,8 +6,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from classifier.cli import build_parser, configure_logging, run_command
+from classifier import cli as classifier_cli
+from classifier.cli import AddCommand, configure_logging, run_command, verbosity
 from classifier.defaults import PRECISIONS
+from classifier.errors import ClassifierError
 
 from .config import ConfigError, Settings
 
@@ -46,9 +48,14 @@ def install_redaction(*secrets: str | None) -> None:
         handler.addFilter(redactor)
 
 
-def add_run_command(parser: argparse.ArgumentParser) -> None:
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    run = commands.add_parser("run", help="start the Telegram bot (settings from the environment)")
+def mask_token(token: str) -> str:
+    """``123456789:AAH…secret`` -> ``123456789:…``: the bot id is public, the rest is the secret."""
+    return token.split(":", 1)[0] + ":…"
+
+
+def add_run_command(add_command: AddCommand) -> None:
+    """Add ``toonzoo run`` (a ``build_parser`` extension)."""
+    run = add_command("run", help="start the Telegram bot (settings from the environment)")
     run.add_argument("--model", help="overrides TOONZOO_MODEL")
     run.add_argument("--pretrained", help="overrides TOONZOO_PRETRAINED")
     run.add_argument("--precision", choices=PRECISIONS, help="overrides TOONZOO_PRECISION")
@@ -58,7 +65,14 @@ def add_run_command(parser: argparse.ArgumentParser) -> None:
     run.set_defaults(handler=cmd_run)
 
 
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The whole ``toonzoo`` command line and its commands by name."""
+    return classifier_cli.build_parser(add_run_command)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
     from .app import run
 
     try:
@@ -72,17 +86,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"toonzoo: {exc}", file=sys.stderr)
         return 2
     install_redaction(settings.token, settings.webhook_secret)
-    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     logger.info("starting with %r", settings)
-    run(settings)
+    try:
+        run(settings)
+    except InvalidToken:
+        print(f"toonzoo: Telegram rejected the bot token {mask_token(settings.token)} (TELEGRAM_BOT_TOKEN): "
+              "check it, or get a new one from @BotFather.", file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        reason = " ".join(str(exc).replace(settings.token, "<token>").split())
+        print(f"toonzoo: cannot reach the Telegram Bot API at {settings.api_url} ({reason}): check the network "
+              "or TELEGRAM_BOT_API_URL.", file=sys.stderr)
+        return 1
+    except ClassifierError:
+        raise  # one line from run_command
+    except Exception:
+        logger.exception("the bot stopped on an unexpected error")  # the log filter hides the token
+        return 1
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    add_run_command(parser)
+    parser, _ = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    configure_logging(verbosity(args), service=args.command == "run")
     return run_command(args)
 
 

@@ -418,6 +418,10 @@ def _seconds(value) -> float:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the exception; tell the user something went wrong, never how."""
+    if update is None and context.job is None and isinstance(context.error, NetworkError):
+        # Polling lost Telegram for a moment; PTB's updater retries with growing pauses.
+        logger.warning("Telegram unreachable, retrying: %s", context.error)
+        return
     logger.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:

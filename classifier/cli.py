@@ -5,13 +5,17 @@ module never imports the bot.
 """
 
 import argparse
+import contextlib
+import functools
+import itertools
 import json
 import logging
 import os
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from .errors import UserError
@@ -21,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 EVAL_BATCH = 32
+PROGRESS_MIN_FILES = 10  # fewer files finish in a few seconds: no progress display
+VERBOSE_HELP = "-v: toonzoo's progress; -vv: also the libraries' (every command, before or after its name)"
+# Loggers of our packages; "__main__" is bot.cli itself when run as ``python -m bot.cli``.
+OWN_LOGGERS = ("bot", "classifier", "__main__")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> None:
@@ -40,29 +48,41 @@ def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> 
                        help="SQLite file caching label embeddings, ':memory:' for none (env TOONZOO_DB)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="toonzoo", description="Guess what a drawing shows, with CLIP zero-shot.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+AddCommand = Callable[..., argparse.ArgumentParser]
+"""Adds a command: ``add_command(name, help=...)`` returns its parser, which already takes ``-v``."""
 
-    classify = commands.add_parser("classify", help="guess what pictures show")
+
+def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.ArgumentParser, dict]:
+    """The ``toonzoo`` parser and its commands by name; each extension adds commands (``bot.cli``: run).
+
+    ``-v`` works before and after the command: count both with ``verbosity(args)``.
+    """
+    parser = argparse.ArgumentParser(prog="toonzoo", description="Guess what a drawing shows, with CLIP zero-shot.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0, dest="command_verbose", help=VERBOSE_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_command = functools.partial(commands.add_parser, parents=[common])
+
+    classify = add_command("classify", help="guess what pictures show")
     classify.add_argument("images", nargs="+", metavar="IMAGE")
-    classify.add_argument("--labels", help="comma-separated labels (default: %d cartoon animals)" % len(DEFAULT_LABELS))
+    classify.add_argument("--labels", type=label_list,
+                          help="comma-separated labels (default: %d cartoon animals)" % len(DEFAULT_LABELS))
     classify.add_argument("--template", action="append", dest="templates", metavar="T",
                           help="prompt template with one {} (repeatable; default: the drawing ensemble)")
-    classify.add_argument("--top-k", type=int, default=5, metavar="K", help="guesses per image (default 5)")
+    classify.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="guesses per image (default 5)")
     classify.add_argument("--json", action="store_true", help="print JSON")
     add_model_arguments(classify)
     classify.set_defaults(handler=cmd_classify)
 
-    evaluate = commands.add_parser("evaluate", help="measure accuracy on a folder of labelled drawings")
+    evaluate = add_command("evaluate", help="measure accuracy on a folder of labelled drawings")
     evaluate.add_argument("folder", metavar="DIR", help="one sub-folder per label, holding its images")
     evaluate.add_argument("--template", action="append", dest="templates", metavar="T")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     add_model_arguments(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    bench = commands.add_parser("bench", help="measure raw model vs engine throughput, latency, label cache, memory")
+    bench = add_command("bench", help="measure raw model vs engine throughput, latency, label cache, memory")
     bench.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
     bench.add_argument("--pretrained", default=DEFAULT_PRETRAINED,
                        help="weights; offline without them the run falls back to 'random' (default %(default)s)")
@@ -79,17 +99,60 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=cmd_bench)
 
-    tiny = commands.add_parser("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
+    tiny = add_command("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
     tiny.add_argument("folder", metavar="DIR")
     tiny.set_defaults(handler=cmd_tiny_model)
-    return parser
+    for extend in extensions:
+        extend(add_command)
+    return parser, commands.choices
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """How many ``-v`` were given, before and after the command."""
+    return args.verbose + getattr(args, "command_verbose", 0)
 
 
 def parse_label_list(text: str | None) -> list[str]:
-    """``"cat, dog,,fox"`` -> ``["cat", "dog", "fox"]`` (defaults when empty)."""
-    if not text:
+    """``"cat, dog,,fox"`` -> ``["cat", "dog", "fox"]``; ``None`` -> the default labels."""
+    if text is None:
         return list(DEFAULT_LABELS)
     return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+def label_list(text: str) -> list[str]:
+    """argparse type of ``--labels``: at least two distinct labels."""
+    labels = parse_label_list(text)
+    if len(labels) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} gives {len(labels)} label(s): give at least two, e.g. cat,dog")
+    return labels
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts such as ``--top-k``: a whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+@contextlib.contextmanager
+def file_progress(total: int, stream: TextIO | None = None) -> Iterator[Callable[[str], None]]:
+    """Yields ``done(path)``: progress on stderr for many files, a bar on a terminal, else one line per file."""
+    stream = stream or sys.stderr
+    if total < PROGRESS_MIN_FILES:
+        yield lambda path: None
+        return
+    if stream.isatty():
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="file", file=stream, leave=False, dynamic_ncols=True) as bar:
+            yield lambda path: bar.update(1)
+        return
+    count = itertools.count(1)
+    yield lambda path: print(f"{next(count)}/{total} {path}", file=stream, flush=True)
 
 
 def create_classifier(args: argparse.Namespace):
@@ -101,21 +164,21 @@ def create_classifier(args: argparse.Namespace):
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    labels = parse_label_list(args.labels)
-    if len(labels) < 2:
-        print("toonzoo: give at least two labels, e.g. --labels cat,dog", file=sys.stderr)
-        return 2
+    labels = args.labels or list(DEFAULT_LABELS)
     classifier = create_classifier(args)
+    classifier.prepare_labels(labels)
     results = []
-    for path in args.images:
-        try:
-            guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k)
-            results.append({"image": path, "guesses": [{"label": g.label, "score": g.score} for g in guesses]})
-        except UserError as exc:
-            logger.info("%s: %s", path, exc)
-            results.append({"image": path, "error": exc.user_message})
-        except OSError as exc:
-            results.append({"image": path, "error": f"cannot read file: {exc.strerror or exc}"})
+    with file_progress(len(args.images)) as done:
+        for path in args.images:
+            try:
+                guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k)
+                results.append({"image": path, "guesses": [{"label": g.label, "score": g.score} for g in guesses]})
+            except UserError as exc:
+                logger.info("%s: %s", path, exc)
+                results.append({"image": path, "error": exc.user_message})
+            except OSError as exc:
+                results.append({"image": path, "error": f"cannot read file: {exc.strerror or exc}"})
+            done(path)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
@@ -198,20 +261,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"toonzoo: {folder} needs at least two sub-folders of images, one per label", file=sys.stderr)
         return 2
     classifier = create_classifier(args)
+    classifier.prepare_labels(labels)
     truth, ranked, skipped = [], [], []
     items = [(label, path) for label, paths in found.items() for path in paths]
-    for start in range(0, len(items), EVAL_BATCH):
-        batch, images = [], []
-        for label, path in items[start : start + EVAL_BATCH]:
-            try:
-                images.append(classifier.decode(path.read_bytes()))
-                batch.append(label)
-            except (UserError, OSError) as exc:
-                skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
-        if images:
-            for label, guesses in zip(batch, classifier.classify_images(images, labels, top_k=len(labels))):
-                truth.append(label)
-                ranked.append([g.label for g in guesses])
+    with file_progress(len(items)) as done:
+        for start in range(0, len(items), EVAL_BATCH):
+            chunk = items[start : start + EVAL_BATCH]
+            batch, images = [], []
+            for label, path in chunk:
+                try:
+                    images.append(classifier.decode(path.read_bytes()))
+                    batch.append(label)
+                except (UserError, OSError) as exc:
+                    skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
+            if images:
+                for label, guesses in zip(batch, classifier.classify_images(images, labels, top_k=len(labels))):
+                    truth.append(label)
+                    ranked.append([g.label for g in guesses])
+            for _, path in chunk:
+                done(str(path))
+    if not truth:
+        print(f"toonzoo: no readable image in {folder} ({len(skipped)} skipped; first: {skipped[0]['image']}: "
+              f"{skipped[0]['error']})", file=sys.stderr)
+        return 1
     report = evaluation_report(truth, ranked, labels)
     report["skipped"] = skipped
     report["model"] = classifier.identity
@@ -233,12 +305,17 @@ def cmd_tiny_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def configure_logging(verbose: bool) -> None:
+def configure_logging(verbosity: int, *, service: bool = False) -> None:
+    """toonzoo's own progress at INFO with ``-v`` (always for a ``service``), DEBUG with ``-vv``;
+    libraries (open_clip's root-logger notes, telegram) at WARNING unless ``-vv``."""
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.INFO if verbosity >= 2 else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    own = logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity or service else logging.NOTSET
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines hold the bot token
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -252,8 +329,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
+    parser, _ = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbosity(args))
     return run_command(args)
 
 

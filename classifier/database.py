@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from .errors import DatabaseUnavailable
+
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
@@ -27,13 +29,24 @@ def open_database(path: str | Path | None) -> Database:
     at a time; its owner serialises the calls. The bot's store is used only on
     the event loop thread; the label cache guards its connection with its lock.
     Each owner opens its own connection.
+
+    A path that cannot be opened, or a file that is not SQLite, raises
+    ``DatabaseUnavailable`` with a message saying what to do.
     """
     if path is None or str(path) == ":memory:":
         return Database(memory=True)
     path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    db = Database(connection)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.enable_wal()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        db = Database(connection)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot open {path}: {exc!r}",
+            user_message=f"Cannot open the database {path}: {reason}. Give --db (or TOONZOO_DB) a writable "
+            "SQLite file, or :memory: for none.",
+        ) from exc
     return db

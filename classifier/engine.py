@@ -249,10 +249,13 @@ class Engine:
         """Label thread: encode the missing labels a few at a time, then return the whole matrix."""
         missing = self.classifier.text_cache.missing(key)
         step = max(1, ENCODE_CHUNK // len(self.classifier.templates))  # one text forward pass per step
+        began = time.perf_counter()
         for start in range(0, len(missing), step):
             if self._closing.is_set():
                 raise EngineClosed("engine closed while encoding labels")
             self.classifier.label_weights(missing[start : start + step])
+        if missing:
+            logger.info("encoded %d new labels in %.1f s", len(missing), time.perf_counter() - began)
         return self.classifier.label_weights(key)
 
     # -- requests ----------------------------------------------------------

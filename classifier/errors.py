@@ -62,6 +62,12 @@ class WeightsUnavailable(ModelLoadError):
     """Weights are neither cached nor downloadable (offline, unknown tag, missing file)."""
 
 
+class DatabaseUnavailable(ClassifierError):
+    """The SQLite file (--db / TOONZOO_DB) cannot be opened or is not a database."""
+
+    user_message = "The database could not be opened."
+
+
 class EngineBusy(ClassifierError):
     user_message = "I'm busy with lots of drawings right now. Try again in a moment."
 

@@ -12,7 +12,9 @@ with a :class:`WeightsUnavailable` that says how to provide weights locally.
 """
 
 import hashlib
+import json
 import logging
+import math
 import os
 import socket
 import warnings
@@ -33,6 +35,18 @@ logger = logging.getLogger(__name__)
 
 RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
+# open_clip initialises every CLIP's logit scale to log(1/0.07) unless its config says otherwise
+# (SigLIP: init_logit_scale); training moves it (to log(100) for OpenAI's and LAION's weights).
+_INITIAL_LOGIT_SCALE = math.log(1 / 0.07)
+_UNTRAINED_TOLERANCE = 0.01  # bf16 rounds log(1/0.07) by up to 0.008
+# The order in which open_clip picks a local-dir: folder's weights (factory._find_checkpoint_in_dir in
+# open_clip 3.x): these names first, in this order; else .safetensors before others, then by name.
+_LOCAL_DIR_PREFERRED = (
+    "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
+    "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth",
+    "model.safetensors", "pytorch_model.bin", "pytorch_model.pth", "model.pth",
+)
+_CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pth")
 _OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16"}
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _PROBE_TIMEOUT_S = 3.0
@@ -59,6 +73,7 @@ class LoadedModel:
     name: str
     pretrained: str | None
     random_weights: bool = False
+    untrained: bool = False  # the weights were never trained (random): guesses are meaningless
     image_size: int = 224
     logit_scale: float = field(init=False)
 
@@ -108,29 +123,35 @@ def load_model(
     schema, identifier = parse_model_name(model_name)
     kwargs: dict = {}
     random_weights = False
+    model_cfg: dict | None = None
 
     if schema == "local-dir":
         checkpoint = _local_dir_checkpoint(Path(identifier))
         identity = f"{model_name}#{file_digest(checkpoint)}"
         open_clip_pretrained = None
+        weights = str(checkpoint)
+        model_cfg = _local_dir_model_config(Path(identifier))
     elif schema == "hf-hub":
         _require_network(f"the model {model_name}")
         identity = model_name
         open_clip_pretrained = None
+        weights = f"the hub repository {identifier}"
     else:
         if open_clip.get_model_config(identifier) is None:
             raise WeightsUnavailable(
                 f"unknown model {identifier!r}",
                 user_message=f"Unknown model {identifier!r}. Try one of: {', '.join(open_clip.list_models()[:12])}, …",
             )
+        model_cfg = open_clip.get_model_config(identifier)
         if pretrained in (None, "", RANDOM_WEIGHTS, "none"):
             random_weights = True
-            torch.manual_seed(RANDOM_SEED)
             identity = f"{identifier}@{RANDOM_WEIGHTS}-{RANDOM_SEED}"
             open_clip_pretrained = None
+            weights = f"random (seed {RANDOM_SEED})"
         elif os.path.isfile(pretrained):
             identity = f"{identifier}#{file_digest(Path(pretrained))}"
             open_clip_pretrained = pretrained
+            weights = pretrained
         else:
             tag_cfg = get_pretrained_cfg(identifier, pretrained)
             if not tag_cfg:
@@ -144,15 +165,20 @@ def load_model(
                 )
             open_clip_pretrained = _weights_file_for_tag(identifier, pretrained, tag_cfg, cache_dir)
             identity = f"{identifier}@{pretrained}"
+            weights = f"{pretrained} ({open_clip_pretrained})"
             # Same QuickGELU and preprocessing choices open_clip makes for the tag.
             kwargs["force_quick_gelu"] = bool(tag_cfg.get("quick_gelu", False))
             kwargs["force_preprocess_cfg"] = {
                 key: tag_cfg[key] for key in ("mean", "std", "interpolation", "resize_mode") if key in tag_cfg
             }
 
+    logger.info("loading %s with weights %s", model_name, weights)
     try:
-        with warnings.catch_warnings():
+        # open_clip draws initial weights from torch's default generator: fork its state so that
+        # loading never moves the process's random stream, and seed the fork for random weights.
+        with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
             warnings.filterwarnings("error", message="QuickGELU mismatch")
+            torch.random.default_generator.manual_seed(RANDOM_SEED)
             model, _, preprocess = open_clip.create_model_and_transforms(
                 model_name,
                 pretrained=open_clip_pretrained,
@@ -183,10 +209,25 @@ def load_model(
         name=model_name,
         pretrained=None if random_weights or schema else pretrained,
         random_weights=random_weights,
+        untrained=random_weights or _looks_untrained(model, model_cfg),
         image_size=int(image_size),
     )
-    logger.info("loaded %s on %s (%s)%s", identity, torch_device, precision, " with RANDOM weights" if random_weights else "")
+    logger.info("loaded %s on %s (%s)", identity, torch_device, precision)
+    if loaded.untrained:
+        logger.warning(UNTRAINED_WARNING, model_name)
     return loaded
+
+
+UNTRAINED_WARNING = "the weights of %s are random (untrained): its guesses are meaningless"
+
+
+def _looks_untrained(model: torch.nn.Module, model_cfg: dict | None) -> bool:
+    """True when the logit scale still has open_clip's initial value: no training ever moved it."""
+    scale = getattr(model, "logit_scale", None)
+    if not isinstance(scale, torch.Tensor) or scale.numel() != 1:
+        return False
+    initial = (model_cfg or {}).get("init_logit_scale", _INITIAL_LOGIT_SCALE)
+    return abs(float(scale.detach().float()) - float(initial)) < _UNTRAINED_TOLERANCE
 
 
 def file_digest(path: Path) -> str:
@@ -205,15 +246,23 @@ def _local_dir_checkpoint(folder: Path) -> Path:
             user_message=f"local-dir:{folder} must be a folder with open_clip_config.json and the weights. "
             + HOW_TO_PROVIDE_WEIGHTS,
         )
-    for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth"):
-        if (folder / name).is_file():
-            return folder / name
-    candidates = sorted([*folder.glob("*.safetensors"), *folder.glob("*.bin"), *folder.glob("*.pth")])
+    candidates = sorted(path for suffix in _CHECKPOINT_SUFFIXES for path in folder.glob(f"*{suffix}"))
     if not candidates:
         raise WeightsUnavailable(
             f"no weights in {folder}", user_message=f"No weights file found in {folder}. " + HOW_TO_PROVIDE_WEIGHTS
         )
-    return candidates[0]
+    preferred = [path for path in candidates if path.name in _LOCAL_DIR_PREFERRED]
+    if preferred:
+        return min(preferred, key=lambda path: _LOCAL_DIR_PREFERRED.index(path.name))
+    return min(candidates, key=lambda path: (path.suffix != ".safetensors", path.name))
+
+
+def _local_dir_model_config(folder: Path) -> dict | None:
+    """The ``model_cfg`` of a local-dir folder (open_clip reads the same file)."""
+    try:
+        return json.loads((folder / "open_clip_config.json").read_text()).get("model_cfg")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _weights_file_for_tag(model: str, tag: str, tag_cfg: dict, cache_dir: str | None) -> str:

@@ -4,6 +4,7 @@ calls them directly.
 """
 
 import logging
+import time
 from collections.abc import Sequence
 
 import torch
@@ -57,6 +58,14 @@ class ZeroShotClassifier:
         features = self.loaded.model.encode_image(pixels)
         return torch.nn.functional.normalize(features.float(), dim=-1).cpu()
 
+    def prepare_labels(self, labels: Sequence[str]) -> None:
+        """Encode the labels not cached yet (one log line when there were any)."""
+        missing = self.text_cache.missing(labels)
+        if missing:
+            start = time.perf_counter()
+            self.text_cache.get(missing)
+            logger.info("encoded %d new labels in %.1f s", len(missing), time.perf_counter() - start)
+
     def label_weights(self, labels: Sequence[str]) -> torch.Tensor:
         """``[L, dim]`` label embeddings, computed once per label and model."""
         return self.text_cache.get(labels)
@@ -83,8 +92,9 @@ def load_classifier(
     templates: Sequence[str] = DEFAULT_TEMPLATES,
 ) -> ZeroShotClassifier:
     """Load the model and open its label cache (``db_path``: a file, ``":memory:"`` or None)."""
+    db = open_database(db_path)  # first: a bad path fails before a slow model load
     loaded = load_model(model, pretrained, device=device, precision=precision)
-    return ZeroShotClassifier(loaded, templates, open_database(db_path))
+    return ZeroShotClassifier(loaded, templates, db)
 
 
 def _fit_arguments(loaded: LoadedModel) -> dict:

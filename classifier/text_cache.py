@@ -121,4 +121,4 @@ class TextEmbeddingCache:
                 ),
                 pk=("model", "templates", "label"),
             )
-        logger.info("encoded %d labels (%d prompts) for %s", len(labels), len(prompts), self.model_identity)
+        logger.debug("encoded %d labels (%d prompts) for %s", len(labels), len(prompts), self.model_identity)

@@ -1,6 +1,8 @@
 """The toonzoo command line: classify (text and JSON), evaluate, tiny-model, failures."""
 
+import io
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -9,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.cli import main
-from classifier.cli import evaluation_report, parse_label_list
+from bot.cli import build_parser, main
+from classifier.cli import evaluation_report, file_progress, parse_label_list, verbosity
 
 TOONZOO = [sys.executable, "-m", "bot.cli"]
 
@@ -135,3 +137,126 @@ def test_tiny_model_command_then_console_script(tmp_path, pictures):
                              "--db", str(tmp_path / "cache.db")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)[0]["guesses"]) == 5
+
+
+COMMAND_ARGS = {"classify": ["x.png"], "evaluate": ["DIR"], "tiny-model": ["DIR"], "bench": [], "run": []}
+
+
+def test_every_command_takes_v_before_and_after_its_name():
+    parser, commands = build_parser()
+    assert set(commands) == set(COMMAND_ARGS)
+    for name, rest in COMMAND_ARGS.items():
+        assert verbosity(parser.parse_args([name, *rest])) == 0
+        assert verbosity(parser.parse_args([name, "-v", *rest])) == 1, name
+        assert verbosity(parser.parse_args(["-v", name, *rest])) == 1, name
+        assert verbosity(parser.parse_args(["-v", name, *rest, "-v"])) == 2, name
+
+
+@pytest.mark.parametrize("argv", [
+    ["--top-k", "0"], ["--top-k", "-1"], ["--top-k", "two"],
+    ["--labels", ""], ["--labels", " , ,"], ["--labels", "cat"], ["--labels", "cat,cat"],
+])
+def test_bad_classify_options_are_usage_errors(argv, pictures, capsys):
+    paths, _ = pictures
+    with pytest.raises(SystemExit) as stopped:
+        main(["classify", paths[0], *argv, "--db", ":memory:"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and ("--top-k" in err or "--labels" in err)
+
+
+@pytest.fixture
+def not_sqlite(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 50)
+    return str(path)
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate"])
+def test_bad_db_is_one_line(command, pictures, not_sqlite, tmp_path, tiny_model_name, capsys):
+    paths, _ = pictures
+    for i, path in enumerate(paths):
+        (tmp_path / "set" / f"label{i}").mkdir(parents=True)
+        shutil.copy(path, tmp_path / "set" / f"label{i}")
+    target = [paths[0]] if command == "classify" else [str(tmp_path / "set")]
+    for db in ["/proc/nope/x.db", not_sqlite]:
+        code, out, err = run([command, *target, "--model", tiny_model_name, "--db", db], capsys)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith(f"toonzoo: Cannot open the database {db}: ")
+        assert "--db" in err
+
+
+def test_evaluate_without_a_readable_image_fails(tmp_path, tiny_model_name, capsys):
+    for label in ("cat", "dog"):
+        (tmp_path / "set" / label).mkdir(parents=True)
+        (tmp_path / "set" / label / "1.png").write_bytes(b"not a png")
+    code, out, err = run(["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name,
+                          "--db", ":memory:"], capsys)
+    assert code == 1 and out == ""
+    assert "no readable image" in err and "2 skipped" in err
+
+
+def test_classify_and_evaluate_say_once_that_weights_are_random(pictures, tmp_path, tiny_model_name, capsys, caplog):
+    paths, _ = pictures
+    for label, colour in [("red", (250, 0, 0)), ("blue", (0, 0, 250))]:
+        (tmp_path / "set" / label).mkdir(parents=True)
+        Image.new("RGB", (40, 40), colour).save(tmp_path / "set" / label / "1.png")
+    for argv in (["classify", *paths], ["evaluate", str(tmp_path / "set")]):
+        caplog.clear()
+        code, _, _ = run([*argv, "--model", tiny_model_name, "--db", ":memory:"], capsys)
+        assert code == 0
+        said = [r for r in caplog.records if "guesses are meaningless" in r.getMessage()]
+        assert len(said) == 1 and said[0].levelno == logging.WARNING
+
+
+def test_many_files_show_one_progress_line_each_on_stderr(tmp_path, tiny_model_name, capsys):
+    paths = []
+    for i in range(12):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", (30 + i, 30), (20 * i, 0, 0)).save(paths[-1])
+    code, out, err = run(["classify", *paths, "--labels", "cat,dog", "--json", "--model", tiny_model_name,
+                          "--db", ":memory:"], capsys)
+    assert code == 0 and len(json.loads(out)) == 12
+    assert err.splitlines() == [f"{i}/12 {path}" for i, path in enumerate(paths, 1)]
+    for i in range(3):
+        (tmp_path / "set" / f"l{i}").mkdir(parents=True)
+        for path in paths[i * 4 : i * 4 + 4]:
+            shutil.copy(path, tmp_path / "set" / f"l{i}")
+    code, out, err = run(["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name,
+                          "--db", ":memory:"], capsys)
+    assert code == 0 and json.loads(out)["images"] == 12
+    assert [line.split(" ")[0] for line in err.splitlines()] == [f"{i}/12" for i in range(1, 13)]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_silent_for_few_files():
+    terminal = Terminal()
+    with file_progress(12, terminal) as done:
+        for i in range(12):
+            done(f"{i}.png")
+    drawn = terminal.getvalue()
+    assert "/12 [" in drawn and "%|" in drawn and "\r" in drawn and ".png" not in drawn
+    quiet = io.StringIO()
+    with file_progress(3, quiet) as done:
+        for i in range(3):
+            done(f"{i}.png")
+    assert quiet.getvalue() == ""
+
+
+def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name):
+    paths, _ = pictures
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
+    common = ["--model", tiny_model_name, "--db", ":memory:", "--labels", "cat,dog"]
+    one = subprocess.run([*TOONZOO, "classify", paths[0], "-v", *common], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert one.returncode == 0, one.stderr
+    assert "INFO classifier.model: loading " in one.stderr and "INFO classifier.pipeline: encoded 2 new labels" in one.stderr
+    assert " root: " not in one.stderr  # open_clip logs its steps on the root logger
+    assert one.stderr.count("guesses are meaningless") == 1
+    two = subprocess.run([*TOONZOO, "-v", "classify", paths[0], "-v", *common], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert two.returncode == 0 and " INFO root: " in two.stderr

@@ -6,18 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import add_run_command
-from classifier.cli import build_parser
+from bot.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
 def test_every_cli_command_is_documented():
-    parser = build_parser()
-    add_run_command(parser)
-    commands = next(a for a in parser._actions if a.dest == "command").choices
-    assert commands, "the CLI has subcommands"
+    _, commands = build_parser()
+    assert "run" in commands and "classify" in commands
     for name in commands:
         assert f"toonzoo {name}" in README, f"`toonzoo {name}` is not in the README"
 
@@ -74,3 +71,62 @@ def test_every_setting_is_documented():
 
     for name in set(re.findall(r"\b(?:TELEGRAM|TOONZOO)_[A-Z_]+\b", inspect.getsource(bot.config))):
         assert f"`{name}`" in README, f"{name} is not in the README"
+
+
+def readme_section(title: str) -> str:
+    return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def shell_commands(text: str) -> list[str]:
+    """The commands in a text's ```sh blocks, continuation lines joined."""
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return [line for block in blocks for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_readme_json_output_is_what_the_commands_print(tiny_model_name, tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from bot.cli import main
+
+    for label, colour in [("cat", (200, 0, 0)), ("dog", (0, 0, 200))]:
+        (tmp_path / label).mkdir()
+        Image.new("RGB", (40, 40), colour).save(tmp_path / label / "1.png")
+    options = ["--json", "--model", tiny_model_name, "--db", ":memory:"]
+    main(["classify", str(tmp_path / "cat" / "1.png"), str(tmp_path / "nope.png"), *options])
+    printed = json.loads(capsys.readouterr().out)
+    assert "`--json` prints one JSON array with one object per\n  image" in README
+    assert isinstance(printed, list) and [set(r) for r in printed] == [{"image", "guesses"}, {"image", "error"}]
+    main(["evaluate", str(tmp_path), *options])
+    report = json.loads(capsys.readouterr().out)
+    documented = re.search(r"`--json` prints one JSON object with the keys (.*?)\.", README, re.DOTALL).group(1)
+    assert set(re.findall(r"`(\w+)`", documented)) == set(report)
+
+
+def test_readme_docker_commands_can_work():
+    section = readme_section("Docker")
+    commands = shell_commands(section)
+    runs = [c for c in commands if c.startswith("docker run")]
+    classify = [c for c in runs if " classify " in c]
+    assert classify and runs != classify, "the section shows classify and the bot"
+    for command in classify:
+        # a named volume is empty and out of the user's reach: the pictures come from a bind-mounted host folder
+        mounts = re.findall(r"-v \"?([$/.][^\s:\"]*)\"?:(/[^\s:]+)", command)
+        picture = command.split(" classify ", 1)[1].split()[0]
+        assert any(picture.startswith(inside + "/") for _, inside in mounts), command
+    for command in set(runs) - set(classify):
+        assert "-e TELEGRAM_BOT_TOKEN" in command, command
+    assert not [c for c in runs if "--gpus" in c], "the commands must run without the NVIDIA toolkit"
+    assert "`--gpus all`" in section and "NVIDIA Container" in section
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-e TELEGRAM_BOT_TOKEN " in dockerfile and "docker run --gpus" not in dockerfile
+
+
+def test_readme_cpu_only_install_is_the_same_one_command():
+    commands = [c for c in shell_commands(readme_section("Two commands")) if "pip install" in c]
+    main_install, *others = commands
+    assert "5.7 GB" in readme_section("Two commands")
+    [cpu] = others
+    # --index-url alone would hide PyPI, where python-telegram-bot and the rest live
+    assert cpu.startswith(main_install + " --extra-index-url https://download.pytorch.org/whl/cpu")

@@ -1,6 +1,8 @@
 """Model loading through open_clip's factory: local weights, identities, offline failures."""
 
 import json
+import logging
+import math
 import os
 import subprocess
 import sys
@@ -110,3 +112,74 @@ def test_default_architecture_builds_without_quickgelu_warning():
         loaded = load_model(DEFAULT_MODEL, "random", device="cpu")
     assert not [w for w in caught if "QuickGELU" in str(w.message)]
     assert loaded.image_size == 224 and loaded.precision == "fp32"
+
+
+def _write_local_dir(folder, config_source, files: dict) -> None:
+    """An open_clip folder: the tiny model's config and the given {file name: state dict}."""
+    from safetensors.torch import save_file
+
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text((config_source / "open_clip_config.json").read_text())
+    for name, state in files.items():
+        if name.endswith(".safetensors"):
+            save_file({k: v.contiguous() for k, v in state.items()}, str(folder / name))
+        else:
+            torch.save(state, folder / name)
+
+
+@pytest.mark.parametrize("names", [
+    ("open_clip_pytorch_model.bin", "open_clip_pytorch_model.safetensors"),
+    ("a.bin", "b.safetensors"),
+])
+def test_local_dir_cache_key_is_the_file_open_clip_loads(tiny_model_dir, tiny_loaded, tmp_path, names):
+    """A folder holding .bin and .safetensors: open_clip loads the .safetensors, so the identity
+    (the label cache's key) must be that file's hash, not the other's."""
+    from classifier.model import file_digest
+
+    bin_state = tiny_loaded.model.state_dict()
+    safe_state = {k: v.clone() for k, v in bin_state.items()}
+    safe_state["logit_scale"] += 1
+    folder = tmp_path / "both"
+    _write_local_dir(folder, tiny_model_dir, {names[0]: bin_state, names[1]: safe_state})
+    loaded = load_model(f"local-dir:{folder}", device="cpu")
+    assert torch.equal(loaded.model.logit_scale, safe_state["logit_scale"])  # what open_clip loaded
+    assert loaded.identity == f"local-dir:{folder}#{file_digest(folder / names[1])}"
+
+
+def test_loading_leaves_torch_global_rng_alone(registered_tiny, tiny_model_name):
+    torch.manual_seed(1234)
+    expected = torch.rand(4)
+    torch.manual_seed(1234)
+    load_model(registered_tiny, "random", device="cpu")
+    load_model(tiny_model_name, device="cpu")
+    assert torch.equal(torch.rand(4), expected)
+
+
+def test_random_weights_do_not_depend_on_the_global_rng(registered_tiny):
+    torch.manual_seed(1)
+    a = load_model(registered_tiny, "random", device="cpu")
+    torch.manual_seed(2)
+    torch.rand(100)
+    b = load_model(registered_tiny, "random", device="cpu")
+    for (name, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(x, y), name
+
+
+def test_untrained_weights_are_said_once_and_the_log_names_the_weights_file(tiny_model_name, tiny_model_dir, caplog):
+    caplog.set_level(logging.INFO, logger="classifier")
+    loaded = load_model(tiny_model_name, device="cpu")
+    assert loaded.untrained and not loaded.random_weights
+    warnings_ = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings_ == [f"the weights of {tiny_model_name} are random (untrained): its guesses are meaningless"]
+    text = caplog.text
+    assert str(tiny_model_dir / "open_clip_pytorch_model.bin") in text and "openai" not in text
+
+
+def test_trained_looking_weights_get_no_warning(registered_tiny, tiny_loaded, tmp_path, caplog):
+    state = {k: v.clone() for k, v in tiny_loaded.model.state_dict().items()}
+    state["logit_scale"].fill_(math.log(100))  # where training leaves OpenAI's and LAION's CLIPs
+    torch.save(state, tmp_path / "trained.pt")
+    loaded = load_model(registered_tiny, str(tmp_path / "trained.pt"), device="cpu")
+    assert not loaded.untrained
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert load_model(registered_tiny, "random", device="cpu").untrained
