@@ -3,8 +3,10 @@
 Every chat's picture goes through :meth:`Engine.classify`. Requests that arrive
 together share one image forward pass (dynamic batching, as Triton's dynamic
 batcher and clip-as-service's minibatching do); each is then ranked against its
-own chat's labels. Decoding and preprocessing run in a small thread pool, the
-forward pass in the worker thread, label encoding in a label thread, and
+own chat's labels. Pictures are decoded by a :class:`~classifier.decode_pool.DecodePool`
+(worker processes, or one thread), or on CUDA as batches of JPEGs on the GPU
+(:func:`~classifier.pixels.decode_jpegs`, with the CPU path as fallback); the
+forward pass runs in the worker thread, label encoding in a label thread, and
 results come back to each caller's future through ``loop.call_soon_threadsafe``.
 On the event loop the engine does bookkeeping and one small read:
 :meth:`labels_ready` may look labels up in the label cache's SQLite table (one
@@ -12,7 +14,7 @@ indexed query, well under a millisecond, like the bot store's queries).
 
 Usage (python-telegram-bot: ``start`` in ``post_init``, ``close`` in ``post_shutdown``)::
 
-    engine = Engine(classifier, max_batch=16, max_wait_ms=5)
+    engine = Engine(classifier, max_batch=16, max_wait_ms=5, decode_workers=2)
     await engine.start()
     try:
         guesses = await engine.classify(photo_bytes, ["cat", "dog", "fox"])
@@ -36,8 +38,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from .decode_pool import DecodePool, PixelPlan
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
+from .jpeg import gpu_fallback_reason, read_header
 from .pipeline import ZeroShotClassifier
+from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
 from .text_cache import ENCODE_CHUNK
 from .types import Guess
 from .zero_shot import rank
@@ -82,7 +87,8 @@ class EngineStats:
 class _Request:
     """One caller's picture on its way through decode pool, queue and worker."""
 
-    __slots__ = ("image", "labels", "weights", "top_k", "future", "pixels", "queued_at", "released", "abandoned")
+    __slots__ = ("image", "labels", "weights", "top_k", "future", "pixels", "queued_at", "released", "abandoned",
+                 "header")
 
     def __init__(self, image: bytes, labels: tuple[str, ...], top_k: int, future: asyncio.Future):
         self.image: bytes | None = image
@@ -90,7 +96,8 @@ class _Request:
         self.weights: torch.Tensor | None = None
         self.top_k = top_k
         self.future = future
-        self.pixels: torch.Tensor | None = None
+        self.pixels = None  # what the decoder made of the image (see classifier.pixels.to_model_input)
+        self.header = None  # the JPEG header, for the GPU decoder
         self.queued_at = 0.0
         self.released = False  # no longer counted against max_queue
         self.abandoned = False  # the caller stopped waiting: skip the work
@@ -103,8 +110,10 @@ class Engine:
     ``max_wait_ms`` after the first request of a batch for more to arrive.
     ``max_queue`` bounds the requests admitted but not yet in a forward pass
     (being decoded or queued): past it, ``classify`` fails at once with
-    :class:`EngineBusy`, so memory stays bounded. ``decode_workers`` threads
-    decode and preprocess pictures while the model runs.
+    :class:`EngineBusy`, so memory stays bounded. ``decode_workers`` processes
+    decode pictures while the model runs (``0``: one thread of this process,
+    no extra processes). ``gpu_decode`` (default: whenever the model is on CUDA
+    and nvJPEG works) decodes baseline JPEGs on the GPU in batches.
     """
 
     def __init__(
@@ -114,19 +123,24 @@ class Engine:
         max_batch: int = 16,
         max_wait_ms: float = 5.0,
         max_queue: int = 64,
-        decode_workers: int = 1,
+        decode_workers: int = 0,
+        gpu_decode: bool | None = None,
     ):
-        if max_batch < 1 or max_queue < 1 or decode_workers < 1 or max_wait_ms < 0:
-            raise ValueError("max_batch, max_queue and decode_workers must be >= 1, max_wait_ms >= 0")
+        if max_batch < 1 or max_queue < 1 or decode_workers < 0 or max_wait_ms < 0:
+            raise ValueError("max_batch and max_queue must be >= 1, decode_workers and max_wait_ms >= 0")
         self.classifier = classifier
         self.max_batch = max_batch
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue = max_queue
         self.decode_workers = decode_workers
+        self.gpu_decode = gpu_decode
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._decode_pool: ThreadPoolExecutor | None = None
+        self._plan: PixelPlan | None = None
+        self._decoder: DecodePool | None = None
+        self._gpu_queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._gpu_thread: threading.Thread | None = None
         # One thread encodes labels: encodes never race for the cache, and their buffers stay in one place.
         self._label_pool = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-labels")
         self._lock = threading.Lock()  # guards _waiting, _stats, _weights, request.released
@@ -145,14 +159,32 @@ class Engine:
         if self._state != "new":
             raise RuntimeError(f"engine already {self._state}")
         self._loop = asyncio.get_running_loop()
-        self._decode_pool = ThreadPoolExecutor(self.decode_workers, thread_name_prefix="toonzoo-decode")
+        self._plan = pixel_plan(self.classifier)
+        workers = self.decode_workers
+        if self._plan is None and workers:
+            logger.warning("this model's preprocessing needs torch: decoding in one thread, not %d processes", workers)
+            workers = 0
+        convert = self._plan.pixels if self._plan is not None else self._decode_and_preprocess
+        self._decoder = DecodePool(convert, workers)
+        await self._loop.run_in_executor(None, self._decoder.start)
+        device = self.classifier.loaded.device
+        if self.gpu_decode is not False and plan_fits_gpu(self._plan):
+            use_gpu = await self._loop.run_in_executor(None, gpu_decoding_available, device)
+            if self.gpu_decode and not use_gpu:
+                logger.warning("gpu_decode was asked for, but %s cannot decode JPEGs: decoding on the CPU", device)
+            if use_gpu:
+                self._gpu_thread = threading.Thread(target=self._run_gpu_decoder, name="toonzoo-gpu-decode",
+                                                    daemon=True)
         self._thread = threading.Thread(target=self._run_worker, name="toonzoo-inference", daemon=True)
         self._state = "running"
         self._thread.start()
+        if self._gpu_thread is not None:
+            self._gpu_thread.start()
         logger.info(
-            "engine started: %s on %s (%s), max_batch=%d, max_wait=%.1f ms, max_queue=%d",
-            self.classifier.identity, self.classifier.loaded.device, self.classifier.loaded.precision,
+            "engine started: %s on %s (%s), max_batch=%d, max_wait=%.1f ms, max_queue=%d, decode: %s%s",
+            self.classifier.identity, device, self.classifier.loaded.precision,
             self.max_batch, self.max_wait_s * 1000, self.max_queue,
+            f"{workers} processes" if workers else "one thread", ", JPEGs on the GPU" if self._gpu_thread else "",
         )
 
     async def close(self) -> None:
@@ -167,8 +199,11 @@ class Engine:
         self._state = "closing"
         self._closing.set()
         loop = asyncio.get_running_loop()
-        # Pictures being decoded finish (milliseconds); ones not started never will.
-        await loop.run_in_executor(None, lambda: self._decode_pool.shutdown(wait=True, cancel_futures=True))
+        if self._gpu_thread is not None:  # first: it may still hand pictures to the decode pool
+            self._gpu_queue.put(_STOP)
+            await loop.run_in_executor(None, self._gpu_thread.join)
+        # Pictures being decoded finish (milliseconds); ones not started never will; the workers stop.
+        await loop.run_in_executor(None, self._decoder.close)
         # A label encoding stops at its next group of labels (a fraction of a second).
         await loop.run_in_executor(None, lambda: self._label_pool.shutdown(wait=True))
         self._queue.put(_STOP)
@@ -192,6 +227,11 @@ class Engine:
         """Requests admitted but not yet in a forward pass (being decoded or queued)."""
         with self._lock:
             return self._waiting
+
+    @property
+    def decode_worker_pids(self) -> list[int]:
+        """Process ids of the decode workers (none when decoding in a thread)."""
+        return self._decoder.worker_pids() if self._decoder is not None else []
 
     @property
     def queued(self) -> int:
@@ -282,7 +322,7 @@ class Engine:
         try:
             request.weights = await self._label_weights(key)
             self._check_running()
-            self._decode_pool.submit(self._decode_and_queue, request)
+            self._submit(request)
             submitted = True
             return await request.future
         except asyncio.CancelledError:
@@ -302,24 +342,71 @@ class Engine:
 
     # -- threads -----------------------------------------------------------
 
-    def _decode_and_queue(self, request: _Request) -> None:
-        """Decode pool: bytes -> pixels, then hand the request to the worker."""
+    def _submit(self, request: _Request) -> None:
+        """Send a picture to the GPU decoder when it can take it, else to the decode pool."""
+        if self._gpu_thread is not None:
+            request.header = read_header(request.image)
+            if gpu_fallback_reason(request.image, request.header) is None:
+                self._gpu_queue.put(request)
+                return
+        self._decoder.submit(request.image, lambda pixels, error: self._decoded(request, pixels, error))
+
+    def _decode_and_preprocess(self, data: bytes) -> torch.Tensor:
+        """Decode pool, for models whose preprocessing has no pixel plan: the classifier's own steps."""
+        return self.classifier.preprocess(self.classifier.decode(data))
+
+    def _decoded(self, request: _Request, pixels, error: BaseException | None) -> None:
+        """From a decode pool thread: hand the pixels to the worker, or the error to the caller."""
         if request.abandoned:
             self._release(request)
             return
-        try:
-            request.pixels = self.classifier.preprocess(self.classifier.decode(request.image))
-        except Exception as exc:
+        if error is not None:
             self._release(request)
             self._count(errors=1)
-            if not isinstance(exc, ClassifierError):
-                logger.warning("decoding failed", exc_info=True)
-                exc = InferenceFailed(f"decoding failed: {exc!r}")
-            self._deliver(request, None, exc)
+            if not isinstance(error, ClassifierError):
+                logger.warning("decoding failed", exc_info=error)
+                error = InferenceFailed(f"decoding failed: {error!r}")
+            self._deliver(request, None, error)
             return
+        request.pixels = pixels
         request.image = None  # the pixels are all the worker needs
         request.queued_at = time.monotonic()
         self._queue.put(request)
+
+    def _run_gpu_decoder(self) -> None:
+        """GPU decode thread: take every JPEG waiting (up to max_batch), decode them in one call, repeat."""
+        while True:
+            batch = [self._gpu_queue.get()]
+            while len(batch) < self.max_batch and batch[-1] is not _STOP:
+                try:
+                    batch.append(self._gpu_queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = batch[-1] is _STOP
+            live = [request for request in batch if request is not _STOP and not request.abandoned]
+            for request in batch:
+                if request is not _STOP and request.abandoned:
+                    self._release(request)
+            if live and not self._closing.is_set():  # when closing, close() answers them
+                self._decode_on_gpu(live)
+            if stopping:
+                return
+
+    def _decode_on_gpu(self, requests: list[_Request]) -> None:
+        device = self.classifier.loaded.device
+        try:
+            results = decode_jpegs([r.image for r in requests], [r.header for r in requests], self._plan, device)
+        except Exception:
+            logger.warning("GPU decoding of %d JPEGs failed; decoding them on the CPU", len(requests), exc_info=True)
+            results = [None] * len(requests)
+        for request, pixels in zip(requests, results):
+            if pixels is None:
+                try:
+                    self._decoder.submit(request.image, lambda p, e, request=request: self._decoded(request, p, e))
+                except RuntimeError:  # the pool is closed: close() answers the caller
+                    pass
+            else:
+                self._decoded(request, pixels, None)
 
     def _run_worker(self) -> None:
         """Inference thread: collect a batch, run it, repeat until told to stop."""
@@ -371,11 +458,13 @@ class Engine:
         live = [request for request in batch if not request.abandoned]
         if not live:
             return
-        pixels = torch.stack([request.pixels for request in live])
+        parts = [request.pixels for request in live]
         for request in batch:
             request.pixels = None
         waits = [(started - request.queued_at) * 1000.0 for request in live]
         try:
+            pixels = to_model_input(parts, self._plan, self.classifier.loaded.device)
+            del parts
             features = self.classifier.embed_images(pixels)
             del pixels
             results = self._rank(features, live)
