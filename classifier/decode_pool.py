@@ -10,10 +10,11 @@ quarter of the bytes of a float tensor, normalised later for a whole batch at
 once (:func:`classifier.pixels.to_model_input`). ``workers=0`` runs the same
 conversion in one thread of this process (no extra processes).
 
-A worker that dies (killed, out of memory) breaks its pool: the pictures it
-held fail with :class:`InferenceFailed`, and the next picture starts a fresh
-pool. Workers exit by themselves within a second when this process dies
-without closing the pool, so none is left behind.
+A worker that dies (killed, out of memory) breaks its pool: a fresh pool
+starts, the pictures the broken one held are tried once more there, and fail
+with :class:`InferenceFailed` if that pool breaks too. Workers exit by
+themselves within a second when this process dies without closing the pool,
+so none is left behind.
 """
 
 import dataclasses
@@ -98,22 +99,7 @@ class DecodePool:
 
         Raises RuntimeError after :meth:`close`.
         """
-        for attempt in range(2):
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError("decode pool is closed")
-                if self._executor is None:
-                    self._executor = self._new_executor()
-                    self.restarts += 1
-                executor = self._executor
-            try:
-                future = executor.submit(self._target(), data)
-            except BrokenProcessPool:
-                self._forget(executor)  # it broke before this picture went in: a fresh pool takes it
-                continue
-            future.add_done_callback(lambda f, executor=executor: self._finished(executor, f, done))
-            return
-        done(None, InferenceFailed("decoding workers cannot start"))
+        self._submit(data, done, retries=1)
 
     def close(self) -> None:
         """Finish the pictures being converted, drop the rest (their ``done`` is never called), stop the workers."""
@@ -152,13 +138,39 @@ class DecodePool:
                 logger.warning("a decoding worker stopped unexpectedly; starting a fresh pool")
         executor.shutdown(wait=False)
 
-    def _finished(self, executor: Executor, future: Future, done: Done) -> None:
+    def _submit(self, data: bytes, done: Done, retries: int) -> None:
+        for _ in range(3):
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("decode pool is closed")
+                if self._executor is None:
+                    self._executor = self._new_executor()
+                    self.restarts += 1
+                executor = self._executor
+            try:
+                future = executor.submit(self._target(), data)
+            except BrokenProcessPool:
+                self._forget(executor)  # it broke before this picture went in: a fresh pool takes it
+                continue
+            future.add_done_callback(lambda f: self._finished(executor, f, data, done, retries))
+            return
+        done(None, InferenceFailed("decoding workers cannot start"))
+
+    def _finished(self, executor: Executor, future: Future, data: bytes, done: Done, retries: int) -> None:
         try:
             result = future.result()
         except CancelledError:
             return  # close() dropped it: the engine answers its caller
         except BrokenProcessPool:
+            # Whichever picture killed the worker, those it held get one more try in a fresh pool:
+            # a picture that kills its worker twice fails, the others go through.
             self._forget(executor)
+            if retries:
+                try:
+                    self._submit(data, done, retries - 1)
+                except RuntimeError:
+                    pass  # closed meanwhile: the engine answers its caller
+                return
             done(None, InferenceFailed("a decoding worker stopped (killed or out of memory)"))
         except Exception as exc:
             done(None, exc)
