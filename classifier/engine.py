@@ -64,6 +64,8 @@ class EngineStats:
     errors: int = 0  # unreadable pictures and failed forward passes
     cancelled: int = 0  # callers that stopped waiting before their answer
     closed_rejections: int = 0  # requests failed with EngineClosed
+    device_decoded: int = 0  # JPEGs decoded on the model's device (gpu_decode)
+    device_decode_fallbacks: int = 0  # JPEGs sent there that the CPU path decoded after all
     queue_wait_ms_total: float = 0.0
     max_queue_wait_ms: float = 0.0
 
@@ -112,8 +114,10 @@ class Engine:
     (being decoded or queued): past it, ``classify`` fails at once with
     :class:`EngineBusy`, so memory stays bounded. ``decode_workers`` processes
     decode pictures while the model runs (``0``: one thread of this process,
-    no extra processes). ``gpu_decode`` (default: whenever the model is on CUDA
-    and nvJPEG works) decodes baseline JPEGs on the GPU in batches.
+    no extra processes). ``gpu_decode`` decodes baseline JPEGs in batches on
+    the model's device (default: on CUDA, when nvJPEG works; ``True`` on a CPU
+    runs the same tensor path with libjpeg-turbo, which is how it is tested
+    without a GPU); other pictures, and any it fails on, take the CPU path.
     """
 
     def __init__(
@@ -168,13 +172,15 @@ class Engine:
         self._decoder = DecodePool(convert, workers)
         await self._loop.run_in_executor(None, self._decoder.start)
         device = self.classifier.loaded.device
-        if self.gpu_decode is not False and plan_fits_gpu(self._plan):
-            use_gpu = await self._loop.run_in_executor(None, gpu_decoding_available, device)
-            if self.gpu_decode and not use_gpu:
-                logger.warning("gpu_decode was asked for, but %s cannot decode JPEGs: decoding on the CPU", device)
-            if use_gpu:
+        wanted = device.type == "cuda" if self.gpu_decode is None else self.gpu_decode
+        if wanted:
+            usable = plan_fits_gpu(self._plan) and await self._loop.run_in_executor(
+                None, gpu_decoding_available, device)
+            if usable:
                 self._gpu_thread = threading.Thread(target=self._run_gpu_decoder, name="toonzoo-gpu-decode",
                                                     daemon=True)
+            else:
+                logger.warning("JPEGs cannot be decoded on %s for this model: decoding them on the CPU", device)
         self._thread = threading.Thread(target=self._run_worker, name="toonzoo-inference", daemon=True)
         self._state = "running"
         self._thread.start()
@@ -184,7 +190,7 @@ class Engine:
             "engine started: %s on %s (%s), max_batch=%d, max_wait=%.1f ms, max_queue=%d, decode: %s%s",
             self.classifier.identity, device, self.classifier.loaded.precision,
             self.max_batch, self.max_wait_s * 1000, self.max_queue,
-            f"{workers} processes" if workers else "one thread", ", JPEGs on the GPU" if self._gpu_thread else "",
+            f"{workers} processes" if workers else "one thread", f", JPEGs on {device}" if self._gpu_thread else "",
         )
 
     async def close(self) -> None:
@@ -399,6 +405,8 @@ class Engine:
         except Exception:
             logger.warning("GPU decoding of %d JPEGs failed; decoding them on the CPU", len(requests), exc_info=True)
             results = [None] * len(requests)
+        failed = sum(pixels is None for pixels in results)
+        self._count(device_decoded=len(results) - failed, device_decode_fallbacks=failed)
         for request, pixels in zip(requests, results):
             if pixels is None:
                 try:

@@ -106,9 +106,7 @@ def _normalize_into(batch: torch.Tensor, rows: list[int], pixels: torch.Tensor, 
 
 
 def gpu_decoding_available(device: torch.device) -> bool:
-    """True when nvJPEG can decode on ``device`` (a CUDA device, a torchvision built with it)."""
-    if device.type != "cuda":
-        return False
+    """True when torchvision can decode JPEGs onto ``device`` (on CUDA: built with nvJPEG, memory to spare)."""
     try:
         from torchvision.io import decode_jpeg
         from torchvision.io.image import ImageReadMode
