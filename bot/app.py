@@ -131,7 +131,7 @@ async def _post_init(application: Application) -> None:
                 device=settings.device, precision=settings.precision, db_path=settings.db_path,
             )
         logger.info("classifier: %s", classifier.identity)
-        engine = Engine(classifier)
+        engine = Engine(classifier, **settings.engine_options)
     await engine.start()
     application.bot_data[handlers.ENGINE] = engine
     await engine.prepare_labels(list(DEFAULT_LABELS))

@@ -62,6 +62,14 @@ def add_run_command(add_command: AddCommand) -> None:
     run.add_argument("--device", help="overrides TOONZOO_DEVICE")
     run.add_argument("--db", help="overrides TOONZOO_DB")
     run.add_argument("--webhook-url", help="serve a webhook at this https URL instead of long polling")
+    engine = run.add_argument_group("engine")
+    engine.add_argument("--max-batch", type=int, metavar="N", help="pictures per forward pass (TOONZOO_MAX_BATCH)")
+    engine.add_argument("--max-wait-ms", type=float, metavar="MS",
+                        help="wait for more pictures after a batch's first (TOONZOO_MAX_WAIT_MS)")
+    engine.add_argument("--max-queue", type=int, metavar="N",
+                        help="pictures waiting before new ones are refused as busy (TOONZOO_MAX_QUEUE)")
+    engine.add_argument("--decode-workers", type=int, metavar="N",
+                        help="decoding processes; 0 decodes in one thread (TOONZOO_DECODE_WORKERS)")
     run.set_defaults(handler=cmd_run)
 
 
@@ -80,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides = {
             "model": args.model, "pretrained": args.pretrained, "precision": args.precision,
             "device": args.device, "db_path": args.db, "webhook_url": args.webhook_url,
+            "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms, "max_queue": args.max_queue,
+            "decode_workers": args.decode_workers,
         }
         settings = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:

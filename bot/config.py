@@ -11,6 +11,10 @@
     TOONZOO_WEBHOOK_LISTEN  address the webhook server binds (default 127.0.0.1)
     TOONZOO_WEBHOOK_PORT    port it binds (default 8443)
     TOONZOO_WEBHOOK_SECRET  secret Telegram sends back in a header (1-256 of A-Z a-z 0-9 _ -)
+    TOONZOO_MAX_BATCH       engine: pictures per forward pass at most (default 16)
+    TOONZOO_MAX_WAIT_MS     engine: wait for more pictures after a batch's first (default 5)
+    TOONZOO_MAX_QUEUE       engine: pictures waiting before new ones are refused as busy (default 64)
+    TOONZOO_DECODE_WORKERS  engine: decoding processes; 0 decodes in one thread (default 0)
 
 An empty variable counts as unset. Messages never contain the token or the secret.
 """
@@ -22,7 +26,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+from classifier.defaults import (
+    DECODE_WORKERS,
+    DEFAULT_DB,
+    DEFAULT_MODEL,
+    DEFAULT_PRETRAINED,
+    MAX_BATCH,
+    MAX_QUEUE,
+    MAX_WAIT_MS,
+    PRECISIONS,
+)
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1"
@@ -51,6 +64,10 @@ class Settings:
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
     webhook_port: int = DEFAULT_WEBHOOK_PORT
     webhook_secret: str | None = None
+    max_batch: int = MAX_BATCH
+    max_wait_ms: float = MAX_WAIT_MS
+    max_queue: int = MAX_QUEUE
+    decode_workers: int = DECODE_WORKERS
 
     def __post_init__(self) -> None:
         if not isinstance(self.token, str) or not _TOKEN.fullmatch(self.token):
@@ -89,6 +106,10 @@ class Settings:
             raise ConfigError(
                 "TOONZOO_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -."
             )
+        for name, value, least in (("MAX_BATCH", self.max_batch, 1), ("MAX_QUEUE", self.max_queue, 1),
+                                   ("DECODE_WORKERS", self.decode_workers, 0), ("MAX_WAIT_MS", self.max_wait_ms, 0)):
+            if value < least:
+                raise ConfigError(f"TOONZOO_{name} must be at least {least}, not {value:g}.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -110,6 +131,15 @@ class Settings:
             raise ConfigError(
                 f"TOONZOO_WEBHOOK_PORT must be a number, not {port_text!r}."
             ) from None
+
+        def number(name: str, default, kind=int):
+            text = get(name)
+            try:
+                return kind(text) if text else default
+            except ValueError:
+                what = "a whole number" if kind is int else "a number"
+                raise ConfigError(f"{name} must be {what}, not {text!r}.") from None
+
         return cls(
             token=token,
             api_url=get("TELEGRAM_BOT_API_URL") or DEFAULT_API_URL,
@@ -122,11 +152,21 @@ class Settings:
             webhook_listen=get("TOONZOO_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
             webhook_port=port,
             webhook_secret=get("TOONZOO_WEBHOOK_SECRET"),
+            max_batch=number("TOONZOO_MAX_BATCH", MAX_BATCH),
+            max_wait_ms=number("TOONZOO_MAX_WAIT_MS", MAX_WAIT_MS, float),
+            max_queue=number("TOONZOO_MAX_QUEUE", MAX_QUEUE),
+            decode_workers=number("TOONZOO_DECODE_WORKERS", DECODE_WORKERS),
         )
 
     def replace(self, **overrides) -> "Settings":
         """A copy with some settings changed (command-line flags); validated again."""
         return dataclasses.replace(self, **overrides)
+
+    @property
+    def engine_options(self) -> dict:
+        """Keyword arguments for ``classifier.engine.Engine``."""
+        return {"max_batch": self.max_batch, "max_wait_ms": self.max_wait_ms, "max_queue": self.max_queue,
+                "decode_workers": self.decode_workers}
 
     @property
     def base_url(self) -> str:

@@ -95,7 +95,8 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     bench.add_argument("--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)")
     bench.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
     bench.add_argument("--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)")
-    bench.add_argument("--decode-workers", type=int, metavar="N", help="decode threads (default 1; CUDA cores-2)")
+    bench.add_argument("--decode-workers", type=int, metavar="N",
+                       help="engine's decode processes, 0 = one thread (default 0; CUDA cores-2)")
     bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=cmd_bench)
 

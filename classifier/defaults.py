@@ -6,3 +6,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEFAULT_DB = "~/.local/share/toonzoo/toonzoo.db"
 MAX_PICTURE_BYTES = 20 * 2**20  # Telegram lets bots download at most 20 MB; the decoder takes no more
 MAX_PICTURE_PIXELS = 40_000_000
+# The serving engine's knobs (classifier.engine.Engine; TOONZOO_MAX_BATCH, ... for the bot).
+MAX_BATCH = 16
+MAX_WAIT_MS = 5.0
+MAX_QUEUE = 64
+DECODE_WORKERS = 0  # 0: decode in one thread of the serving process; N: N worker processes

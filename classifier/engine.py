@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from .decode_pool import DecodePool, PixelPlan
+from .defaults import DECODE_WORKERS, MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
 from .jpeg import gpu_fallback_reason, read_header
 from .pipeline import ZeroShotClassifier
@@ -124,10 +125,10 @@ class Engine:
         self,
         classifier: ZeroShotClassifier,
         *,
-        max_batch: int = 16,
-        max_wait_ms: float = 5.0,
-        max_queue: int = 64,
-        decode_workers: int = 0,
+        max_batch: int = MAX_BATCH,
+        max_wait_ms: float = MAX_WAIT_MS,
+        max_queue: int = MAX_QUEUE,
+        decode_workers: int = DECODE_WORKERS,
         gpu_decode: bool | None = None,
     ):
         if max_batch < 1 or max_queue < 1 or decode_workers < 0 or max_wait_ms < 0:

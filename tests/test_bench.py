@@ -2,19 +2,21 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 
 from PIL import Image
 
 from bot.cli import main
-from toonzoo_tools.bench import percentiles, steady_throughput
+from toonzoo_tools.bench import percentiles, steady_throughput, worker_counts
 from toonzoo_tools.drawings import make_drawing_jpeg
 
 FIELDS = {
     "model", "random_weights", "device", "precision", "batch_sizes", "raw_img_per_s", "raw_img_per_s_by_batch",
     "engine_img_per_s", "engine_to_raw", "bf16_engine_img_per_s", "latency_ms", "text_cold_s",
     "text_warm_encoder_calls", "text_restart_encoder_calls", "peak_rss_mb", "engine_stats", "engine_max_batch",
+    "decode_img_per_s", "decode_img_per_s_by_workers", "gpu_decode_img_per_s",
 }
 
 
@@ -33,6 +35,11 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     for key in ("c1", "c8", "c32"):
         latency = result["latency_ms"][key]
         assert latency["n"] > 0 and 0 < latency["p50"] <= latency["p95"], key
+    by_workers = result["decode_img_per_s_by_workers"]
+    assert list(by_workers) == [str(n) for n in worker_counts(min(16, os.cpu_count()))]
+    assert all(isinstance(rate, float) and rate > 0 for rate in by_workers.values())
+    assert result["gpu_decode_img_per_s"] is None  # on a CPU
+    assert "decode+preprocess, 1 process(es)" in printed
     assert result["text_cold_encoder_calls"] > 0
     assert result["text_warm_encoder_calls"] == result["text_restart_encoder_calls"] == 0
     assert result["engine_errors"] == 0 and result["engine_stats"]["busy_rejections"] == 0
@@ -53,6 +60,13 @@ def test_steady_throughput_counts_whole_batches_only():
     assert steady_throughput(log, since=0.5, until=3.2) == (16.0, 2)
     assert steady_throughput(log, since=0.0, until=10) == ((16 * 3 + 4) / 3.5, 4)
     assert steady_throughput(log, since=3.1, until=3.2) == (0.0, 0)
+
+
+def test_worker_counts():
+    assert worker_counts(1) == [1]
+    assert worker_counts(2) == [1, 2]
+    assert worker_counts(6) == [1, 2, 4, 6]
+    assert worker_counts(16) == [1, 2, 4, 8, 16]
 
 
 def test_percentiles():

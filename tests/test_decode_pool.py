@@ -212,3 +212,50 @@ def test_sigterm_of_the_serving_process_leaves_no_worker(mode, tiny_model_name, 
     else:
         assert server.returncode == -signal.SIGTERM  # died at once: nobody closed the pool
     assert wait_until(lambda: not any(alive(pid) for pid in pids), 10), "decode workers outlived their parent"
+
+
+def decode_workers_of(pid: int) -> list[int]:
+    """Child processes of ``pid`` that run a multiprocessing worker (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(entry))
+    return found
+
+
+async def test_the_bot_with_decode_workers_stops_them_on_sigterm(tmp_path, tiny_model_name):
+    from bot_harness import png_bytes
+    from fake_bot_api import FakeBotApi
+    from test_run import TOONZOO, bot_env
+
+    async with FakeBotApi() as fake:
+        ada = fake.add_user("Ada")
+        chat = fake.add_private_chat(ada)
+        env = bot_env(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url,
+                      TOONZOO_MODEL=tiny_model_name, TOONZOO_DB=str(tmp_path / "toonzoo.db"),
+                      TOONZOO_DECODE_WORKERS="2")
+        process = await asyncio.create_subprocess_exec(
+            *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            await fake.wait_for("setMyCommands", timeout=90)
+            fake.send_photo(chat, ada, png_bytes())
+            reply = await fake.wait_for("sendMessage", timeout=30)
+            assert reply["text"].count("%") == 3
+            workers = decode_workers_of(process.pid)
+            assert len(workers) == 2
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(process.communicate(), 60)
+    log = out.decode()
+    assert process.returncode == 0, log
+    assert "decode: 2 processes" in log and "Traceback" not in log
+    assert not any(alive(pid) for pid in workers)

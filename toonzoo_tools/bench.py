@@ -2,7 +2,9 @@
 
 One run measures, on one model and device:
 
-1. raw ``encode_image`` throughput at a few batch sizes: the limit;
+1. raw ``encode_image`` throughput at a few batch sizes: the limit; decoding
+   throughput by number of decode worker processes (1, 2, 4, ... up to the
+   cores) and, on CUDA, of batched JPEG decoding on the GPU;
 2. the engine's steady-state throughput with many concurrent callers sending
    the bytes of realistic 1280x960 JPEG drawings (decode, preprocess, batch,
    forward pass, rank, deliver), and its ratio to the limit;
@@ -15,7 +17,7 @@ One run measures, on one model and device:
 It prints a table and, with ``--json PATH``, writes every number. Offline, when
 the requested weights are unavailable, it falls back to random weights (same
 compute cost) and says so. ``--device cuda`` runs the GPU variant: fp16, larger
-batches, more callers, several decode threads. Like every tool here it lives
+batches, more callers, several decode processes, JPEGs decoded on the GPU. Like every tool here it lives
 beside the serving packages; ``classifier.cli`` imports it only to run it.
 """
 
@@ -31,17 +33,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from classifier.database import open_database
+from classifier.decode_pool import DecodePool, PixelPlan
+from classifier.defaults import DECODE_WORKERS
 from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
 from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
+from classifier.jpeg import read_header
 from classifier.pipeline import ZeroShotClassifier
+from classifier.pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu
 from classifier.prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
 
 from .drawings import PICTURE_SIZE, make_drawing_jpeg
@@ -169,16 +175,84 @@ def measure_raw(loaded, batch_sizes, min_seconds: float, min_iterations: int = 2
     return rates
 
 
-def measure_decode(classifier, pictures: list[bytes], workers: int, count: int) -> float:
-    """Decode + preprocess throughput (images/s) with ``workers`` threads, model idle."""
-    def one(index: int):
-        return classifier.preprocess(classifier.decode(pictures[index % len(pictures)]))
+def worker_counts(cpus: int) -> list[int]:
+    """Decode worker counts to measure: 1, 2, 4, ... and the number of cores itself."""
+    counts = [1]
+    while counts[-1] * 2 <= cpus:
+        counts.append(counts[-1] * 2)
+    return counts if counts[-1] == cpus or cpus < 1 else counts + [cpus]
 
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(one, range(workers)))  # warm-up
-        start = time.perf_counter()
-        list(pool.map(one, range(count)))
-        return count / (time.perf_counter() - start)
+
+def _decode_rate(pool: DecodePool, pictures: list[bytes], count: int) -> float:
+    """Images per second through a started pool, ``count`` pictures in flight at once."""
+    finished = threading.Event()
+    left = [count]
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def done(_result, error) -> None:
+        if error is not None:
+            errors.append(error)
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                finished.set()
+
+    start = time.perf_counter()
+    for index in range(count):
+        pool.submit(pictures[index % len(pictures)], done)
+    finished.wait()
+    if errors:
+        raise errors[0]
+    return count / (time.perf_counter() - start)
+
+
+def measure_decode(classifier, pictures: list[bytes], workers: int, count: int) -> float:
+    """Decode + preprocess throughput (images/s) as the engine decodes: ``workers`` processes, 0 = one thread."""
+    return measure_decode_by_workers(classifier, pictures, [workers], count, repeats=1)[workers]
+
+
+def measure_decode_by_workers(classifier, pictures: list[bytes], counts: list[int], count: int,
+                              repeats: int = 3) -> dict[int, float]:
+    """Median images/s of decoding with each number of worker processes, model idle.
+
+    Repeats are interleaved (1, 2, 1, 2, ...) so that other load on the machine
+    spreads over every count alike; each pool is warmed up first.
+    """
+    plan = pixel_plan(classifier)
+    convert = plan.pixels if plan is not None else (lambda data: classifier.preprocess(classifier.decode(data)))
+    pools = {}
+    try:
+        for workers in counts:
+            pools[workers] = DecodePool(convert, workers if plan is not None else 0)
+            pools[workers].start()
+            _decode_rate(pools[workers], pictures, 2 * max(1, workers))  # warm-up: imports, first pictures
+        rates: dict[int, list[float]] = {workers: [] for workers in counts}
+        for _ in range(repeats):
+            for workers in counts:
+                rates[workers].append(_decode_rate(pools[workers], pictures, count))
+    finally:
+        for pool in pools.values():
+            pool.close()
+    for workers, values in rates.items():
+        logger.info("decode with %d worker(s): %s img/s", workers, ", ".join(f"{v:.0f}" for v in values))
+    return {workers: statistics.median(values) for workers, values in rates.items()}
+
+
+def measure_gpu_decode(plan: PixelPlan, pictures: list[bytes], device, batch: int, count: int) -> float:
+    """Images/s of batched JPEG decoding, fitting and padding on ``device`` (nvJPEG on CUDA)."""
+    headers = [read_header(data) for data in pictures]
+    chunk = [pictures[i % len(pictures)] for i in range(batch)]
+    chunk_headers = [headers[i % len(headers)] for i in range(batch)]
+    decode_jpegs(chunk, chunk_headers, plan, device)  # warm-up
+    _synchronize(device)
+    start = time.perf_counter()
+    done = 0
+    while done < count:
+        decode_jpegs(chunk, chunk_headers, plan, device)
+        done += batch
+    _synchronize(device)
+    return done / (time.perf_counter() - start)
 
 
 class TimedClassifier(ZeroShotClassifier):
@@ -257,6 +331,7 @@ class BenchSettings:
     callers: int
     max_batch: int
     decode_workers: int
+    decode_worker_counts: tuple[int, ...]
     raw_seconds: float
     engine_warmup_s: float
     engine_seconds: float
@@ -313,6 +388,8 @@ class PrecisionRun:
     raw_others_cpu_pct: float | None
     rss: dict[str, float]  # peak RSS (MB) after each phase
     serving_peak_rss_mb: float
+    decode_by_workers: dict[int, float] = field(default_factory=dict)
+    gpu_decode_img_per_s: float | None = None
 
     @property
     def raw_best_batch(self) -> int:
@@ -336,6 +413,8 @@ class PrecisionRun:
             "raw_best_batch": self.raw_best_batch,
             "raw_img_per_s": round(self.raw_img_per_s, 2),
             "decode_img_per_s": round(self.decode_img_per_s, 1),
+            "decode_img_per_s_by_workers": {str(n): round(r, 1) for n, r in self.decode_by_workers.items()},
+            "gpu_decode_img_per_s": None if self.gpu_decode_img_per_s is None else round(self.gpu_decode_img_per_s, 1),
             "engine_max_batch": serving.max_batch,
             "engine_img_per_s": round(serving.img_per_s, 2),
             "engine_to_raw": round(serving.img_per_s / self.raw_img_per_s, 3),
@@ -361,7 +440,9 @@ def _settings(args, device_type: str) -> BenchSettings:
         batch_sizes=batch_sizes,
         callers=args.callers or (256 if cuda else 32),
         max_batch=128 if cuda else 16,
-        decode_workers=args.decode_workers or (max(1, min(16, (os.cpu_count() or 2) - 2)) if cuda else 1),
+        decode_workers=(args.decode_workers if args.decode_workers is not None
+                        else max(1, min(16, (os.cpu_count() or 2) - 2)) if cuda else DECODE_WORKERS),
+        decode_worker_counts=tuple(worker_counts(min(16, os.cpu_count() or 1))),
         raw_seconds=0.3 if quick else (1.0 if cuda else 3.0),
         engine_warmup_s=0.5 if quick else 2.5,
         engine_seconds=1.5 if quick else (5.0 if cuda else 9.0),
@@ -503,12 +584,22 @@ async def _measure(args, precision: str, settings: BenchSettings, pictures: list
     serving_peak = peak_rss_mb()
     meter = CpuMeter()
     decode_rate = measure_decode(classifier, pictures, settings.decode_workers, settings.decode_count)
+    by_workers = {}
+    if serving_extras:
+        by_workers = measure_decode_by_workers(classifier, pictures, list(settings.decode_worker_counts),
+                                               settings.decode_count)
+    gpu_rate = None
+    plan = pixel_plan(classifier)
+    if serving_extras and loaded.device.type == "cuda" and plan_fits_gpu(plan) and gpu_decoding_available(
+            loaded.device):
+        gpu_rate = measure_gpu_decode(plan, pictures, loaded.device, max_batch, settings.decode_count)
     raw = measure_raw(loaded, settings.batch_sizes, settings.raw_seconds)
     raw_others = meter.others_pct()
     rss["raw"] = peak_rss_mb()
     return PrecisionRun(
         loaded=loaded, note=note, load_s=load_s, decode_img_per_s=decode_rate, serving=serving, text=text,
         raw_by_batch=raw, raw_others_cpu_pct=raw_others, rss=rss, serving_peak_rss_mb=serving_peak,
+        decode_by_workers=by_workers, gpu_decode_img_per_s=gpu_rate,
     )
 
 
@@ -585,7 +676,7 @@ def run_bf16_subprocess(args, parent: dict) -> dict | None:
                    "--model", args.model, "--pretrained", pretrained, "--device", args.device]
         for flag, value in (("--batch-sizes", args.batch_sizes), ("--callers", args.callers),
                             ("--decode-workers", args.decode_workers), ("--max-batch", args.max_batch)):
-            if value:
+            if value is not None:
                 command += [flag, str(value)]
         if args.quick:
             command.append("--quick")
@@ -630,8 +721,15 @@ def format_report(result: dict) -> str:
     for batch, rate in result["raw_img_per_s_by_batch"].items():
         mark = "  <- best" if int(batch) == result["raw_best_batch"] else ""
         rows.append((f"raw encode_image, batch {batch}", f"{rate:.1f} img/s{mark}", ""))
-    rows.append((f"decode+preprocess, {result['decode_workers']} thread(s)", f"{result['decode_img_per_s']:.1f} img/s",
-                 ""))
+    workers = result["decode_workers"]
+    rows.append((f"decode+preprocess, {f'{workers} process(es)' if workers else 'one thread'} (engine's)",
+                 f"{result['decode_img_per_s']:.1f} img/s", ""))
+    by_workers = result.get("decode_img_per_s_by_workers") or {}
+    for count, rate in by_workers.items():
+        ratio = f" ({rate / by_workers['1']:.2f}x one)" if count != "1" and by_workers.get("1") else ""
+        rows.append((f"decode+preprocess, {count} process(es)", f"{rate:.1f} img/s{ratio}", ""))
+    if result.get("gpu_decode_img_per_s") is not None:
+        rows.append(("JPEG decode on the GPU (nvJPEG, batched)", f"{result['gpu_decode_img_per_s']:.1f} img/s", ""))
     stats = result["engine_stats"]
     rows.append((f"engine, {result['callers']} callers, max_batch {result['engine_max_batch']}",
                  f"{result['engine_img_per_s']:.1f} img/s (mean batch {result['engine_mean_batch_measured']:.1f})",
