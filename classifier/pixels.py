@@ -32,6 +32,7 @@ from .pipeline import ZeroShotClassifier, _fit_arguments
 logger = logging.getLogger(__name__)
 
 WHITE = 255
+FIT_CHUNK = 32  # decoded pictures resized in one call: bounds the float copy (32 x 1280x960 x 3 x 4 B = 470 MB)
 # torchvision 0.29 deprecates its decoders in favour of torchcodec; decode_jpeg still works and is what we use.
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
                         category=DeprecationWarning)
@@ -145,13 +146,22 @@ def decode_jpegs(datas: Sequence[bytes], headers: Sequence[JpegHeader], plan: Pi
                 decoded.append(decode_jpeg(tensor, mode=ImageReadMode.RGB, device=device))
             except Exception:
                 decoded.append(None)
-    results: list[torch.Tensor | None] = []
-    for image, header in zip(decoded, headers):
-        try:
-            results.append(None if image is None else fit_square(orient(image, header.orientation or 1), plan))
-        except Exception:
-            logger.warning("GPU resize failed; decoding on the CPU", exc_info=True)
-            results.append(None)
+    results: list[torch.Tensor | None] = [None] * len(inputs)
+    groups: dict[tuple, list[int]] = {}  # pictures of one size are fitted in one call (phone photos share sizes)
+    for index, (image, header) in enumerate(zip(decoded, headers)):
+        if image is not None:
+            decoded[index] = image = orient(image, header.orientation or 1)
+            groups.setdefault(tuple(image.shape), []).append(index)
+    for indices in groups.values():
+        for start in range(0, len(indices), FIT_CHUNK):
+            chunk = indices[start : start + FIT_CHUNK]
+            try:
+                fitted = fit_square(torch.stack([decoded[i] for i in chunk]), plan)
+            except Exception:
+                logger.warning("fitting %d decoded JPEGs failed; decoding them on the CPU", len(chunk), exc_info=True)
+                continue
+            for i, picture in zip(chunk, fitted):
+                results[i] = picture
     return results
 
 
@@ -175,19 +185,22 @@ def orient(image: torch.Tensor, orientation: int) -> torch.Tensor:
 
 
 def fit_square(image: torch.Tensor, plan: PixelPlan) -> torch.Tensor:
-    """Fit, pad with white and resize a ``[3, H, W]`` uint8 picture as ``PixelPlan.pixels`` does with Pillow."""
+    """Fit, pad with white and resize ``[3, H, W]`` uint8 pictures (or ``[N, 3, H, W]`` of one size)
+    as ``PixelPlan.pixels`` does with Pillow."""
+    if image.dim() == 3:
+        return fit_square(image[None], plan)[0]
     options = dict(plan.decode_options)
     fit, fit_resample = options.get("fit_size"), options.get("resample", plan.resample)
-    height, width = image.shape[-2:]
+    height, width = image.shape[-2:]  # [N, 3, H, W]
     if fit and max(width, height) > fit:
         scale = fit / max(width, height)
         width, height = max(1, round(width * scale)), max(1, round(height * scale))
         image = _resize(image, height, width, fit_resample)
     side = max(width, height)
     if width != height:
-        square = torch.full((3, side, side), WHITE, dtype=torch.uint8, device=image.device)
+        square = torch.full((len(image), 3, side, side), WHITE, dtype=torch.uint8, device=image.device)
         top, left = (side - height) // 2, (side - width) // 2
-        square[:, top : top + height, left : left + width] = image
+        square[..., top : top + height, left : left + width] = image
         image = square
     if side != plan.side:
         image = _resize(image, plan.side, plan.side, plan.resample)
@@ -196,9 +209,9 @@ def fit_square(image: torch.Tensor, plan: PixelPlan) -> torch.Tensor:
 
 def _resize(image: torch.Tensor, height: int, width: int, resample: int) -> torch.Tensor:
     """Pillow-style antialiased resampling (torch's ``antialias=True`` follows Pillow's filters)."""
-    values = torch.nn.functional.interpolate(image[None].float(), size=(height, width), mode=_GPU_RESAMPLE[resample],
+    values = torch.nn.functional.interpolate(image.float(), size=(height, width), mode=_GPU_RESAMPLE[resample],
                                              antialias=True, align_corners=False)
-    return values[0].round_().clamp_(0, 255).to(torch.uint8)
+    return values.round_().clamp_(0, 255).to(torch.uint8)
 
 
 def _jpeg_tensor(data: bytes) -> torch.Tensor:

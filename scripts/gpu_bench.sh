@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # GPU variant of `toonzoo bench`: fp16 on CUDA, raw batches 1..256, 256 concurrent callers,
-# engine max_batch 128, one decode thread per spare core, plus the bf16 run. Under 3 minutes.
+# engine max_batch 128, one decode process per spare core, JPEGs decoded on the GPU (nvJPEG),
+# decoding by 1, 2, 4, ... processes and on the GPU, plus the bf16 run; then the GPU decoding
+# tests (nvJPEG vs the CPU path) and a summary against the goals. About 4 minutes.
 #
-#   scripts/gpu_bench.sh [extra toonzoo bench options]      # writes $OUT/bench-gpu.json
+#   scripts/gpu_bench.sh [extra toonzoo bench options]      # writes $OUT/bench-gpu.json and prints tables
 #
 # Environment: OUT (folder for the JSON, default .), PYTHON (default python3),
 # WHEELS (folder of wheels for an offline machine, default .whl; see below).
@@ -40,5 +42,34 @@ assert torch.cuda.is_available(), "no CUDA device visible to torch"
 print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}", flush=True)
 EOF
 
+export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" PYTHONUNBUFFERED=1
 # Not `toonzoo` itself: the bench needs only the classifier and toonzoo_tools packages, not the bot's dependencies.
-exec "$python" -m classifier bench --device cuda --json "$out/bench-gpu.json" "$@"
+"$python" -m classifier bench --device cuda --json "$out/bench-gpu.json" "$@"
+
+# nvJPEG against the CPU path (cosine of embeddings >= 0.99, same fallbacks); needs pytest.
+if "$python" -m pytest --version >/dev/null 2>&1; then
+    PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" "$python" -m pytest -q -p no:cacheprovider -rs \
+        tests/test_gpu_decode.py tests/test_decode_pool.py -k "not the_bot" 2>&1 | tail -5 || true
+else
+    echo "pytest not installed: GPU decoding tests skipped"
+fi
+
+"$python" - "$out/bench-gpu.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c32 = (r["latency_ms"].get("c32") or {}).get("p50")
+rows = [
+    ("device", r["device"], ""),
+    ("engine img/s end to end", r["engine_img_per_s"], ">= 4000"),
+    ("engine / raw", r["engine_to_raw"], ""),
+    ("p50 latency, 32 callers (ms)", c32, "<= 30"),
+    ("p50 latency, 1 caller (ms)", r["latency_ms"]["c1"]["p50"], ""),
+    ("GPU JPEG decode img/s", r.get("gpu_decode_img_per_s"), ""),
+    ("decode img/s by processes", r.get("decode_img_per_s_by_workers"), ""),
+    ("JPEGs decoded on the GPU / fallbacks", f'{r["engine_stats"].get("device_decoded")} / '
+                                             f'{r["engine_stats"].get("device_decode_fallbacks")}', ""),
+]
+print("\n| measurement | result | goal |\n|---|---|---|")
+for name, value, goal in rows:
+    print(f"| {name} | {value} | {goal} |")
+EOF
