@@ -171,7 +171,11 @@ class Engine:
             workers = 0
         convert = self._plan.pixels if self._plan is not None else self._decode_and_preprocess
         self._decoder = DecodePool(convert, workers)
-        await self._loop.run_in_executor(None, self._decoder.start)
+        try:
+            await self._loop.run_in_executor(None, self._decoder.start)
+        except BaseException:
+            await self._loop.run_in_executor(None, self._decoder.close)  # no half-started workers left behind
+            raise
         device = self.classifier.loaded.device
         wanted = device.type == "cuda" if self.gpu_decode is None else self.gpu_decode
         if wanted:

@@ -19,6 +19,8 @@ OTHER_SOF = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # loss
 STANDALONE = {0x01, *range(0xD0, 0xD8)}  # markers without a length
 SOS, EOI, APP1 = 0xDA, 0xD9, 0xE1
 EXIF_ORIENTATION_TAG = 0x0112
+EOI_MARKER = b"\xff\xd9"
+TAIL = 64  # the end-of-image marker is looked for this near the end (some writers pad after it)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def gpu_fallback_reason(
         return "not a readable JPEG"
     if len(data) > max_bytes:
         return "too many bytes"
+    if EOI_MARKER not in data[-TAIL:]:  # nvJPEG may decode a cut-off file without a word; Pillow says it's damaged
+        return "cut off (no end-of-image marker)"
     if header.sof not in BASELINE_SOF:
         return "progressive" if header.sof in PROGRESSIVE_SOF else "unusual JPEG coding"
     if header.precision != 8:

@@ -45,6 +45,13 @@ def png(size=(96, 72)) -> bytes:
     return buffer.getvalue()
 
 
+def undefined_quantisation_table(data: bytes) -> bytes:
+    """A JPEG whose header reads fine but whose first component names a table that isn't there."""
+    damaged = bytearray(data)
+    damaged[damaged.index(b"\xff\xc0") + 12] = 3
+    return bytes(damaged)
+
+
 def big_endian_exif(orientation: int) -> bytes:
     """An APP1 EXIF block written by hand in Motorola byte order (Pillow writes Intel order)."""
     tiff = b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", 1)
@@ -87,6 +94,7 @@ def test_header_of_things_that_are_not_readable_jpegs():
     (photo(progressive=True), "progressive"),
     (photo(mode="CMYK"), "CMYK or unusual colour components"),
     (photo((12, 400)), "too small"),
+    (photo()[: len(photo()) // 2], "cut off (no end-of-image marker)"),
 ])
 def test_gpu_fallback_reason(data, reason):
     assert gpu_fallback_reason(data, read_header(data)) == reason
@@ -160,7 +168,7 @@ def test_tensor_path_embeddings_match_the_cpu_path(tiny_classifier):
 def test_a_jpeg_the_decoder_fails_on_comes_back_as_none(classifier):
     plan = pixel_plan(classifier)
     good = photo()
-    bad = good[: len(good) // 2]  # header intact, scan cut off
+    bad = undefined_quantisation_table(good)
     results = decode_jpegs([good, bad], [read_header(good), read_header(bad)], plan, CPU)
     assert results[0] is not None and results[1] is None
 
@@ -175,13 +183,15 @@ async def test_engine_routes_jpegs_to_the_tensor_path_and_falls_back(tiny_classi
         stats = engine.stats
         assert stats.device_decoded == 2 and stats.device_decode_fallbacks == 0
         with pytest.raises(CorruptImage):  # passes the header check, the decoder fails, Pillow explains
-            await engine.classify(photo()[: len(photo()) // 2], ANIMALS)
+            await engine.classify(undefined_quantisation_table(photo()), ANIMALS)
         assert engine.stats.device_decode_fallbacks == 1
+        with pytest.raises(CorruptImage):  # cut off: never sent to the tensor path
+            await engine.classify(photo()[: len(photo()) // 2], ANIMALS)
         with pytest.raises(ImageTooSmall):  # never sent to the tensor path
             await engine.classify(photo((12, 400)), ANIMALS)
         with pytest.raises(NotAnImage):
             await engine.classify(b"\xff\xd8\xff not really", ANIMALS)
-        assert engine.stats.device_decoded == 2
+        assert engine.stats.device_decoded == 2 and engine.stats.device_decode_fallbacks == 1
     async with Engine(tiny_classifier) as engine:  # on a CPU the default is Pillow for everything
         plain = await asyncio.gather(*(engine.classify(p, ANIMALS) for p in pictures))
         assert engine.stats.device_decoded == 0
@@ -220,8 +230,9 @@ async def test_engine_on_cuda_decodes_jpegs_on_the_gpu_and_falls_back(cuda_class
     async with Engine(cuda_classifier) as engine:
         results = await asyncio.gather(*(engine.classify(p, ANIMALS) for p in pictures))
         assert engine.stats.device_decoded == 2
-        with pytest.raises(CorruptImage):
-            await engine.classify(photo()[: len(photo()) // 2], ANIMALS)
+        for damaged in (undefined_quantisation_table(photo()), photo()[: len(photo()) // 2]):
+            with pytest.raises(CorruptImage):
+                await engine.classify(damaged, ANIMALS)
     async with Engine(cuda_classifier, gpu_decode=False) as engine:
         plain = await asyncio.gather(*(engine.classify(p, ANIMALS) for p in pictures))
         assert engine.stats.device_decoded == 0
