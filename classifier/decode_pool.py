@@ -18,6 +18,7 @@ so none is left behind.
 """
 
 import dataclasses
+import functools
 import logging
 import multiprocessing
 import os
@@ -25,7 +26,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -152,11 +159,11 @@ class DecodePool:
             except BrokenProcessPool:
                 self._forget(executor)  # it broke before this picture went in: a fresh pool takes it
                 continue
-            future.add_done_callback(lambda f: self._finished(executor, f, data, done, retries))
+            future.add_done_callback(functools.partial(self._finished, executor, data=data, done=done, retries=retries))
             return
         done(None, InferenceFailed("decoding workers cannot start"))
 
-    def _finished(self, executor: Executor, future: Future, data: bytes, done: Done, retries: int) -> None:
+    def _finished(self, executor: Executor, future: Future, *, data: bytes, done: Done, retries: int) -> None:
         try:
             result = future.result()
         except CancelledError:
@@ -172,7 +179,7 @@ class DecodePool:
                     pass  # closed meanwhile: the engine answers its caller
                 return
             done(None, InferenceFailed("a decoding worker stopped (killed or out of memory)"))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the conversion's own error, for the caller to judge
             done(None, exc)
         else:
             done(result, None)

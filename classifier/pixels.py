@@ -115,7 +115,7 @@ def gpu_decoding_available(device: torch.device) -> bool:
         probe = _jpeg_tensor(_tiny_jpeg())
         decode_jpeg([probe], mode=ImageReadMode.RGB, device=device)
         return True
-    except Exception as exc:  # no nvJPEG in this build, no GPU memory, ...
+    except Exception as exc:  # noqa: BLE001 - no nvJPEG in this build, no GPU memory, ...: the CPU path
         logger.warning("GPU JPEG decoding unavailable, decoding on the CPU: %s", exc)
         return False
 
@@ -144,7 +144,7 @@ def decode_jpegs(datas: Sequence[bytes], headers: Sequence[JpegHeader], plan: Pi
         for tensor in inputs:
             try:
                 decoded.append(decode_jpeg(tensor, mode=ImageReadMode.RGB, device=device))
-            except Exception:
+            except Exception:  # noqa: BLE001 - whatever the decoder says, the CPU path explains it to the user
                 decoded.append(None)
     results: list[torch.Tensor | None] = [None] * len(inputs)
     groups: dict[tuple, list[int]] = {}  # pictures of one size are fitted in one call (phone photos share sizes)

@@ -16,6 +16,7 @@ import numpy as np
 import open_clip
 import pytest
 import torch
+from decode_helpers import sleepy
 from PIL import Image
 
 from classifier.decode_pool import DecodePool
@@ -23,7 +24,6 @@ from classifier.engine import Engine
 from classifier.errors import InferenceFailed, NotAnImage
 from classifier.pipeline import ZeroShotClassifier
 from classifier.pixels import pixel_plan, to_model_input
-from decode_helpers import sleepy
 
 ANIMALS = ["cat", "dog", "fox", "owl"]
 
@@ -155,7 +155,7 @@ def test_a_picture_whose_worker_dies_twice_fails_cleanly():
             pids = pool.worker_pids()
             time.sleep(0.5)  # the picture is in the worker
             os.kill(pids[0], signal.SIGKILL)
-            assert wait_until(lambda: finished.is_set() or pool.worker_pids() != pids, 30)
+            assert wait_until(lambda pids=pids: finished.is_set() or pool.worker_pids() != pids, 30)
         assert finished.wait(30)
         (result, error), = outcome
         assert result is None and isinstance(error, InferenceFailed)

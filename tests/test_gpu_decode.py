@@ -17,7 +17,13 @@ from classifier.engine import Engine
 from classifier.errors import CorruptImage, ImageTooSmall, NotAnImage
 from classifier.jpeg import gpu_fallback_reason, read_header
 from classifier.pipeline import ZeroShotClassifier
-from classifier.pixels import decode_jpegs, fit_square, orient, pixel_plan, to_model_input
+from classifier.pixels import (
+    decode_jpegs,
+    fit_square,
+    orient,
+    pixel_plan,
+    to_model_input,
+)
 from toonzoo_tools.drawings import make_drawing_jpeg
 
 CPU = torch.device("cpu")

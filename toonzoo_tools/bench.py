@@ -32,8 +32,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +44,8 @@ from classifier.decode_pool import DecodePool, PixelPlan
 from classifier.defaults import DECODE_WORKERS
 from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
-from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
 from classifier.jpeg import read_header
+from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
 from classifier.pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu
 from classifier.prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
