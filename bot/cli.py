@@ -64,12 +64,24 @@ def add_run_command(add_command: AddCommand) -> None:
     run.add_argument("--webhook-url", help="serve a webhook at this https URL instead of long polling")
     engine = run.add_argument_group("engine")
     engine.add_argument("--max-batch", type=int, metavar="N", help="pictures per forward pass (TOONZOO_MAX_BATCH)")
-    engine.add_argument("--max-wait-ms", type=float, metavar="MS",
-                        help="wait for more pictures after a batch's first (TOONZOO_MAX_WAIT_MS)")
-    engine.add_argument("--max-queue", type=int, metavar="N",
-                        help="pictures waiting before new ones are refused as busy (TOONZOO_MAX_QUEUE)")
-    engine.add_argument("--decode-workers", type=int, metavar="N",
-                        help="decoding processes; 0 decodes in one thread (TOONZOO_DECODE_WORKERS)")
+    engine.add_argument(
+        "--max-wait-ms",
+        type=float,
+        metavar="MS",
+        help="wait for more pictures after a batch's first (TOONZOO_MAX_WAIT_MS)",
+    )
+    engine.add_argument(
+        "--max-queue",
+        type=int,
+        metavar="N",
+        help="pictures waiting before new ones are refused as busy (TOONZOO_MAX_QUEUE)",
+    )
+    engine.add_argument(
+        "--decode-workers",
+        type=int,
+        metavar="N",
+        help="decoding processes; 0 decodes in one thread (TOONZOO_DECODE_WORKERS)",
+    )
     run.set_defaults(handler=cmd_run)
 
 
@@ -86,9 +98,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(os.environ)
         overrides = {
-            "model": args.model, "pretrained": args.pretrained, "precision": args.precision,
-            "device": args.device, "db_path": args.db, "webhook_url": args.webhook_url,
-            "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms, "max_queue": args.max_queue,
+            "model": args.model,
+            "pretrained": args.pretrained,
+            "precision": args.precision,
+            "device": args.device,
+            "db_path": args.db,
+            "webhook_url": args.webhook_url,
+            "max_batch": args.max_batch,
+            "max_wait_ms": args.max_wait_ms,
+            "max_queue": args.max_queue,
             "decode_workers": args.decode_workers,
         }
         settings = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
@@ -100,13 +118,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         run(settings)
     except InvalidToken:
-        print(f"toonzoo: Telegram rejected the bot token {mask_token(settings.token)} (TELEGRAM_BOT_TOKEN): "
-              "check it, or get a new one from @BotFather.", file=sys.stderr)
+        print(
+            f"toonzoo: Telegram rejected the bot token {mask_token(settings.token)} (TELEGRAM_BOT_TOKEN): "
+            "check it, or get a new one from @BotFather.",
+            file=sys.stderr,
+        )
         return 2
     except NetworkError as exc:
         reason = " ".join(str(exc).replace(settings.token, "<token>").split())
-        print(f"toonzoo: cannot reach the Telegram Bot API at {settings.api_url} ({reason}): check the network "
-              "or TELEGRAM_BOT_API_URL.", file=sys.stderr)
+        print(
+            f"toonzoo: cannot reach the Telegram Bot API at {settings.api_url} ({reason}): check the network "
+            "or TELEGRAM_BOT_API_URL.",
+            file=sys.stderr,
+        )
         return 1
     except ClassifierError:
         raise  # one line from run_command

@@ -74,8 +74,14 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         rounds, seconds = parse_game_args(context.args or [], rules)
         game, events = start_game(
-            chat.id, _player(message), chat_labels(context, chat.id), rounds, seconds,
-            time.time(), _rng(context.bot_data), rules,
+            chat.id,
+            _player(message),
+            chat_labels(context, chat.id),
+            rounds,
+            seconds,
+            time.time(),
+            _rng(context.bot_data),
+            rules,
         )
     except UserError as exc:
         await message.reply_text(exc.user_message)
@@ -156,8 +162,7 @@ async def resume_games(application: Application) -> None:
         if game.playing:
             _games(application.bot_data)[game.chat_id] = game
         _commit(application, game, events)
-        logger.info("chat %s: game %s %s after restart", game.chat_id, game.id,
-                    "resumed" if game.playing else "closed")
+        logger.info("chat %s: game %s %s after restart", game.chat_id, game.id, "resumed" if game.playing else "closed")
         try:
             await _announce(application, game, events)
         except TelegramError as exc:  # one chat's trouble must not keep the bot from starting
@@ -221,14 +226,15 @@ def _set_timer(job_queue: JobQueue, game: Game, rules: GameRules) -> None:
     due = next_deadline(game, rules)
     if due is not None:
         job_queue.run_once(
-            _on_timer, when=max(0.0, due - time.time()), name=name,
-            chat_id=game.chat_id, data=(game.id, due),
+            _on_timer,
+            when=max(0.0, due - time.time()),
+            name=name,
+            chat_id=game.chat_id,
+            data=(game.id, due),
         )
 
 
-async def _announce(
-    application: Application, game: Game, events: list[Event], picture: Message | None = None
-) -> None:
+async def _announce(application: Application, game: Game, events: list[Event], picture: Message | None = None) -> None:
     """Say what happened: verdicts as a reply to the picture, the rest in one message to the chat."""
     to_picture, to_chat = [], []
     for event in events:

@@ -90,8 +90,18 @@ class EngineStats:
 class _Request:
     """One caller's picture on its way through decode pool, queue and worker."""
 
-    __slots__ = ("image", "labels", "weights", "top_k", "future", "pixels", "queued_at", "released", "abandoned",
-                 "header")
+    __slots__ = (
+        "image",
+        "labels",
+        "weights",
+        "top_k",
+        "future",
+        "pixels",
+        "queued_at",
+        "released",
+        "abandoned",
+        "header",
+    )
 
     def __init__(self, image: bytes, labels: tuple[str, ...], top_k: int, future: asyncio.Future):
         self.image: bytes | None = image
@@ -180,10 +190,12 @@ class Engine:
         wanted = device.type == "cuda" if self.gpu_decode is None else self.gpu_decode
         if wanted:
             usable = plan_fits_gpu(self._plan) and await self._loop.run_in_executor(
-                None, gpu_decoding_available, device)
+                None, gpu_decoding_available, device
+            )
             if usable:
-                self._gpu_thread = threading.Thread(target=self._run_gpu_decoder, name="toonzoo-gpu-decode",
-                                                    daemon=True)
+                self._gpu_thread = threading.Thread(
+                    target=self._run_gpu_decoder, name="toonzoo-gpu-decode", daemon=True
+                )
             else:
                 logger.warning("JPEGs cannot be decoded on %s for this model: decoding them on the CPU", device)
         self._thread = threading.Thread(target=self._run_worker, name="toonzoo-inference", daemon=True)
@@ -193,9 +205,14 @@ class Engine:
             self._gpu_thread.start()
         logger.info(
             "engine started: %s on %s (%s), max_batch=%d, max_wait=%.1f ms, max_queue=%d, decode: %s%s",
-            self.classifier.identity, device, self.classifier.loaded.precision,
-            self.max_batch, self.max_wait_s * 1000, self.max_queue,
-            f"{workers} processes" if workers else "one thread", f", JPEGs on {device}" if self._gpu_thread else "",
+            self.classifier.identity,
+            device,
+            self.classifier.loaded.precision,
+            self.max_batch,
+            self.max_wait_s * 1000,
+            self.max_queue,
+            f"{workers} processes" if workers else "one thread",
+            f", JPEGs on {device}" if self._gpu_thread else "",
         )
 
     async def close(self) -> None:
@@ -545,4 +562,3 @@ class Engine:
             request.future.set_exception(error)
         else:
             request.future.set_result(result)
-

@@ -34,8 +34,9 @@ logger = logging.getLogger(__name__)
 WHITE = 255
 FIT_CHUNK = 32  # decoded pictures resized in one call: bounds the float copy (32 x 1280x960 x 3 x 4 B = 470 MB)
 # torchvision 0.29 deprecates its decoders in favour of torchcodec; decode_jpeg still works and is what we use.
-warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
-                        category=DeprecationWarning)
+warnings.filterwarnings(
+    "ignore", message="The image decoding and encoding capabilities of TorchVision", category=DeprecationWarning
+)
 _GPU_RESAMPLE = {Image.Resampling.BICUBIC: "bicubic", Image.Resampling.BILINEAR: "bilinear"}
 _RGB_STEPS = ("MaybeConvertMode", "_convert_to_rgb")
 
@@ -43,8 +44,10 @@ _RGB_STEPS = ("MaybeConvertMode", "_convert_to_rgb")
 def pixel_plan(classifier: ZeroShotClassifier) -> PixelPlan | None:
     """The PIL half of ``classifier``'s preprocessing, or None when it is not the usual
     ``Resize(side)``, ``CenterCrop(side)``, to-RGB, ``ToTensor``, ``Normalize`` (or decoding is overridden)."""
-    if (type(classifier).decode is not ZeroShotClassifier.decode
-            or type(classifier).preprocess is not ZeroShotClassifier.preprocess):
+    if (
+        type(classifier).decode is not ZeroShotClassifier.decode
+        or type(classifier).preprocess is not ZeroShotClassifier.preprocess
+    ):
         return None
     loaded = classifier.loaded
     side = loaded.image_size
@@ -64,8 +67,13 @@ def pixel_plan(classifier: ZeroShotClassifier) -> PixelPlan | None:
     if resample is None:
         return None
     options = (("draft_size", side), *_fit_arguments(loaded).items())
-    return PixelPlan(side=side, resample=int(resample), mean=tuple(map(float, normalize.mean)),
-                     std=tuple(map(float, normalize.std)), decode_options=tuple(options))
+    return PixelPlan(
+        side=side,
+        resample=int(resample),
+        mean=tuple(map(float, normalize.mean)),
+        std=tuple(map(float, normalize.std)),
+        decode_options=tuple(options),
+    )
 
 
 def _name(step) -> str:
@@ -128,8 +136,9 @@ def plan_fits_gpu(plan: PixelPlan | None) -> bool:
     return fit_resample in _GPU_RESAMPLE
 
 
-def decode_jpegs(datas: Sequence[bytes], headers: Sequence[JpegHeader], plan: PixelPlan,
-                 device: torch.device) -> list[torch.Tensor | None]:
+def decode_jpegs(
+    datas: Sequence[bytes], headers: Sequence[JpegHeader], plan: PixelPlan, device: torch.device
+) -> list[torch.Tensor | None]:
     """``[3, side, side]`` uint8 pictures on ``device``; None for a picture the decoder failed on
     (the caller sends it down the CPU path, which gives the user its precise error)."""
     from torchvision.io import decode_jpeg
@@ -209,8 +218,9 @@ def fit_square(image: torch.Tensor, plan: PixelPlan) -> torch.Tensor:
 
 def _resize(image: torch.Tensor, height: int, width: int, resample: int) -> torch.Tensor:
     """Pillow-style antialiased resampling (torch's ``antialias=True`` follows Pillow's filters)."""
-    values = torch.nn.functional.interpolate(image.float(), size=(height, width), mode=_GPU_RESAMPLE[resample],
-                                             antialias=True, align_corners=False)
+    values = torch.nn.functional.interpolate(
+        image.float(), size=(height, width), mode=_GPU_RESAMPLE[resample], antialias=True, align_corners=False
+    )
     return values.round_().clamp_(0, 255).to(torch.uint8)
 
 

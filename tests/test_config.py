@@ -23,19 +23,21 @@ def test_defaults():
 
 
 def test_everything_from_the_environment(tmp_path):
-    settings = Settings.from_env({
-        "TELEGRAM_BOT_TOKEN": f"  {TOKEN}\n",
-        "TELEGRAM_BOT_API_URL": "http://localhost:8081/",
-        "TOONZOO_DB": str(tmp_path / "bot.db"),
-        "TOONZOO_MODEL": "local-dir:/models/tiny",
-        "TOONZOO_PRETRAINED": "random",
-        "TOONZOO_PRECISION": "BF16",
-        "TOONZOO_DEVICE": "cuda:1",
-        "TOONZOO_WEBHOOK_URL": "https://bot.example.org/hook",
-        "TOONZOO_WEBHOOK_LISTEN": "0.0.0.0",
-        "TOONZOO_WEBHOOK_PORT": "8080",
-        "TOONZOO_WEBHOOK_SECRET": "s3cr3t_-",
-    })
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": f"  {TOKEN}\n",
+            "TELEGRAM_BOT_API_URL": "http://localhost:8081/",
+            "TOONZOO_DB": str(tmp_path / "bot.db"),
+            "TOONZOO_MODEL": "local-dir:/models/tiny",
+            "TOONZOO_PRETRAINED": "random",
+            "TOONZOO_PRECISION": "BF16",
+            "TOONZOO_DEVICE": "cuda:1",
+            "TOONZOO_WEBHOOK_URL": "https://bot.example.org/hook",
+            "TOONZOO_WEBHOOK_LISTEN": "0.0.0.0",
+            "TOONZOO_WEBHOOK_PORT": "8080",
+            "TOONZOO_WEBHOOK_SECRET": "s3cr3t_-",
+        }
+    )
     assert settings.token == TOKEN
     assert settings.base_url == "http://localhost:8081/bot"
     assert settings.base_file_url == "http://localhost:8081/file/bot"
@@ -114,19 +116,29 @@ def test_replace_overrides_and_validates_again():
 def test_engine_knobs_from_the_environment():
     defaults = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
     assert defaults.engine_options == {"max_batch": 16, "max_wait_ms": 5.0, "max_queue": 64, "decode_workers": 0}
-    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TOONZOO_MAX_BATCH": "32", "TOONZOO_MAX_WAIT_MS": "2.5",
-                                  "TOONZOO_MAX_QUEUE": "200", "TOONZOO_DECODE_WORKERS": "2"})
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TOONZOO_MAX_BATCH": "32",
+            "TOONZOO_MAX_WAIT_MS": "2.5",
+            "TOONZOO_MAX_QUEUE": "200",
+            "TOONZOO_DECODE_WORKERS": "2",
+        }
+    )
     assert settings.engine_options == {"max_batch": 32, "max_wait_ms": 2.5, "max_queue": 200, "decode_workers": 2}
     assert settings.replace(decode_workers=0).decode_workers == 0
 
 
-@pytest.mark.parametrize(("variable", "value", "message"), [
-    ("TOONZOO_MAX_BATCH", "lots", "TOONZOO_MAX_BATCH must be a whole number, not 'lots'."),
-    ("TOONZOO_MAX_BATCH", "0", "TOONZOO_MAX_BATCH must be at least 1, not 0."),
-    ("TOONZOO_MAX_QUEUE", "-3", "TOONZOO_MAX_QUEUE must be at least 1, not -3."),
-    ("TOONZOO_DECODE_WORKERS", "-1", "TOONZOO_DECODE_WORKERS must be at least 0, not -1."),
-    ("TOONZOO_MAX_WAIT_MS", "soon", "TOONZOO_MAX_WAIT_MS must be a number, not 'soon'."),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TOONZOO_MAX_BATCH", "lots", "TOONZOO_MAX_BATCH must be a whole number, not 'lots'."),
+        ("TOONZOO_MAX_BATCH", "0", "TOONZOO_MAX_BATCH must be at least 1, not 0."),
+        ("TOONZOO_MAX_QUEUE", "-3", "TOONZOO_MAX_QUEUE must be at least 1, not -3."),
+        ("TOONZOO_DECODE_WORKERS", "-1", "TOONZOO_DECODE_WORKERS must be at least 0, not -1."),
+        ("TOONZOO_MAX_WAIT_MS", "soon", "TOONZOO_MAX_WAIT_MS must be a number, not 'soon'."),
+    ],
+)
 def test_bad_engine_knobs_give_one_line(variable, value, message):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, variable: value})

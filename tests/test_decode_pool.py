@@ -48,8 +48,13 @@ def png(size=(96, 72), seed=0, mode="RGBA") -> bytes:
     return buffer.getvalue()
 
 
-PICTURES = [jpeg(seed=1), jpeg((300, 800), seed=2, orientation=6), jpeg((50, 40), seed=3, mode="L"),
-            png(seed=4), png((200, 90), seed=5, mode="P")]
+PICTURES = [
+    jpeg(seed=1),
+    jpeg((300, 800), seed=2, orientation=6),
+    jpeg((50, 40), seed=3, mode="L"),
+    png(seed=4),
+    png((200, 90), seed=5, mode="P"),
+]
 
 
 def alive(pid: int) -> bool:
@@ -75,8 +80,9 @@ def classifier(request, tiny_loaded):
     """The tiny model with its own preprocessing, and with ViT-B/32's (224 px, bicubic)."""
     loaded = tiny_loaded
     if request.param:
-        loaded = dataclasses.replace(tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False),
-                                     image_size=request.param)
+        loaded = dataclasses.replace(
+            tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False), image_size=request.param
+        )
     return ZeroShotClassifier(loaded)
 
 
@@ -157,7 +163,7 @@ def test_a_picture_whose_worker_dies_twice_fails_cleanly():
             os.kill(pids[0], signal.SIGKILL)
             assert wait_until(lambda pids=pids: finished.is_set() or pool.worker_pids() != pids, 30)
         assert finished.wait(30)
-        (result, error), = outcome
+        ((result, error),) = outcome
         assert result is None and isinstance(error, InferenceFailed)
         assert pool.restarts == 1  # the second pool; the third starts with the next picture
         pool.submit(b"0", lambda result, error: outcome.append((result, error)))
@@ -197,8 +203,13 @@ def test_sigterm_of_the_serving_process_leaves_no_worker(mode, tiny_model_name, 
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, "-c", SERVER, tiny_model_name, mode, str(picture)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, tiny_model_name, mode, str(picture)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         pids = json.loads(server.stdout.readline() or "null")
         assert pids and len(pids) == 2 and all(alive(pid) for pid in pids), server.stderr.read()
@@ -240,11 +251,16 @@ async def test_the_bot_with_decode_workers_stops_them_on_sigterm(tmp_path, tiny_
     async with FakeBotApi() as fake:
         ada = fake.add_user("Ada")
         chat = fake.add_private_chat(ada)
-        env = bot_env(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url,
-                      TOONZOO_MODEL=tiny_model_name, TOONZOO_DB=str(tmp_path / "toonzoo.db"),
-                      TOONZOO_DECODE_WORKERS="2")
+        env = bot_env(
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_BOT_API_URL=fake.base_url,
+            TOONZOO_MODEL=tiny_model_name,
+            TOONZOO_DB=str(tmp_path / "toonzoo.db"),
+            TOONZOO_DECODE_WORKERS="2",
+        )
         process = await asyncio.create_subprocess_exec(
-            *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
         try:
             await fake.wait_for("setMyCommands", timeout=90)
             fake.send_photo(chat, ada, png_bytes())

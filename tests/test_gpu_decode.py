@@ -92,16 +92,19 @@ def test_header_of_things_that_are_not_readable_jpegs():
     assert read_header(damaged).orientation is None
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (photo(), None),
-    (photo(mode="L"), None),
-    (photo(orientation=8), None),
-    (png(), "not a readable JPEG"),
-    (photo(progressive=True), "progressive"),
-    (photo(mode="CMYK"), "CMYK or unusual colour components"),
-    (photo((12, 400)), "too small"),
-    (photo()[: len(photo()) // 2], "cut off (no end-of-image marker)"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (photo(), None),
+        (photo(mode="L"), None),
+        (photo(orientation=8), None),
+        (png(), "not a readable JPEG"),
+        (photo(progressive=True), "progressive"),
+        (photo(mode="CMYK"), "CMYK or unusual colour components"),
+        (photo((12, 400)), "too small"),
+        (photo()[: len(photo()) // 2], "cut off (no end-of-image marker)"),
+    ],
+)
 def test_gpu_fallback_reason(data, reason):
     assert gpu_fallback_reason(data, read_header(data)) == reason
 
@@ -130,15 +133,18 @@ def test_orientation_matches_pillows_exif_transpose(orientation):
 def classifier(request, tiny_loaded):
     loaded = tiny_loaded
     if request.param:
-        loaded = dataclasses.replace(tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False),
-                                     image_size=request.param)
+        loaded = dataclasses.replace(
+            tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False), image_size=request.param
+        )
     return ZeroShotClassifier(loaded)
 
 
 def test_fit_square_on_an_undecoded_picture_equals_pillow_closely(classifier):
     """Same decoded pixels in: the GPU path's fit, pad and resize stay within a grey level or two of Pillow's."""
-    plan = dataclasses.replace(pixel_plan(classifier), decode_options=tuple(
-        (k, v) for k, v in pixel_plan(classifier).decode_options if k != "draft_size"))
+    plan = dataclasses.replace(
+        pixel_plan(classifier),
+        decode_options=tuple((k, v) for k, v in pixel_plan(classifier).decode_options if k != "draft_size"),
+    )
     for data in (photo((640, 480)), photo((300, 800), seed=1), photo((50, 40), seed=2)):
         want = plan.pixels(data).astype(np.int16)
         plain = torch.from_numpy(np.array(Image.open(io.BytesIO(data)).convert("RGB"))).permute(2, 0, 1)
@@ -147,8 +153,10 @@ def test_fit_square_on_an_undecoded_picture_equals_pillow_closely(classifier):
         assert np.abs(got - want).mean() < 1.0 and np.abs(got - want).max() <= 24
 
 
-TENSOR_PATH_PICTURES = [make_drawing_jpeg(seed) for seed in range(4)] + [photo(orientation=6),
-                                                                        photo((50, 40), mode="L")]
+TENSOR_PATH_PICTURES = [make_drawing_jpeg(seed) for seed in range(4)] + [
+    photo(orientation=6),
+    photo((50, 40), mode="L"),
+]
 
 
 def test_tensor_path_pictures_match_the_cpu_path(classifier):
