@@ -58,10 +58,12 @@ class ChatBudget:
         """How long a send counts against the budget."""
         return self.window_s + self.margin_s
 
-    @property
-    def pace_s(self) -> float:
-        """The steady rate: one message every ``pace_s`` uses exactly the limit."""
-        return self.window_s / self.limit
+    def pace_s(self, now: float) -> float:
+        """The steady rate for messages that can wait: the window shared among the slots
+        that the coming window's planned controls and the spare slots leave (3 s when
+        nothing is planned, about 5 s during a game of 20 s rounds)."""
+        planned = sum(1 for t in self.reserved if now <= t < now + self.window_s)
+        return self.window_s / max(1, self.cap - planned)
 
     @property
     def cap(self) -> int:
@@ -108,10 +110,11 @@ class ChatBudget:
 
     def next_flush(self, now: float, last_flush: float) -> float:
         """When coalesced replies may go next: as soon as one fits, and while the group is
-        busy not more often than ``pace_s``."""
+        busy not more often than ``pace_s``, so that the budget lasts the whole window
+        instead of going in a burst."""
         at = self.next_free(now)
         if self.is_busy(now):
-            at = max(at, last_flush + self.pace_s)
+            at = max(at, last_flush + self.pace_s(now))
         return at
 
     def earliest_start(self, not_before: float, offsets: Sequence[float]) -> float:
