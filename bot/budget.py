@@ -108,13 +108,13 @@ class ChatBudget:
                 return t
         return candidates[-1] + self.span  # unreachable unless the plan alone overflows
 
-    def next_flush(self, now: float, last_flush: float) -> float:
+    def next_flush(self, now: float) -> float:
         """When coalesced replies may go next: as soon as one fits, and while the group is
-        busy not more often than ``pace_s``, so that the budget lasts the whole window
-        instead of going in a burst."""
+        busy not sooner than ``pace_s`` after its last message, so that the budget lasts
+        the whole window instead of going in a burst."""
         at = self.next_free(now)
-        if self.is_busy(now):
-            at = max(at, last_flush + self.pace_s(now))
+        if self.sent and self.is_busy(now):
+            at = max(at, self.sent[-1] + self.pace_s(now))
         return at
 
     def earliest_start(self, not_before: float, offsets: Sequence[float]) -> float:

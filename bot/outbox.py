@@ -14,7 +14,8 @@ in the first minute (Telegram counts 20).
 ``Outbox`` coalesces replies that can wait a few seconds (game verdicts, guesses
 for pictures in groups): a chat's pending replies go out together as one
 message, one line each, replying to the latest picture, as soon as the budget
-allows (and, in a busy group, at most every ``window / limit`` seconds). A
+allows (and, in a busy group, not sooner than ``ChatBudget.pace_s`` after the
+group's last message). A
 single pending reply goes out in its usual form. A control message of the game
 takes the game's pending lines along for free (``take``).
 """
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import ReplyParameters
-from telegram.error import TelegramError
+from telegram.error import TelegramError, TimedOut
 from telegram.ext import Application, BaseRateLimiter, ContextTypes
 
 from .budget import Budgets, ChatBudget
@@ -77,8 +78,14 @@ class BudgetLimiter(BaseRateLimiter[str]):
         budget.record(claimed)  # claimed before sending, so concurrent senders see it
         try:
             result = await self._send(callback, args, kwargs, endpoint, data)
-        finally:
+        except TimedOut:  # it may have arrived all the same: keep counting it
             budget.unrecord(claimed)
+            budget.record(self.clock())
+            raise
+        except BaseException:  # refused: Telegram didn't count it
+            budget.unrecord(claimed)
+            raise
+        budget.unrecord(claimed)
         budget.record(self.clock())  # counted from when Telegram's answer came back
         return result
 
@@ -117,7 +124,6 @@ class Pending:
 @dataclass
 class _ChatBox:
     items: dict[Hashable, Pending] = field(default_factory=dict)
-    last_flush: float = float("-inf")
     flushing: bool = False
 
 
@@ -155,13 +161,13 @@ class Outbox:
             return
         budget = self.budgets.for_chat(chat_id)
         now = self.clock()
-        if budget.next_flush(now, box.last_flush) > now:
+        if budget.next_flush(now) > now:
             self._schedule(application, chat_id)
             return
         batch = _fit(list(box.items.values()))
         for key in list(box.items)[: len(batch)]:
             del box.items[key]
-        box.flushing, box.last_flush = True, now
+        box.flushing = True
         text = batch[0].solo if len(batch) == 1 else "\n".join(item.line for item in batch)
         try:
             await application.bot.send_message(
@@ -186,7 +192,7 @@ class Outbox:
         for job in job_queue.get_jobs_by_name(name):
             job.schedule_removal()
         now = self.clock()
-        at = self.budgets.for_chat(chat_id).next_flush(now, box.last_flush)
+        at = self.budgets.for_chat(chat_id).next_flush(now)
         job_queue.run_once(_flush_job, when=max(0.0, at - now), name=name, chat_id=chat_id)
 
 

@@ -93,17 +93,17 @@ def test_earliest_start_waits_until_the_schedule_fits():
 
 def test_next_flush_paces_a_busy_group():
     b = budget()
-    assert b.next_flush(0, last_flush=-1) == 0  # idle: at once
+    assert b.next_flush(0) == 0  # idle: at once
     fill(b, [float(i) for i in range(10)])
     assert b.is_busy(10)
-    assert b.next_flush(10, last_flush=9) == pytest.approx(9 + W / 20)
-    assert b.next_flush(20, last_flush=9) == 20
+    assert b.next_flush(10) == pytest.approx(9 + W / 20)  # 3 s after the last message
+    assert b.next_flush(20) == 20
     game = budget()
     game.reserve([10, 20, 30, 34, 44, 54], spare=2)  # 6 controls and 2 spare slots: 12 left
-    assert game.is_busy(0) is False and game.next_flush(0, last_flush=-10) == 0
+    assert game.is_busy(0) is False and game.next_flush(0) == 0
     game.record(0)
     game.record(1)
-    assert game.is_busy(2) and game.next_flush(2, last_flush=1) == pytest.approx(1 + W / 12)
+    assert game.is_busy(2) and game.next_flush(2) == pytest.approx(1 + W / 12)
 
 
 def test_budgets_exist_for_groups_only():
@@ -142,7 +142,6 @@ def play(seed: int, players: int, win_chance: float) -> tuple[list[float], list[
     plan(game)
     waiting: dict[int, float] = {}  # player -> when their oldest unsent verdict was judged
     waits: list[float] = []
-    last_flush = float("-inf")
     next_picture = {p: rng.uniform(0, 5) for p in range(players)}
     t = 0.0
     while game.playing:
@@ -173,9 +172,8 @@ def play(seed: int, players: int, win_chance: float) -> tuple[list[float], list[
                 plan(game)
                 break
             waiting.setdefault(p, t)
-        if waiting and game.current is not None and b.next_flush(t, last_flush) <= t:
+        if waiting and game.current is not None and b.next_flush(t) <= t:
             send(t)  # one coalesced verdict message
-            last_flush = t
             waits += [t - at for at in waiting.values()]
             waiting.clear()
     return sent, delays, waits

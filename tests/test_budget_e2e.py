@@ -217,3 +217,23 @@ async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, d
     for call in calls:  # each reply answers the last of its pictures
         replied = call.params["reply_parameters"]["message_id"]
         assert any(p["message_id"] == replied for p, _, _ in photos)
+
+
+async def test_replies_to_commands_wait_for_room_instead_of_flooding(db_path):
+    """Any message into a group goes through its budget: here 3 a second, 6 replies owed."""
+    async with FakeBotApi(group_limit=3, group_window_s=1.0) as fake:
+        ada = fake.add_user("Ada")
+        group = fake.add_group("Zoo", [(ada, "member")])
+
+        def build(settings, _classifier):
+            return build_application(settings, engine=ScriptedEngine(), budgets=Budgets(3, 1.0))
+
+        async with running_bot(fake, settings_for(fake, db_path), None, build=build):
+            for _ in range(6):
+                fake.send_text(group, ada, "/help")
+            for _ in range(6):
+                await fake.wait_for("sendMessage", lambda p: "Commands:" in p["text"], timeout=10)
+        calls = group_texts(fake, group)
+        assert not [c for c in fake.all_calls if c.status == 429]
+        assert len(calls) == 6 and max_per_window([c.at for c in calls], 1.0) <= 3
+        assert calls[-1].at - calls[0].at >= 1.0, "the last three waited for the window"
