@@ -15,7 +15,9 @@ Prints one row per count:
   at the end.
 - verdict delay: the worst time from a judged picture to the first message
   after it that gives its player a verdict (a reply to one of their pictures, or
-  a line with their name); "never": judged pictures no verdict followed.
+  a line with their name); judged/sent: pictures the game judged of those sent
+  (the rest came too fast, between rounds, or while the bot was stuck waiting);
+  no verdict: judged pictures no verdict followed.
 
 Runs against whatever ``bot`` package is first on the path (run it with
 ``PYTHONPATH=<another checkout>`` to measure other code).
@@ -62,6 +64,7 @@ async def play(players: int, rounds: int, seconds: int, every: float, db_path: P
             start = time.time()
             fake.send_text(group, users[0], f"/game {rounds} {seconds}")
             next_at = [start + 0.5 + i * every / players for i in range(players)]
+            pictures = 0
             limit = start + rounds * (seconds + rules.pause_s) * 4 + 60
             while time.time() < limit:
                 await asyncio.sleep(0.02)
@@ -77,13 +80,14 @@ async def play(players: int, rounds: int, seconds: int, every: float, db_path: P
                     if time.time() >= next_at[i]:
                         next_at[i] += every
                         fake.send_photo(group, user, engine.sees(drawing(), seen, 0.5, **{target: 0.1}))
+                        pictures += 1
             await asyncio.sleep(DRAIN_S)
         calls = group_calls(fake, group)
     with Store(db_path) as store:
         game_rows = list(store.db.query("SELECT * FROM games"))
         round_rows = list(store.db.query("SELECT * FROM rounds ORDER BY number"))
         judged = list(store.db.query("SELECT * FROM submissions ORDER BY id"))
-    return measure(calls, game_rows[0], round_rows, judged, rules, users)
+    return {**measure(calls, game_rows[0], round_rows, judged, rules, users), "pictures": pictures}
 
 
 def measure(calls, game, rounds, judged, rules, users) -> dict:
@@ -153,11 +157,11 @@ def main(argv=None) -> int:
             row = asyncio.run(play(players, args.rounds, args.seconds, args.every, Path(tmp) / f"{players}.db"))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("| players | msgs/min | 429s | worst control delay | worst verdict delay | no verdict |")
-    print("|---|---|---|---|---|---|")
+    print("| players | msgs/min | 429s | worst control delay | worst verdict delay | judged/sent | no verdict |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['players']} | {r['msgs_per_min']} | {r['flood_429s']} | {r['worst_control_delay_s']} s "
-              f"| {r['worst_verdict_delay_s']} s | {r['never']}/{r['judged']} |")
+              f"| {r['worst_verdict_delay_s']} s | {r['judged']}/{r['pictures']} | {r['never']} |")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=2))
     return 0
