@@ -1,6 +1,6 @@
 """A drawing game in one busy group, played against the fake Bot API's 20-a-minute limit.
 
-    python scripts/group_load.py --players 1 5 10 20 [--rounds 2 --seconds 20 --every 5.2] [--json PATH]
+    python -m toonzoo_tools.group_load --players 1 5 10 20 [--rounds 2 --seconds 20 --every 5.2] [--json PATH]
 
 For each player count: a game of ``--rounds`` rounds of ``--seconds`` seconds in
 one group; every player sends a picture every ``--every`` seconds (all misses,
