@@ -50,6 +50,7 @@ class ChatBudget:
     window_s: float = WINDOW_S
     margin_s: float = MARGIN_S
     sent: list[float] = field(default_factory=list)  # accepted (or claimed) send times, sorted
+    paced: list[float] = field(default_factory=list)  # those of them that weren't control messages
     reserved: tuple[float, ...] = ()  # when planned control messages are due, sorted
     spare: int = 0  # slots kept free for control messages nobody can plan
 
@@ -59,27 +60,35 @@ class ChatBudget:
         return self.window_s + self.margin_s
 
     def pace_s(self, now: float) -> float:
-        """The steady rate for messages that can wait: the window shared among the slots
-        that the coming window's planned controls and the spare slots leave (3 s when
-        nothing is planned, about 5 s during a game of 20 s rounds)."""
+        """The steady rate for replies that can wait: the window shared among the slots the
+        coming window's planned controls, the spare slots and a burst leave (3.3 s when
+        nothing is planned, about 6 s during a game of 20 s rounds)."""
         planned = sum(1 for t in self.reserved if now <= t < now + self.window_s)
-        return self.window_s / max(1, self.cap - planned)
+        return self.window_s / max(1, self.cap - planned - self.burst)
+
+    @property
+    def burst(self) -> int:
+        """Replies that may go back to back before pacing starts (2 of 20)."""
+        return max(1, self.limit // 10)
 
     @property
     def cap(self) -> int:
         """Messages a window may hold when planning (the spare slots stay free)."""
         return max(1, self.limit - self.spare)
 
-    def record(self, at: float) -> None:
-        """A message was sent (or is being sent) at ``at``."""
+    def record(self, at: float, control: bool = False) -> None:
+        """A message was sent (or is being sent) at ``at``; ``control``: a control message."""
         self._prune(at)
         bisect.insort(self.sent, at)
+        if not control:
+            bisect.insort(self.paced, at)
 
-    def unrecord(self, at: float) -> None:
+    def unrecord(self, at: float, control: bool = False) -> None:
         """Take back a send recorded at ``at`` (it failed, or its time is corrected)."""
-        index = bisect.bisect_left(self.sent, at)
-        if index < len(self.sent) and self.sent[index] == at:
-            del self.sent[index]
+        for times in (self.sent,) if control else (self.sent, self.paced):
+            index = bisect.bisect_left(times, at)
+            if index < len(times) and times[index] == at:
+                del times[index]
 
     def reserve(self, times: Iterable[float], spare: int = 0) -> None:
         """Replace the planned control messages and the spare slots."""
@@ -89,11 +98,6 @@ class ChatBudget:
     def used(self, now: float) -> int:
         """Messages that still count at ``now``."""
         return len(self.sent) - bisect.bisect_right(self.sent, now - self.span)
-
-    def is_busy(self, now: float) -> bool:
-        """At least half the budget is taken, by recent sends or by the next window's plan."""
-        planned = sum(1 for t in self.reserved if now <= t < now + self.window_s)
-        return self.used(now) + planned + self.spare >= self.limit / 2
 
     def can_send(self, now: float) -> bool:
         """May a message that isn't a control go now, leaving room for the planned ones?"""
@@ -109,12 +113,18 @@ class ChatBudget:
         return candidates[-1] + self.span  # unreachable unless the plan alone overflows
 
     def next_flush(self, now: float) -> float:
-        """When coalesced replies may go next: as soon as one fits, and while the group is
-        busy not sooner than ``pace_s`` after its last message, so that the budget lasts
-        the whole window instead of going in a burst."""
+        """When coalesced replies may go next: as soon as one fits, paced by a token bucket
+        of ``burst`` tokens refilled one every ``pace_s`` (control messages aside: the plan
+        has their slots). A quiet group gets its answers at once; a busy one one every
+        ``pace_s``, so the budget lasts the whole window instead of going in a burst."""
         at = self.next_free(now)
-        if self.sent and self.is_busy(now):
-            at = max(at, self.sent[-1] + self.pace_s(now))
+        pace, tokens, last = self.pace_s(now), float(self.burst), None
+        for x in self.paced:
+            if last is not None:
+                tokens = min(self.burst, tokens + (x - last) / pace)
+            tokens, last = tokens - 1, x
+        if last is not None and tokens < 1:
+            at = max(at, last + (1 - tokens) * pace)
         return at
 
     def earliest_start(self, not_before: float, offsets: Sequence[float]) -> float:
@@ -145,9 +155,10 @@ class ChatBudget:
         return _fits(past, future, self.cap, self.span)
 
     def _prune(self, now: float) -> None:
-        cut = bisect.bisect_right(self.sent, now - self.span)
-        if cut:
-            del self.sent[:cut]
+        for times in (self.sent, self.paced):
+            cut = bisect.bisect_right(times, now - self.span)
+            if cut:
+                del times[:cut]
 
 
 @dataclass

@@ -74,19 +74,20 @@ class BudgetLimiter(BaseRateLimiter[str]):
             return await self._send(callback, args, kwargs, endpoint, data)
         if rate_limit_args != CONTROL:
             await wait_for_room(budget, self.clock)
+        control = rate_limit_args == CONTROL
         claimed = self.clock()
-        budget.record(claimed)  # claimed before sending, so concurrent senders see it
+        budget.record(claimed, control)  # claimed before sending, so concurrent senders see it
         try:
             result = await self._send(callback, args, kwargs, endpoint, data)
         except TimedOut:  # it may have arrived all the same: keep counting it
-            budget.unrecord(claimed)
-            budget.record(self.clock())
+            budget.unrecord(claimed, control)
+            budget.record(self.clock(), control)
             raise
         except BaseException:  # refused: Telegram didn't count it
-            budget.unrecord(claimed)
+            budget.unrecord(claimed, control)
             raise
-        budget.unrecord(claimed)
-        budget.record(self.clock())  # counted from when Telegram's answer came back
+        budget.unrecord(claimed, control)
+        budget.record(self.clock(), control)  # counted from when Telegram's answer came back
         return result
 
     async def _send(self, callback, args, kwargs, endpoint, data) -> Any:

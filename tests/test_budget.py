@@ -69,6 +69,10 @@ def test_unrecord_takes_back_a_claim():
     b = fill(budget(), [1.0, 2.0, 3.0])
     b.unrecord(2.0)
     b.unrecord(7.0)  # not there: nothing happens
+    assert b.sent == b.paced == [1.0, 3.0]
+    b.record(4.0, control=True)
+    assert b.sent == [1.0, 3.0, 4.0] and b.paced == [1.0, 3.0]
+    b.unrecord(4.0, control=True)
     assert b.sent == [1.0, 3.0]
 
 
@@ -91,19 +95,27 @@ def test_earliest_start_waits_until_the_schedule_fits():
     assert empty.earliest_start(5, [0, 10, 20]) == 5
 
 
-def test_next_flush_paces_a_busy_group():
+def test_next_flush_lets_a_few_go_at_once_then_paces():
     b = budget()
-    assert b.next_flush(0) == 0  # idle: at once
-    fill(b, [float(i) for i in range(10)])
-    assert b.is_busy(10)
-    assert b.next_flush(10) == pytest.approx(9 + W / 20)  # 3 s after the last message
-    assert b.next_flush(20) == 20
+    pace = W / (20 - 2)  # nothing planned: the window shared by what the burst of 2 leaves
+    assert b.pace_s(0) == pytest.approx(pace) and b.burst == 2
+    assert b.next_flush(0) == 0  # quiet: at once
+    fill(b, [0.0])
+    assert b.next_flush(0) == 0  # the second too
+    fill(b, [0.0])
+    assert b.next_flush(0) == pytest.approx(pace)  # then one every pace_s
+    fill(b, [pace])
+    assert b.next_flush(pace) == pytest.approx(2 * pace)
+    assert b.next_flush(30) == 30
     game = budget()
-    game.reserve([10, 20, 30, 34, 44, 54], spare=2)  # 6 controls and 2 spare slots: 12 left
-    assert game.is_busy(0) is False and game.next_flush(0) == 0
-    game.record(0)
-    game.record(1)
-    assert game.is_busy(2) and game.next_flush(2) == pytest.approx(1 + W / 12)
+    game.reserve([10, 20, 30, 34, 44, 54], spare=2)  # 6 controls, 2 spare slots and the burst: 10 left
+    assert game.pace_s(0) == pytest.approx(W / 10)
+    fill(game, [0.0, 0.0])
+    assert game.next_flush(0) == pytest.approx(W / 10)
+    controls = budget()
+    for t in (0.0, 1.0, 2.0, 3.0):
+        controls.record(t, control=True)
+    assert controls.next_flush(4) == 4, "control messages have planned slots: they don't slow replies"
 
 
 def test_budgets_exist_for_groups_only():
@@ -126,8 +138,8 @@ def play(seed: int, players: int, win_chance: float) -> tuple[list[float], list[
     sent: list[float] = []
     delays: list[float] = []
 
-    def send(at: float) -> None:
-        b.record(at)
+    def send(at: float, control: bool = True) -> None:
+        b.record(at, control)
         sent.append(at)
 
     def plan(game) -> None:
@@ -173,7 +185,7 @@ def play(seed: int, players: int, win_chance: float) -> tuple[list[float], list[
                 break
             waiting.setdefault(p, t)
         if waiting and game.current is not None and b.next_flush(t) <= t:
-            send(t)  # one coalesced verdict message
+            send(t, control=False)  # one coalesced verdict message
             waits += [t - at for at in waiting.values()]
             waiting.clear()
     return sent, delays, waits
