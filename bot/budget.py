@@ -14,6 +14,10 @@ accepted and when the game's control messages are due (*reservations*).
   ``limit - spare`` messages, counting past sends and reservations. ``spare``
   slots stay free for controls nobody can plan (a round won early, and the game
   over that may follow it).
+- Replies that can wait a little (coalesced verdicts and answers) are also
+  paced (``next_flush``): a token bucket of ``burst`` (2) refilled at the rate
+  the window's unplanned slots allow, so the budget lasts the whole window
+  instead of going in one burst and leaving the next 40 s silent.
 - A round that starts earlier than planned (after an early win) starts at
   ``earliest_start``: the first moment its remaining schedule fits.
 
@@ -26,9 +30,11 @@ Usage (what ``bot.outbox`` and ``bot.game_handlers`` do)::
 
     budget = Budgets().for_chat(chat_id)
     budget.reserve(planned_control_times, spare=2)
-    if budget.can_send(now):            # a verdict may go now
+    if budget.can_send(now):            # a command reply may go now
         budget.record(now)
     later = budget.next_free(now)       # else: when it may
+    flush_at = budget.next_flush(now)   # when coalesced verdicts may go
+    budget.record(now, control=True)    # a control message went out
 """
 
 import bisect

@@ -13,11 +13,10 @@ in the first minute (Telegram counts 20).
 
 ``Outbox`` coalesces replies that can wait a few seconds (game verdicts, guesses
 for pictures in groups): a chat's pending replies go out together as one
-message, one line each, replying to the latest picture, as soon as the budget
-allows (and, in a busy group, not sooner than ``ChatBudget.pace_s`` after the
-group's last message). A
-single pending reply goes out in its usual form. A control message of the game
-takes the game's pending lines along for free (``take``).
+message, one line each, replying to the latest picture, when the budget's
+pacing allows (``ChatBudget.next_flush``). A single pending reply goes out in
+its usual form. A control message of the game takes the game's pending lines
+along for free (``take``).
 """
 
 import asyncio
