@@ -106,27 +106,31 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
 
     # -- control messages within 1 s of their time, on the server's clock ----------------------
     def accepted(predicate) -> float:
-        (call,) = [c for c in calls if predicate(c.params["text"])]
+        """When the one message with a line that matches was accepted."""
+        (call,) = [c for c in calls if any(predicate(line) for line in c.params["text"].splitlines())]
         return call.at
 
+    def warning_for(target: str):
+        return lambda line: line.startswith("⏳") and line.endswith(f" left to draw {with_article(target)}!")
+
     first, second = rounds
-    announce1 = accepted(lambda t: "Round 1/2" in t)
+    announce1 = accepted(lambda t: t.startswith("Round 1/2"))
     assert announce1 - game["started_at"] < 1
     assert abs(first["started_at"] - announce1) < 0.2, "the round's clock starts when announced"
-    warning1 = accepted(lambda t: "⏳" in t and "Round" not in t and first["target"] in t)
+    warning1 = accepted(warning_for(first["target"]))
     assert 0 <= warning1 - (first["ends_at"] - rules.warning_s) < 1
-    time_up = accepted(lambda t: "Time's up" in t)
+    time_up = accepted(lambda t: t.startswith("⏰ Time's up"))
     assert 0 <= time_up - first["ends_at"] < 1 and first["ended_at"] == first["ends_at"]
-    announce2 = accepted(lambda t: "Round 2/2" in t)
+    announce2 = accepted(lambda t: t.startswith("Round 2/2"))
     assert 0 <= announce2 - (first["ends_at"] + rules.pause_s) < 1
     assert abs(second["started_at"] - announce2) < 0.2
-    warning2 = accepted(lambda t: "⏳" in t and second["target"] in t)
+    warning2 = accepted(warning_for(second["target"]))
     assert 0 <= warning2 - (second["ends_at"] - rules.warning_s) < 1
     win = next(c for c in calls if "🎉" in c.params["text"])
     winning = next(m for m, (i, _, seen, _, _) in sent.items() if users[i]["first_name"] == "P07" and seen == second["target"])
     assert win.params["reply_parameters"]["message_id"] == winning
     assert win.at - sent[winning][4] < 1
-    assert accepted(lambda t: "🏁" in t) - sent[winning][4] < 1
+    assert accepted(lambda t: t.startswith("🏁")) - sent[winning][4] < 1
 
     # -- every player's latest judged picture of each round got a verdict ----------------------
     lines = [(c, line) for c in calls for line in c.params["text"].splitlines()]
