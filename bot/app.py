@@ -40,18 +40,21 @@ from .store import Store
 
 logger = logging.getLogger(__name__)
 
-PICTURES = (
-    filters.PHOTO
-    | filters.Sticker.ALL
-    | filters.ANIMATION
-    | filters.Document.ALL
-) & ~filters.COMMAND
+PICTURES = (filters.PHOTO | filters.Sticker.ALL | filters.ANIMATION | filters.Document.ALL) & ~filters.COMMAND
 # Pictures the drawing game may claim: new messages in groups (not edits).
 GAME_PICTURES = PICTURES & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
 # Anything else people send in a private chat gets a hint (replies.NOT_A_PICTURE_TEXT).
 OTHER_MEDIA = (
-    filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE | filters.AUDIO | filters.LOCATION
-    | filters.VENUE | filters.CONTACT | filters.POLL | filters.Dice.ALL | filters.STORY
+    filters.VOICE
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.AUDIO
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+    | filters.STORY
 )
 NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
@@ -141,8 +144,12 @@ async def _post_init(application: Application) -> None:
         classifier = application.bot_data.get("classifier")
         if classifier is None:
             classifier = await asyncio.to_thread(
-                load_classifier, settings.model, settings.pretrained,
-                device=settings.device, precision=settings.precision, db_path=settings.db_path,
+                load_classifier,
+                settings.model,
+                settings.pretrained,
+                device=settings.device,
+                precision=settings.precision,
+                db_path=settings.db_path,
             )
         logger.info("classifier: %s", classifier.identity)
         engine = Engine(classifier)
@@ -173,8 +180,11 @@ def run(settings: Settings) -> None:
     (``BOOTSTRAP_RETRIES`` while polling starts, then without end while polling).
     """
     classifier = load_classifier(
-        settings.model, settings.pretrained,
-        device=settings.device, precision=settings.precision, db_path=settings.db_path,
+        settings.model,
+        settings.pretrained,
+        device=settings.device,
+        precision=settings.precision,
+        db_path=settings.db_path,
     )
     application = build_application(settings, classifier)
     loop = asyncio.new_event_loop()

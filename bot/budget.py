@@ -139,9 +139,9 @@ class ChatBudget:
         is the plan that replaces them)."""
         if not offsets:
             return not_before
-        candidates = sorted({not_before, *(
-            x + self.span - o for x in self.sent for o in offsets if x + self.span - o > not_before
-        )})
+        candidates = sorted(
+            {not_before, *(x + self.span - o for x in self.sent for o in offsets if x + self.span - o > not_before)}
+        )
         for start in candidates:
             if _fits(self.sent, [start + o for o in offsets], self.cap, self.span):
                 return start

@@ -78,8 +78,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(os.environ)
         overrides = {
-            "model": args.model, "pretrained": args.pretrained, "precision": args.precision,
-            "device": args.device, "db_path": args.db, "webhook_url": args.webhook_url,
+            "model": args.model,
+            "pretrained": args.pretrained,
+            "precision": args.precision,
+            "device": args.device,
+            "db_path": args.db,
+            "webhook_url": args.webhook_url,
         }
         settings = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
@@ -90,13 +94,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         run(settings)
     except InvalidToken:
-        print(f"toonzoo: Telegram rejected the bot token {mask_token(settings.token)} (TELEGRAM_BOT_TOKEN): "
-              "check it, or get a new one from @BotFather.", file=sys.stderr)
+        print(
+            f"toonzoo: Telegram rejected the bot token {mask_token(settings.token)} (TELEGRAM_BOT_TOKEN): "
+            "check it, or get a new one from @BotFather.",
+            file=sys.stderr,
+        )
         return 2
     except NetworkError as exc:
         reason = " ".join(str(exc).replace(settings.token, "<token>").split())
-        print(f"toonzoo: cannot reach the Telegram Bot API at {settings.api_url} ({reason}): check the network "
-              "or TELEGRAM_BOT_API_URL.", file=sys.stderr)
+        print(
+            f"toonzoo: cannot reach the Telegram Bot API at {settings.api_url} ({reason}): check the network "
+            "or TELEGRAM_BOT_API_URL.",
+            file=sys.stderr,
+        )
         return 1
     except ClassifierError:
         raise  # one line from run_command

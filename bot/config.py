@@ -60,20 +60,14 @@ class Settings:
             )
         api_url = str(self.api_url).rstrip("/")
         if not _URL.fullmatch(api_url):
-            raise ConfigError(
-                f"TELEGRAM_BOT_API_URL must be an http(s) URL, not {api_url!r}."
-            )
+            raise ConfigError(f"TELEGRAM_BOT_API_URL must be an http(s) URL, not {api_url!r}.")
         object.__setattr__(self, "api_url", api_url)
         object.__setattr__(self, "db_path", Path(self.db_path).expanduser())
         if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"TOONZOO_PRECISION must be one of {', '.join(PRECISIONS)}, "
-                f"not {self.precision!r}."
-            )
+            raise ConfigError(f"TOONZOO_PRECISION must be one of {', '.join(PRECISIONS)}, not {self.precision!r}.")
         if not _DEVICE.fullmatch(self.device):
             raise ConfigError(
-                "TOONZOO_DEVICE must be auto or a torch device such as cpu, cuda or cuda:1, "
-                f"not {self.device!r}."
+                f"TOONZOO_DEVICE must be auto or a torch device such as cpu, cuda or cuda:1, not {self.device!r}."
             )
         if not self.model:
             raise ConfigError("TOONZOO_MODEL must not be empty.")
@@ -82,13 +76,9 @@ class Settings:
         if self.webhook_url is not None and not self.webhook_url.startswith("https://"):
             raise ConfigError("TOONZOO_WEBHOOK_URL must start with https://.")
         if not 1 <= self.webhook_port <= 65535:
-            raise ConfigError(
-                f"TOONZOO_WEBHOOK_PORT must be between 1 and 65535, not {self.webhook_port}."
-            )
+            raise ConfigError(f"TOONZOO_WEBHOOK_PORT must be between 1 and 65535, not {self.webhook_port}.")
         if self.webhook_secret is not None and not _SECRET.fullmatch(self.webhook_secret):
-            raise ConfigError(
-                "TOONZOO_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -."
-            )
+            raise ConfigError("TOONZOO_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -100,16 +90,12 @@ class Settings:
 
         token = get("TELEGRAM_BOT_TOKEN")
         if token is None:
-            raise ConfigError(
-                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it."
-            )
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it.")
         port_text = get("TOONZOO_WEBHOOK_PORT")
         try:
             port = int(port_text) if port_text else DEFAULT_WEBHOOK_PORT
         except ValueError:
-            raise ConfigError(
-                f"TOONZOO_WEBHOOK_PORT must be a number, not {port_text!r}."
-            ) from None
+            raise ConfigError(f"TOONZOO_WEBHOOK_PORT must be a number, not {port_text!r}.") from None
         return cls(
             token=token,
             api_url=get("TELEGRAM_BOT_API_URL") or DEFAULT_API_URL,

@@ -217,8 +217,7 @@ class GameOver:
 
 
 Event = (
-    GameStarted | RoundStarted | TimeWarning | Judged | RoundWon | RoundTimedOut
-    | BackOnline | RoundResumed | GameOver
+    GameStarted | RoundStarted | TimeWarning | Judged | RoundWon | RoundTimedOut | BackOnline | RoundResumed | GameOver
 )
 
 
@@ -262,8 +261,13 @@ def start_game(
         raise GameError(f"This chat needs at least {MIN_LABELS} labels to play: see /labels.")
     total = min(rounds, len(labels))
     game = Game(
-        chat_id=chat_id, starter_id=starter.user_id, starter_name=starter.name,
-        total_rounds=total, seconds=seconds, labels=labels, started_at=now,
+        chat_id=chat_id,
+        starter_id=starter.user_id,
+        starter_name=starter.name,
+        total_rounds=total,
+        seconds=seconds,
+        labels=labels,
+        started_at=now,
     )
     return game, [GameStarted(total, seconds, rounds), _start_round(game, now, rng)]
 
@@ -319,9 +323,7 @@ def judge_picture(
     won = _same(seen, round_.target)
     known = game.players.setdefault(player.user_id, Player(player.user_id, player.name))
     known.name = player.name
-    events: list[Event] = [
-        Judged(number, player.user_id, player.name, now, round_.target, seen, target_score, won)
-    ]
+    events: list[Event] = [Judged(number, player.user_id, player.name, now, round_.target, seen, target_score, won)]
     if round_.best is None or target_score > round_.best.score:
         round_.best = Best(player.user_id, player.name, target_score, now)
     if won:

@@ -90,8 +90,14 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         rounds, seconds = parse_game_args(context.args or [], rules)
         game, events = start_game(
-            chat.id, _player(message), chat_labels(context, chat.id), rounds, seconds,
-            time.time(), _rng(context.bot_data), rules,
+            chat.id,
+            _player(message),
+            chat_labels(context, chat.id),
+            rounds,
+            seconds,
+            time.time(),
+            _rng(context.bot_data),
+            rules,
         )
     except UserError as exc:
         await message.reply_text(exc.user_message)
@@ -172,8 +178,7 @@ async def resume_games(application: Application) -> None:
         if game.playing:
             _games(application.bot_data)[game.chat_id] = game
         _commit(application, game, events)
-        logger.info("chat %s: game %s %s after restart", game.chat_id, game.id,
-                    "resumed" if game.playing else "closed")
+        logger.info("chat %s: game %s %s after restart", game.chat_id, game.id, "resumed" if game.playing else "closed")
         try:
             await _announce(application, game, events)
         except TelegramError as exc:  # one chat's trouble must not keep the bot from starting
@@ -245,8 +250,12 @@ def _plan(application: Application, game: Game) -> None:
         offsets = [t - due for t in planned_controls(game, rules)]
         game.next_round_at = budget.earliest_start(due, offsets)
         if game.next_round_at > due:
-            logger.info("chat %s: round %d waits %.1f s for room in the group's budget",
-                        game.chat_id, len(game.rounds) + 1, game.next_round_at - due)
+            logger.info(
+                "chat %s: round %d waits %.1f s for room in the group's budget",
+                game.chat_id,
+                len(game.rounds) + 1,
+                game.next_round_at - due,
+            )
     budget.reserve(planned_controls(game, rules), CONTROL_SPARE)
 
 
@@ -257,14 +266,15 @@ def _set_timer(job_queue: JobQueue, game: Game, rules: GameRules) -> None:
     due = next_deadline(game, rules)
     if due is not None:
         job_queue.run_once(
-            _on_timer, when=max(0.0, due - time.time()), name=name,
-            chat_id=game.chat_id, data=(game.id, due),
+            _on_timer,
+            when=max(0.0, due - time.time()),
+            name=name,
+            chat_id=game.chat_id,
+            data=(game.id, due),
         )
 
 
-async def _announce(
-    application: Application, game: Game, events: list[Event], picture: Message | None = None
-) -> None:
+async def _announce(application: Application, game: Game, events: list[Event], picture: Message | None = None) -> None:
     """Say what happened: a verdict waits in the outbox; a win replies to its picture; the
     rest goes in one message to the chat. Control messages take the waiting verdicts along."""
     outbox: Outbox = application.bot_data[OUTBOX]
@@ -275,8 +285,12 @@ async def _announce(
             continue
         if picture is not None and isinstance(event, Judged):
             line = replies.format_verdict_line(event)
-            outbox.add(application, game.chat_id, ("verdict", event.user_id),
-                       Pending(picture.message_id, text, line, tag=game.id, at=time.time()))
+            outbox.add(
+                application,
+                game.chat_id,
+                ("verdict", event.user_id),
+                Pending(picture.message_id, text, line, tag=game.id, at=time.time()),
+            )
         elif picture is not None and isinstance(event, RoundWon):
             win = text
         else:
@@ -292,7 +306,9 @@ async def _announce(
     try:
         if win is not None:
             await bot.send_message(
-                game.chat_id, win, rate_limit_args=CONTROL,
+                game.chat_id,
+                win,
+                rate_limit_args=CONTROL,
                 reply_parameters=ReplyParameters(picture.message_id, allow_sending_without_reply=True),
             )
         if to_chat:

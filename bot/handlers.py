@@ -176,10 +176,14 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not await is_chat_admin(update, context):
         await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
         return
-    keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(replies.FORGET_YES, callback_data=callback_data(FORGET, "yes")),
-        InlineKeyboardButton(replies.FORGET_NO, callback_data=callback_data(FORGET, "no")),
-    ]])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(replies.FORGET_YES, callback_data=callback_data(FORGET, "yes")),
+                InlineKeyboardButton(replies.FORGET_NO, callback_data=callback_data(FORGET, "no")),
+            ]
+        ]
+    )
     sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
     asker = user.id if user else 0
     context.bot_data[PROMPTS].add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
@@ -233,8 +237,11 @@ async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
 async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any other button press (old keyboards, forged data): answer it and do nothing."""
     query = update.callback_query
-    logger.info("chat %s: unknown button data from %s", update.effective_chat.id if update.effective_chat else None,
-                query.from_user.id)
+    logger.info(
+        "chat %s: unknown button data from %s",
+        update.effective_chat.id if update.effective_chat else None,
+        query.from_user.id,
+    )
     await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
 
 

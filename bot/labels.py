@@ -115,9 +115,7 @@ def parse_labels_command(args_text: str) -> LabelsCommand:
     return LabelsCommand(kind, tuple(labels))
 
 
-def apply_labels_command(
-    current: list[str], default: list[str], cmd: LabelsCommand
-) -> list[str]:
+def apply_labels_command(current: list[str], default: list[str], cmd: LabelsCommand) -> list[str]:
     """Return the label list after ``cmd``; ``current`` is the chat's list now.
 
     Raises ``LabelsError`` when the result would break the label-count limits or when
@@ -135,10 +133,7 @@ def apply_labels_command(
         if not new:
             raise LabelsError(f"Already in the list: {_quote_all(cmd.labels)}.")
         if len(current) + len(new) > MAX_LABELS:
-            raise LabelsError(
-                f"At most {MAX_LABELS} labels: there are {len(current)} "
-                f"and you tried to add {len(new)}."
-            )
+            raise LabelsError(f"At most {MAX_LABELS} labels: there are {len(current)} and you tried to add {len(new)}.")
         return [*current, *new]
     if cmd.kind == "remove":
         missing = [label for label in cmd.labels if label.casefold() not in present]
@@ -147,9 +142,7 @@ def apply_labels_command(
         gone = {label.casefold() for label in cmd.labels}
         left = [label for label in current if label.casefold() not in gone]
         if len(left) < MIN_LABELS:
-            raise LabelsError(
-                f"Keep at least {MIN_LABELS} labels: that would leave {len(left)}."
-            )
+            raise LabelsError(f"Keep at least {MIN_LABELS} labels: that would leave {len(left)}.")
         return left
     raise ValueError(f"unknown labels command kind: {cmd.kind!r}")
 
@@ -157,10 +150,7 @@ def apply_labels_command(
 def _split_labels(text: str) -> list[str]:
     """Split, clean and de-duplicate labels; check each label's length only."""
     if len(text) > MAX_INPUT_LENGTH:
-        raise LabelsError(
-            f"That's too much text ({len(text)} characters): "
-            f"keep the list under {MAX_INPUT_LENGTH}."
-        )
+        raise LabelsError(f"That's too much text ({len(text)} characters): keep the list under {MAX_INPUT_LENGTH}.")
     labels: list[str] = []
     seen: set[str] = set()
     number = 0
@@ -170,10 +160,7 @@ def _split_labels(text: str) -> list[str]:
             continue
         number += 1
         if len(label) > MAX_LABEL_LENGTH:
-            raise LabelsError(
-                f"Label {number} {_quote(label)} is longer than "
-                f"{MAX_LABEL_LENGTH} characters."
-            )
+            raise LabelsError(f"Label {number} {_quote(label)} is longer than {MAX_LABEL_LENGTH} characters.")
         key = label.casefold()
         if key not in seen:
             seen.add(key)

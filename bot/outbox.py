@@ -171,7 +171,8 @@ class Outbox:
         text = batch[0].solo if len(batch) == 1 else "\n".join(item.line for item in batch)
         try:
             await application.bot.send_message(
-                chat_id, text,
+                chat_id,
+                text,
                 reply_parameters=ReplyParameters(batch[-1].message_id, allow_sending_without_reply=True),
             )
         except TelegramError as exc:

@@ -76,9 +76,7 @@ class PendingPrompts:
     def __len__(self) -> int:
         return len(self._prompts)
 
-    def add(
-        self, kind: str, chat_id: int, message_id: int, asker_id: int, actions, now: float
-    ) -> Prompt:
+    def add(self, kind: str, chat_id: int, message_id: int, asker_id: int, actions, now: float) -> Prompt:
         """Remember a question just sent; forget the ones that expired."""
         for action in actions:
             callback_data(kind, action)  # refuse kinds and actions a press could never match
@@ -121,4 +119,3 @@ class PendingPrompts:
             if chat_id == old_id:
                 del self._prompts[(chat_id, message_id)]
                 self._prompts[(new_id, message_id)] = replace(prompt, chat_id=new_id)
-

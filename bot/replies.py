@@ -37,21 +37,76 @@ _EIGHTHS = "▏▎▍▌▋▊▉█"  # 1/8 … 8/8 of a cell
 _BREAK_WINDOW = 200  # fit_text cuts at a line or word break this close to the limit
 
 LABEL_EMOJI: dict[str, str] = {
-    "ant": "🐜", "bat": "🦇", "bear": "🐻", "bee": "🐝", "bird": "🐦",
-    "butterfly": "🦋", "camel": "🐫", "cat": "🐈", "chicken": "🐔", "cow": "🐄",
-    "crab": "🦀", "crocodile": "🐊", "deer": "🦌", "dinosaur": "🦕", "dog": "🐕",
-    "dolphin": "🐬", "dragon": "🐉", "duck": "🦆", "eagle": "🦅", "elephant": "🐘",
-    "fish": "🐟", "flamingo": "🦩", "fox": "🦊", "frog": "🐸", "giraffe": "🦒",
-    "goat": "🐐", "gorilla": "🦍", "hedgehog": "🦔", "hippo": "🦛",
-    "hippopotamus": "🦛", "horse": "🐎", "kangaroo": "🦘", "koala": "🐨",
-    "ladybug": "🐞", "leopard": "🐆", "lion": "🦁", "lizard": "🦎", "llama": "🦙",
-    "monkey": "🐒", "mouse": "🐁", "octopus": "🐙", "owl": "🦉", "panda": "🐼",
-    "parrot": "🦜", "peacock": "🦚", "penguin": "🐧", "pig": "🐖", "rabbit": "🐇",
-    "raccoon": "🦝", "rhinoceros": "🦏", "rhino": "🦏", "rooster": "🐓",
-    "scorpion": "🦂", "shark": "🦈", "sheep": "🐑", "skunk": "🦨", "sloth": "🦥",
-    "snail": "🐌", "snake": "🐍", "spider": "🕷️", "squid": "🦑", "squirrel": "🐿️",
-    "swan": "🦢", "tiger": "🐅", "turkey": "🦃", "turtle": "🐢", "unicorn": "🦄",
-    "whale": "🐋", "wolf": "🐺", "zebra": "🦓",
+    "ant": "🐜",
+    "bat": "🦇",
+    "bear": "🐻",
+    "bee": "🐝",
+    "bird": "🐦",
+    "butterfly": "🦋",
+    "camel": "🐫",
+    "cat": "🐈",
+    "chicken": "🐔",
+    "cow": "🐄",
+    "crab": "🦀",
+    "crocodile": "🐊",
+    "deer": "🦌",
+    "dinosaur": "🦕",
+    "dog": "🐕",
+    "dolphin": "🐬",
+    "dragon": "🐉",
+    "duck": "🦆",
+    "eagle": "🦅",
+    "elephant": "🐘",
+    "fish": "🐟",
+    "flamingo": "🦩",
+    "fox": "🦊",
+    "frog": "🐸",
+    "giraffe": "🦒",
+    "goat": "🐐",
+    "gorilla": "🦍",
+    "hedgehog": "🦔",
+    "hippo": "🦛",
+    "hippopotamus": "🦛",
+    "horse": "🐎",
+    "kangaroo": "🦘",
+    "koala": "🐨",
+    "ladybug": "🐞",
+    "leopard": "🐆",
+    "lion": "🦁",
+    "lizard": "🦎",
+    "llama": "🦙",
+    "monkey": "🐒",
+    "mouse": "🐁",
+    "octopus": "🐙",
+    "owl": "🦉",
+    "panda": "🐼",
+    "parrot": "🦜",
+    "peacock": "🦚",
+    "penguin": "🐧",
+    "pig": "🐖",
+    "rabbit": "🐇",
+    "raccoon": "🦝",
+    "rhinoceros": "🦏",
+    "rhino": "🦏",
+    "rooster": "🐓",
+    "scorpion": "🦂",
+    "shark": "🦈",
+    "sheep": "🐑",
+    "skunk": "🦨",
+    "sloth": "🦥",
+    "snail": "🐌",
+    "snake": "🐍",
+    "spider": "🕷️",
+    "squid": "🦑",
+    "squirrel": "🐿️",
+    "swan": "🦢",
+    "tiger": "🐅",
+    "turkey": "🦃",
+    "turtle": "🐢",
+    "unicorn": "🦄",
+    "whale": "🐋",
+    "wolf": "🐺",
+    "zebra": "🦓",
 }
 
 START_TEXT_BODY = (
@@ -60,9 +115,7 @@ START_TEXT_BODY = (
 )
 BUSY_TEXT = EngineBusy.user_message
 TOO_BIG_TEXT = f"That file is too big for me: send a picture under {MAX_PICTURE_BYTES // 2**20} MB."
-UNSUPPORTED_STICKER_TEXT = (
-    "I can't look inside that animated sticker. Send a still sticker or a picture."
-)
+UNSUPPORTED_STICKER_TEXT = "I can't look inside that animated sticker. Send a still sticker or a picture."
 UNSUPPORTED_ANIMATION_TEXT = "I can't look inside that animation. Send a still picture instead."
 PREPARING_TEXT = "Getting to know the new labels, this takes a moment…"
 UNSUPPORTED_FILE_TEXT = "I can only look at pictures: send a photo, an image file or a sticker."
@@ -71,8 +124,7 @@ NOT_ADMIN_TEXT = "Only the group's admins can change the labels here."
 ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
 DOWNLOAD_FAILED_TEXT = "I couldn't fetch that picture from Telegram. Please send it again."
 FORGET_CONFIRM_TEXT = (
-    "This erases everything I keep about this chat: its labels, games and scores. "
-    "Pictures are never stored. Erase it?"
+    "This erases everything I keep about this chat: its labels, games and scores. Pictures are never stored. Erase it?"
 )
 FORGET_YES, FORGET_NO = "Yes, erase", "Cancel"
 FORGOTTEN_TEXT = "Done: I've erased this chat's labels, games and scores."
@@ -90,9 +142,7 @@ class GuessLike(Protocol):
     score: float
 
 
-def format_guesses(
-    guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW
-) -> str:
+def format_guesses(guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
     """Top guesses, best first, one per line: ``🦒 giraffe  81% ██████▌``.
 
     Scores are probabilities (0..1); the bar has 8 cells for 100%. When the
@@ -130,9 +180,7 @@ def format_guess_line(name: str, guesses: Sequence[GuessLike]) -> str:
     ranked = sorted(guesses, key=lambda g: _clamp(g.score), reverse=True)[:TOP_GUESSES]
     if not ranked:
         return f"{name}: no guess"
-    return f"{name}: " + " · ".join(
-        f"{get_emoji(g.label)} {g.label} {round(_clamp(g.score) * 100)}%" for g in ranked
-    )
+    return f"{name}: " + " · ".join(f"{get_emoji(g.label)} {g.label} {round(_clamp(g.score) * 100)}%" for g in ranked)
 
 
 def format_bar(score: float, cells: int = BAR_CELLS) -> str:
@@ -147,7 +195,7 @@ def get_emoji(label: str) -> str:
     key = label.strip().casefold()
     for article in ("a ", "an ", "the "):
         if key.startswith(article):
-            key = key[len(article):].strip()
+            key = key[len(article) :].strip()
             break
     for candidate in (key, key.removesuffix("s"), key.removesuffix("es")):
         if candidate in LABEL_EMOJI:
@@ -224,7 +272,7 @@ def fit_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
     if text_length(text) <= limit:
         return text
     budget, cut = limit - 1, 0
-    for cut, char in enumerate(text):
+    for cut, char in enumerate(text):  # noqa: B007 (cut is used after the loop)
         budget -= 2 if ord(char) > 0xFFFF else 1
         if budget < 0:
             break
@@ -287,10 +335,7 @@ def format_game_event(event: "g.Event") -> str | None:
         case g.TimeWarning(target=target, left_s=left):
             return f"⏳ {_secs(left)} left to draw {_a(target)}!"
         case g.Judged(won=False, seen=seen, target=target, target_score=score):
-            return (
-                f"I see {_a(seen)} {get_emoji(seen)}… keep trying! "
-                f"({target}: {round(_clamp(score) * 100)}%)"
-            )
+            return f"I see {_a(seen)} {get_emoji(seen)}… keep trying! ({target}: {round(_clamp(score) * 100)}%)"
         case g.RoundWon(name=name, target=target, win_s=win_s, points=points):
             plural = "point" if points == 1 else "points"
             return f"🎉 {name} drew {_a(target)} {get_emoji(target)} in {_secs(win_s)}! ({points} {plural})"
@@ -356,7 +401,7 @@ def _secs(seconds: float) -> str:
 
 
 def _a(label: str) -> str:
-    """"a giraffe", "an owl"; labels that already have an article or are plural stay as typed."""
+    """ "a giraffe", "an owl"; labels that already have an article or are plural stay as typed."""
     words = label.split()
     if not words or words[0].casefold() in ("a", "an", "the", "some") or label[:1].isupper():
         return label

@@ -16,7 +16,7 @@ to the same file and keeps its table in its own migration set.
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -157,8 +157,10 @@ class Store:
         if not all(isinstance(label, str) for label in labels):
             raise TypeError("labels must be strings")
         self._upsert_chat(
-            chat_id, labels=json.dumps(list(labels), ensure_ascii=False),
-            chat_type=chat_type, title=title,
+            chat_id,
+            labels=json.dumps(list(labels), ensure_ascii=False),
+            chat_type=chat_type,
+            title=title,
         )
 
     def reset_labels(self, chat_id: int) -> None:
@@ -233,8 +235,14 @@ class Store:
                 self.db.table("rounds").upsert(_round_record(game, round_), pk=("game_id", "number"))
             judged = [
                 {
-                    "game_id": game.id, "chat_id": game.chat_id, "round": e.number, "user_id": e.user_id,
-                    "name": e.name, "at": e.at, "seen": e.seen, "target_score": e.target_score,
+                    "game_id": game.id,
+                    "chat_id": game.chat_id,
+                    "round": e.number,
+                    "user_id": e.user_id,
+                    "name": e.name,
+                    "at": e.at,
+                    "seen": e.seen,
+                    "target_score": e.target_score,
                     "won": int(e.won),
                 }
                 for e in events
@@ -267,9 +275,7 @@ class Store:
         rows = list(self.db.query("SELECT * FROM chats WHERE chat_id = ?", [chat_id]))
         return rows[0] if rows else None
 
-    def _upsert_chat(
-        self, chat_id: int, *, chat_type: str | None = None, title: str | None = None, **values
-    ) -> None:
+    def _upsert_chat(self, chat_id: int, *, chat_type: str | None = None, title: str | None = None, **values) -> None:
         record = {"chat_id": chat_id, **values, "updated_at": _now()}
         if chat_type is not None:
             record["type"] = chat_type
@@ -280,16 +286,31 @@ class Store:
 
     def _load_game(self, row: dict) -> Game:
         game = Game(
-            chat_id=row["chat_id"], starter_id=row["starter_id"], starter_name=row["starter_name"] or "",
-            total_rounds=row["total_rounds"], seconds=row["seconds"], labels=tuple(json.loads(row["labels"])),
-            started_at=row["started_at"], id=row["id"], status=row["status"],
-            next_round_at=row["next_round_at"], ended_at=row["ended_at"],
+            chat_id=row["chat_id"],
+            starter_id=row["starter_id"],
+            starter_name=row["starter_name"] or "",
+            total_rounds=row["total_rounds"],
+            seconds=row["seconds"],
+            labels=tuple(json.loads(row["labels"])),
+            started_at=row["started_at"],
+            id=row["id"],
+            status=row["status"],
+            next_round_at=row["next_round_at"],
+            ended_at=row["ended_at"],
         )
         for r in self.db.query("SELECT * FROM rounds WHERE game_id = ? ORDER BY number", [game.id]):
             round_ = Round(
-                r["number"], r["target"], r["started_at"], r["ends_at"], warned=bool(r["warned"]),
-                outcome=r["outcome"], winner_id=r["winner_id"], winner_name=r["winner_name"],
-                win_score=r["win_score"], win_s=r["win_s"], ended_at=r["ended_at"],
+                r["number"],
+                r["target"],
+                r["started_at"],
+                r["ends_at"],
+                warned=bool(r["warned"]),
+                outcome=r["outcome"],
+                winner_id=r["winner_id"],
+                winner_name=r["winner_name"],
+                win_score=r["win_score"],
+                win_s=r["win_s"],
+                ended_at=r["ended_at"],
             )
             game.rounds.append(round_)
             if round_.winner_id is not None:
@@ -324,4 +345,4 @@ def _round_record(game: Game, round_: Round) -> dict:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

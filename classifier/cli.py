@@ -34,18 +34,34 @@ OWN_LOGGERS = ("bot", "classifier", "__main__")
 def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> None:
     """--model/--pretrained/--precision/--device/--db, defaulting to the TOONZOO_* environment."""
     group = parser.add_argument_group("model")
-    group.add_argument("--model", default=environ.get("TOONZOO_MODEL", DEFAULT_MODEL),
-                       help="open_clip model: a name (ViT-B-32-quickgelu), hf-hub:ORG/REPO or local-dir:PATH "
-                            "(env TOONZOO_MODEL; default %(default)s)")
-    group.add_argument("--pretrained", default=environ.get("TOONZOO_PRETRAINED", DEFAULT_PRETRAINED),
-                       help="weights: a tag (openai, ...), a checkpoint file, or 'random' "
-                            "(env TOONZOO_PRETRAINED; default %(default)s)")
-    group.add_argument("--precision", choices=PRECISIONS, default=environ.get("TOONZOO_PRECISION", "auto"),
-                       help="auto = fp16 on CUDA, fp32 on CPU (env TOONZOO_PRECISION)")
-    group.add_argument("--device", default=environ.get("TOONZOO_DEVICE", "auto"),
-                       help="auto, cpu, cuda, cuda:1 ... (env TOONZOO_DEVICE)")
-    group.add_argument("--db", default=environ.get("TOONZOO_DB", DEFAULT_DB),
-                       help="SQLite file caching label embeddings, ':memory:' for none (env TOONZOO_DB)")
+    group.add_argument(
+        "--model",
+        default=environ.get("TOONZOO_MODEL", DEFAULT_MODEL),
+        help="open_clip model: a name (ViT-B-32-quickgelu), hf-hub:ORG/REPO or local-dir:PATH "
+        "(env TOONZOO_MODEL; default %(default)s)",
+    )
+    group.add_argument(
+        "--pretrained",
+        default=environ.get("TOONZOO_PRETRAINED", DEFAULT_PRETRAINED),
+        help="weights: a tag (openai, ...), a checkpoint file, or 'random' "
+        "(env TOONZOO_PRETRAINED; default %(default)s)",
+    )
+    group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=environ.get("TOONZOO_PRECISION", "auto"),
+        help="auto = fp16 on CUDA, fp32 on CPU (env TOONZOO_PRECISION)",
+    )
+    group.add_argument(
+        "--device",
+        default=environ.get("TOONZOO_DEVICE", "auto"),
+        help="auto, cpu, cuda, cuda:1 ... (env TOONZOO_DEVICE)",
+    )
+    group.add_argument(
+        "--db",
+        default=environ.get("TOONZOO_DB", DEFAULT_DB),
+        help="SQLite file caching label embeddings, ':memory:' for none (env TOONZOO_DB)",
+    )
 
 
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -66,10 +82,16 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
 
     classify = add_command("classify", help="guess what pictures show")
     classify.add_argument("images", nargs="+", metavar="IMAGE")
-    classify.add_argument("--labels", type=label_list,
-                          help="comma-separated labels (default: %d cartoon animals)" % len(DEFAULT_LABELS))
-    classify.add_argument("--template", action="append", dest="templates", metavar="T",
-                          help="prompt template with one {} (repeatable; default: the drawing ensemble)")
+    classify.add_argument(
+        "--labels", type=label_list, help=f"comma-separated labels (default: {len(DEFAULT_LABELS)} cartoon animals)"
+    )
+    classify.add_argument(
+        "--template",
+        action="append",
+        dest="templates",
+        metavar="T",
+        help="prompt template with one {} (repeatable; default: the drawing ensemble)",
+    )
     classify.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="guesses per image (default 5)")
     classify.add_argument("--json", action="store_true", help="print JSON")
     add_model_arguments(classify)
@@ -84,17 +106,23 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
 
     bench = add_command("bench", help="measure raw model vs engine throughput, latency, label cache, memory")
     bench.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
-    bench.add_argument("--pretrained", default=DEFAULT_PRETRAINED,
-                       help="weights; offline without them the run falls back to 'random' (default %(default)s)")
+    bench.add_argument(
+        "--pretrained",
+        default=DEFAULT_PRETRAINED,
+        help="weights; offline without them the run falls back to 'random' (default %(default)s)",
+    )
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
-    bench.add_argument("--precision", default="auto", choices=PRECISIONS,
-                       help="main run's precision: auto = fp16 on CUDA, fp32 on CPU")
+    bench.add_argument(
+        "--precision", default="auto", choices=PRECISIONS, help="main run's precision: auto = fp16 on CUDA, fp32 on CPU"
+    )
     bench.add_argument("--json", metavar="PATH", help="also write every number as JSON")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
     bench.add_argument("--skip-bf16", action="store_true", help="skip the bf16 run")
     bench.add_argument("--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)")
     bench.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
-    bench.add_argument("--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)")
+    bench.add_argument(
+        "--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)"
+    )
     bench.add_argument("--decode-workers", type=int, metavar="N", help="decode threads (default 1; CUDA cores-2)")
     bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=cmd_bench)
@@ -159,8 +187,14 @@ def create_classifier(args: argparse.Namespace):
     """Load the model and its label cache from parsed --model/--pretrained/... arguments."""
     from .pipeline import load_classifier
 
-    return load_classifier(args.model, args.pretrained, device=args.device, precision=args.precision,
-                           db_path=args.db, templates=args.templates or DEFAULT_TEMPLATES)
+    return load_classifier(
+        args.model,
+        args.pretrained,
+        device=args.device,
+        precision=args.precision,
+        db_path=args.db,
+        templates=args.templates or DEFAULT_TEMPLATES,
+    )
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -227,8 +261,9 @@ def evaluation_report(truth: Sequence[str], ranked: Sequence[Sequence[str]], lab
         "labels": len(labels),
         "top1": top1 / total if total else 0.0,
         "top5": top5 / total if total else 0.0,
-        "recall": {label: (per_label[label][0] / per_label[label][1]) if per_label[label][1] else None
-                   for label in labels},
+        "recall": {
+            label: (per_label[label][0] / per_label[label][1]) if per_label[label][1] else None for label in labels
+        },
         "confused": [{"true": t, "predicted": p, "count": n} for (t, p), n in confused.most_common(10)],
     }
 
@@ -281,8 +316,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             for _, path in chunk:
                 done(str(path))
     if not truth:
-        print(f"toonzoo: no readable image in {folder} ({len(skipped)} skipped; first: {skipped[0]['image']}: "
-              f"{skipped[0]['error']})", file=sys.stderr)
+        print(
+            f"toonzoo: no readable image in {folder} ({len(skipped)} skipped; first: {skipped[0]['image']}: "
+            f"{skipped[0]['error']})",
+            file=sys.stderr,
+        )
         return 1
     report = evaluation_report(truth, ranked, labels)
     report["skipped"] = skipped

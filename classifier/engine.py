@@ -151,8 +151,12 @@ class Engine:
         self._thread.start()
         logger.info(
             "engine started: %s on %s (%s), max_batch=%d, max_wait=%.1f ms, max_queue=%d",
-            self.classifier.identity, self.classifier.loaded.device, self.classifier.loaded.precision,
-            self.max_batch, self.max_wait_s * 1000, self.max_queue,
+            self.classifier.identity,
+            self.classifier.loaded.device,
+            self.classifier.loaded.precision,
+            self.max_batch,
+            self.max_wait_s * 1000,
+            self.max_queue,
         )
 
     async def close(self) -> None:
@@ -443,4 +447,3 @@ class Engine:
             request.future.set_exception(error)
         else:
             request.future.set_result(result)
-

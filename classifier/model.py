@@ -42,9 +42,14 @@ _UNTRAINED_TOLERANCE = 0.01  # bf16 rounds log(1/0.07) by up to 0.008
 # The order in which open_clip picks a local-dir: folder's weights (factory._find_checkpoint_in_dir in
 # open_clip 3.x): these names first, in this order; else .safetensors before others, then by name.
 _LOCAL_DIR_PREFERRED = (
-    "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
-    "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth",
-    "model.safetensors", "pytorch_model.bin", "pytorch_model.pth", "model.pth",
+    "open_clip_model.safetensors",
+    "open_clip_pytorch_model.safetensors",
+    "open_clip_pytorch_model.bin",
+    "open_clip_pytorch_model.pth",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "pytorch_model.pth",
+    "model.pth",
 )
 _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pth")
 _OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16"}
@@ -94,7 +99,9 @@ def resolve_device(device: str = "auto") -> torch.device:
     except RuntimeError as exc:
         raise ModelLoadError(f"unknown device {device!r}", user_message=f"Unknown device {device!r}.") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError("CUDA requested but not available", user_message="CUDA was requested but no GPU is available.")
+        raise ModelLoadError(
+            "CUDA requested but not available", user_message="CUDA was requested but no GPU is available."
+        )
     return resolved
 
 
@@ -333,6 +340,5 @@ def _require_network(what: str, url: str | None = None) -> None:
             reason = f"{host} is unreachable ({exc.__class__.__name__})"
     raise WeightsUnavailable(
         f"cannot fetch {what}: {reason}",
-        user_message=f"Cannot download {what}: {reason} and they are not in the local cache. "
-        + HOW_TO_PROVIDE_WEIGHTS,
+        user_message=f"Cannot download {what}: {reason} and they are not in the local cache. " + HOW_TO_PROVIDE_WEIGHTS,
     )

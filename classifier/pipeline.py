@@ -73,7 +73,9 @@ class ZeroShotClassifier:
     def rank(self, features: torch.Tensor, labels: Sequence[str], top_k: int = 3) -> list[list[Guess]]:
         return rank(features, self.label_weights(labels), labels, self.loaded.logit_scale, top_k)
 
-    def classify_images(self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3) -> list[list[Guess]]:
+    def classify_images(
+        self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3
+    ) -> list[list[Guess]]:
         """Decoded images -> top-k guesses each, in one forward pass."""
         pixels = torch.stack([self.preprocess(image) for image in images])
         return self.rank(self.embed_images(pixels), labels, top_k)

@@ -106,7 +106,7 @@ class TextEmbeddingCache:
         for label, vector in zip(labels, vectors):
             self._memory[label] = vector.contiguous()
         if self._db is not None:
-            now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+            now = datetime.datetime.now(datetime.UTC).isoformat()
             self._db[TABLE].upsert_all(
                 (
                     {

@@ -4,11 +4,11 @@ import contextlib
 import io
 from pathlib import Path
 
+from fake_bot_api import FakeBotApi
 from PIL import Image
 
 from bot.app import build_application
 from bot.config import Settings
-from fake_bot_api import FakeBotApi
 
 
 def png_bytes(size=(96, 96), colour=(200, 30, 30), mode="RGB") -> bytes:

@@ -70,25 +70,65 @@ GROUP_WINDOW_S = 60.0
 FLOOD_COUNTED = frozenset({"sendMessage", "sendChatAction"})
 
 METHODS = (
-    "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook",
-    "getWebhookInfo", "sendMessage", "sendChatAction", "getFile", "setMyCommands",
-    "getMyCommands", "deleteMyCommands", "getChatMember", "editMessageText",
-    "editMessageReplyMarkup", "answerCallbackQuery", "deleteMessage",
+    "getMe",
+    "logOut",
+    "close",
+    "getUpdates",
+    "setWebhook",
+    "deleteWebhook",
+    "getWebhookInfo",
+    "sendMessage",
+    "sendChatAction",
+    "getFile",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "getChatMember",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "deleteMessage",
 )
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice",
-    "upload_voice", "upload_document", "choose_sticker", "find_location",
-    "record_video_note", "upload_video_note",
-})
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "restricted", "left", "kicked"})
 # Update kinds delivered when allowed_updates is unset or empty.
 _NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 # Parameters that are strings even when they look like JSON ("123", "true").
-_STRING_FIELDS = frozenset({
-    "text", "caption", "callback_query_id", "file_id", "url", "language_code",
-    "action", "parse_mode", "secret_token", "title", "description", "inline_message_id",
-    "emoji", "business_connection_id", "message_effect_id", "query", "name",
-})
+_STRING_FIELDS = frozenset(
+    {
+        "text",
+        "caption",
+        "callback_query_id",
+        "file_id",
+        "url",
+        "language_code",
+        "action",
+        "parse_mode",
+        "secret_token",
+        "title",
+        "description",
+        "inline_message_id",
+        "emoji",
+        "business_connection_id",
+        "message_effect_id",
+        "query",
+        "name",
+    }
+)
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
@@ -203,8 +243,7 @@ class FakeBotApi:
         self._changed = asyncio.Event()
         self._closing = False
         self._handlers: dict[str, Callable[[dict], Any]] = {
-            name: getattr(self, "_api_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
-            for name in METHODS
+            name: getattr(self, "_api_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()) for name in METHODS
         }
         self._canonical = {name.lower(): name for name in METHODS}
 
@@ -507,14 +546,13 @@ class FakeBotApi:
             chat, user, {"contact": {"phone_number": phone_number, "first_name": first_name}}, None
         )
 
-    def send_poll(self, chat: dict, user: dict, question: str = "Cats or dogs?",
-                  options: Iterable[str] = ("cats", "dogs")) -> dict:
+    def send_poll(
+        self, chat: dict, user: dict, question: str = "Cats or dogs?", options: Iterable[str] = ("cats", "dogs")
+    ) -> dict:
         poll = {
             "id": str(5_000_000_000 + next(self._ids)),
             "question": question,
-            "options": [
-                {"persistent_id": str(n), "text": text, "voter_count": 0} for n, text in enumerate(options)
-            ],
+            "options": [{"persistent_id": str(n), "text": text, "voter_count": 0} for n, text in enumerate(options)],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": True,
@@ -561,13 +599,17 @@ class FakeBotApi:
         bot_user = {key: self.bot[key] for key in ("id", "is_bot", "first_name", "username")}
         for kind in updates:
             if kind == "my_chat_member":
-                self.add_update({"my_chat_member": {
-                    "chat": self._state.chats[chat["id"]],
-                    "from": by,
-                    "date": int(time.time()),
-                    "old_chat_member": _chat_member(bot_user, old),
-                    "new_chat_member": _chat_member(bot_user, status),
-                }})
+                self.add_update(
+                    {
+                        "my_chat_member": {
+                            "chat": self._state.chats[chat["id"]],
+                            "from": by,
+                            "date": int(time.time()),
+                            "old_chat_member": _chat_member(bot_user, old),
+                            "new_chat_member": _chat_member(bot_user, status),
+                        }
+                    }
+                )
             elif kind == "message":
                 message = self._new_message(chat, by, {"new_chat_members": [bot_user]})
                 self.add_update({"message": message})
@@ -617,11 +659,7 @@ class FakeBotApi:
 
     def chat_messages(self, chat: dict) -> list[dict]:
         """The chat as it stands now (after edits and deletions), oldest first."""
-        return [
-            message
-            for (chat_id, _), message in sorted(self._state.messages.items())
-            if chat_id == chat["id"]
-        ]
+        return [message for (chat_id, _), message in sorted(self._state.messages.items()) if chat_id == chat["id"]]
 
     @property
     def unanswered_callback_queries(self) -> list[dict]:
@@ -706,9 +744,7 @@ class FakeBotApi:
         504) or "drop" (close the connection). The method itself does not run."""
         _check_fault(status)
         method = self._canonical.get(method.lower(), method)
-        self._faults.setdefault(method, []).append(
-            _Fault(status, count, retry_after, description, delay)
-        )
+        self._faults.setdefault(method, []).append(_Fault(status, count, retry_after, description, delay))
 
     def set_file_fault(
         self,
@@ -812,8 +848,9 @@ class FakeBotApi:
                     {"retry_after": fault.retry_after},
                 )
             )
-        return _error_response(ApiError(fault.description or _DEFAULT_DESCRIPTIONS.get(
-            status, f"Error {status}"), status))
+        return _error_response(
+            ApiError(fault.description or _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}"), status)
+        )
 
     # -- Bot API methods -----------------------------------------------------------------------------
 
@@ -872,17 +909,14 @@ class FakeBotApi:
         if timeout and not self._deliverable():
             try:
                 await self._wait_until(
-                    lambda: self._deliverable()
-                    or self._closing
-                    or generation != self._poll_generation,
+                    lambda: self._deliverable() or self._closing or generation != self._poll_generation,
                     timeout,
                 )
             except TimeoutError:
                 pass
         if generation != self._poll_generation:
             raise ApiError(
-                "Conflict: terminated by other getUpdates request; "
-                "make sure that only one bot instance is running",
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 409,
             )
         return self._deliverable()[:limit]
@@ -973,9 +1007,7 @@ class FakeBotApi:
 
     def _api_answer_callback_query(self, params: dict) -> bool:
         if self._state.callback_queries.pop(params.get("callback_query_id"), None) is None:
-            raise _bad_request(
-                "query is too old and response timeout expired or query ID is invalid"
-            )
+            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
         if _utf16_length(params.get("text") or "") > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
         return True
@@ -1005,9 +1037,7 @@ class FakeBotApi:
         window = self._flood_window(method, params)
         if window is not None and len(window) >= self.group_limit:
             retry_after = max(1, math.ceil(window[0] + self.group_window_s - time.time()))
-            raise ApiError(
-                f"Too Many Requests: retry after {retry_after}", 429, {"retry_after": retry_after}
-            )
+            raise ApiError(f"Too Many Requests: retry after {retry_after}", 429, {"retry_after": retry_after})
 
     def _count_flood(self, method: str, params: dict) -> None:
         window = self._flood_window(method, params)
@@ -1131,9 +1161,7 @@ class FakeBotApi:
         scope = params.get("scope") or {"type": "default"}
         return json.dumps(scope, sort_keys=True), params.get("language_code") or ""
 
-    def _new_message(
-        self, chat: dict, sender: dict, content: dict, reply_to: dict | int | None = None
-    ) -> dict:
+    def _new_message(self, chat: dict, sender: dict, content: dict, reply_to: dict | int | None = None) -> dict:
         if chat["id"] not in self._state.chats:
             raise ValueError(f"unknown chat {chat['id']}: add it with add_private_chat/add_group")
         chat = self._state.chats[chat["id"]]
@@ -1151,9 +1179,7 @@ class FakeBotApi:
             replied = self._state.messages.get((chat["id"], reply_id))
             if replied is None:
                 raise ValueError(f"no message {reply_id} in chat {chat['id']} to reply to")
-            message["reply_to_message"] = {
-                k: v for k, v in replied.items() if k != "reply_to_message"
-            }
+            message["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
         self._state.messages[(chat["id"], message_id)] = message
         return message
 
@@ -1293,11 +1319,13 @@ def _command_entities(text: str) -> list[dict]:
     for mention in _MENTION.finditer(text):
         if match and mention.start() < match.end():
             continue
-        entities.append({
-            "type": "mention",
-            "offset": _utf16_length(text[: mention.start()]),
-            "length": _utf16_length(mention.group()),
-        })
+        entities.append(
+            {
+                "type": "mention",
+                "offset": _utf16_length(text[: mention.start()]),
+                "length": _utf16_length(mention.group()),
+            }
+        )
     return entities
 
 
@@ -1312,8 +1340,7 @@ def _inline_markup(markup: Any) -> dict | None:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
                 raise _bad_request(
-                    "can't parse inline keyboard button: "
-                    "Text buttons are unallowed in the inline keyboard"
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
                 )
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
@@ -1327,20 +1354,39 @@ def _chat_member(user: dict, status: str) -> dict:
         member["is_anonymous"] = False
     elif status == "administrator":
         member.update(
-            can_be_edited=False, is_anonymous=False, can_manage_chat=True,
-            can_delete_messages=True, can_manage_video_chats=True,
-            can_restrict_members=True, can_promote_members=False, can_change_info=True,
-            can_invite_users=True, can_post_stories=False, can_edit_stories=False,
-            can_delete_stories=False, can_pin_messages=True,
+            can_be_edited=False,
+            is_anonymous=False,
+            can_manage_chat=True,
+            can_delete_messages=True,
+            can_manage_video_chats=True,
+            can_restrict_members=True,
+            can_promote_members=False,
+            can_change_info=True,
+            can_invite_users=True,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+            can_pin_messages=True,
         )
     elif status == "restricted":
         member.update(
-            is_member=True, can_change_info=False, can_invite_users=False,
-            can_pin_messages=False, can_send_messages=True, can_send_polls=False,
-            can_send_other_messages=False, can_add_web_page_previews=False,
-            can_manage_topics=False, can_send_audios=False, can_send_documents=False,
-            can_send_photos=True, can_send_videos=False, can_send_video_notes=False,
-            can_send_voice_notes=False, can_edit_tag=False, until_date=0,
+            is_member=True,
+            can_change_info=False,
+            can_invite_users=False,
+            can_pin_messages=False,
+            can_send_messages=True,
+            can_send_polls=False,
+            can_send_other_messages=False,
+            can_add_web_page_previews=False,
+            can_manage_topics=False,
+            can_send_audios=False,
+            can_send_documents=False,
+            can_send_photos=True,
+            can_send_videos=False,
+            can_send_video_notes=False,
+            can_send_voice_notes=False,
+            can_edit_tag=False,
+            until_date=0,
         )
     elif status == "kicked":
         member["until_date"] = 0
@@ -1370,6 +1416,4 @@ def _downscale(data: bytes, sides: Iterable[int]) -> tuple[int, int, list]:
             return width, height, smaller
     except Exception:
         width, height = 800, 600
-        return width, height, [
-            ((side, side * height // width), data) for side in sides if side < width
-        ]
+        return width, height, [((side, side * height // width), data) for side in sides if side < width]

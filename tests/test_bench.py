@@ -12,9 +12,23 @@ from toonzoo_tools.bench import percentiles, steady_throughput
 from toonzoo_tools.drawings import make_drawing_jpeg
 
 FIELDS = {
-    "model", "random_weights", "device", "precision", "batch_sizes", "raw_img_per_s", "raw_img_per_s_by_batch",
-    "engine_img_per_s", "engine_to_raw", "bf16_engine_img_per_s", "latency_ms", "text_cold_s",
-    "text_warm_encoder_calls", "text_restart_encoder_calls", "peak_rss_mb", "engine_stats", "engine_max_batch",
+    "model",
+    "random_weights",
+    "device",
+    "precision",
+    "batch_sizes",
+    "raw_img_per_s",
+    "raw_img_per_s_by_batch",
+    "engine_img_per_s",
+    "engine_to_raw",
+    "bf16_engine_img_per_s",
+    "latency_ms",
+    "text_cold_s",
+    "text_warm_encoder_calls",
+    "text_restart_encoder_calls",
+    "peak_rss_mb",
+    "engine_stats",
+    "engine_max_batch",
 }
 
 
@@ -27,8 +41,14 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     assert FIELDS <= result.keys()
     assert result["random_weights"] is False and result["model"].startswith(tiny_model_name)
     assert result["precision"] == "fp32" and result["device"].startswith("cpu")
-    for key in ("raw_img_per_s", "engine_img_per_s", "engine_to_raw", "bf16_engine_img_per_s", "text_cold_s",
-                "peak_rss_mb"):
+    for key in (
+        "raw_img_per_s",
+        "engine_img_per_s",
+        "engine_to_raw",
+        "bf16_engine_img_per_s",
+        "text_cold_s",
+        "peak_rss_mb",
+    ):
         assert isinstance(result[key], float) and result[key] > 0, key
     for key in ("c1", "c8", "c32"):
         latency = result["latency_ms"][key]

@@ -2,8 +2,8 @@
 
 import re
 
-
 from bot_harness import png_bytes, running_bot, settings_for, webp_bytes
+
 from classifier.prompts import DEFAULT_LABELS
 
 GUESS_LINE = re.compile(r"^\S+ (.+?)\s+\d{1,3}% ", re.M)

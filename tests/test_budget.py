@@ -173,8 +173,14 @@ def play(seed: int, players: int, win_chance: float) -> tuple[list[float], list[
             next_picture[p] = t + rng.uniform(5, 5.5)
             target = game.current.target
             seen = target if rng.random() < win_chance else next(x for x in labels if x != target)
-            events = judge_picture(game, game.current.number, Player(p, f"p{p}"),
-                                   [Guess(seen, 0.6), Guess(target if seen != target else "label0", 0.1)], t, rules)
+            events = judge_picture(
+                game,
+                game.current.number,
+                Player(p, f"p{p}"),
+                [Guess(seen, 0.6), Guess(target if seen != target else "label0", 0.1)],
+                t,
+                rules,
+            )
             if any(isinstance(e, RoundWon) for e in events):
                 send(t)  # the win, unplanned
                 waits += [t - at for at in waiting.values()]

@@ -8,15 +8,16 @@ import asyncio
 import dataclasses
 import time
 
+from bot_harness import running_bot, settings_for
+from fake_bot_api import FakeBotApi
+from test_game_e2e import ScriptedEngine, drawing, target_of, with_article
+
 from bot.app import build_application
 from bot.budget import Budgets
 from bot.game import GameRules
 from bot.replies import get_emoji
 from bot.store import Store
-from bot_harness import running_bot, settings_for
 from classifier.prompts import DEFAULT_LABELS
-from fake_bot_api import FakeBotApi
-from test_game_e2e import ScriptedEngine, drawing, target_of, with_article
 
 PLAYERS = 20
 # Telegram's timings: 20 s rounds, a warning 10 s before the end, 4 s between rounds.
@@ -31,8 +32,11 @@ def scaled_rules(scale: float) -> GameRules:
 
 def group_texts(fake, group) -> list:
     """The bot's accepted messages in the group, in order."""
-    return [c for c in fake.all_calls if c.method == "sendMessage" and c.status == 200
-            and c.params["chat_id"] == group["id"]]
+    return [
+        c
+        for c in fake.all_calls
+        if c.method == "sendMessage" and c.status == 200 and c.params["chat_id"] == group["id"]
+    ]
 
 
 def max_per_window(times, window) -> int:
@@ -127,7 +131,9 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
     warning2 = accepted(warning_for(second["target"]))
     assert 0 <= warning2 - (second["ends_at"] - rules.warning_s) < 1
     win = next(c for c in calls if "🎉" in c.params["text"])
-    winning = next(m for m, (i, _, seen, _, _) in sent.items() if users[i]["first_name"] == "P07" and seen == second["target"])
+    winning = next(
+        m for m, (i, _, seen, _, _) in sent.items() if users[i]["first_name"] == "P07" and seen == second["target"]
+    )
     assert win.params["reply_parameters"]["message_id"] == winning
     assert win.at - sent[winning][4] < 1
     assert accepted(lambda t: t.startswith("🏁")) - sent[winning][4] < 1
@@ -150,10 +156,13 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
         )
         verdict = f"I see {with_article(seen)} {get_emoji(seen)}"
         covering = [
-            c for c, line in lines
+            c
+            for c, line in lines
             if line.startswith(f"{name}: {verdict} ({target}: {percent}%)")
-            or ((c.params.get("reply_parameters") or {}).get("message_id") == message_id
-                and line.startswith(f"{verdict}… keep trying! ({target}: {percent}%)"))
+            or (
+                (c.params.get("reply_parameters") or {}).get("message_id") == message_id
+                and line.startswith(f"{verdict}… keep trying! ({target}: {percent}%)")
+            )
         ]
         assert len(covering) == 1, (name, number, percent, [c.params["text"] for c in covering])
         worst = max(worst, covering[0].at - at)
@@ -201,11 +210,15 @@ async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, d
             line = f"{user['first_name']}: {get_emoji(label)} {label} 90%"
             solo = f"{get_emoji(label)} {label}  90%"
             return [
-                c for c in group_texts(fake, group)
+                c
+                for c in group_texts(fake, group)
                 for text in c.params["text"].splitlines()
-                if text.startswith(line + " ") or text == line
-                or ((c.params.get("reply_parameters") or {}).get("message_id") == photo["message_id"]
-                    and text.startswith(solo))
+                if text.startswith(line + " ")
+                or text == line
+                or (
+                    (c.params.get("reply_parameters") or {}).get("message_id") == photo["message_id"]
+                    and text.startswith(solo)
+                )
             ]
 
         while not all(answers(*p) for p in photos) and time.time() - start < 40:

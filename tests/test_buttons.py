@@ -6,9 +6,10 @@ test press any data on any message, as a modified client can.
 
 import os
 
+from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
+
 from bot.handlers import PROMPTS
 from bot.store import Store
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
 
 
 def sent_message_id(fake, params) -> int:

@@ -37,8 +37,22 @@ def run(args, capsys):
 
 def test_classify_json_shape_and_scores(pictures, tiny_model_name, capsys):
     paths, _ = pictures
-    code, out, _ = run(["classify", *paths, "--labels", "cat, dog,fox", "--top-k", "2", "--json",
-                        "--model", tiny_model_name, "--db", ":memory:"], capsys)
+    code, out, _ = run(
+        [
+            "classify",
+            *paths,
+            "--labels",
+            "cat, dog,fox",
+            "--top-k",
+            "2",
+            "--json",
+            "--model",
+            tiny_model_name,
+            "--db",
+            ":memory:",
+        ],
+        capsys,
+    )
     assert code == 0
     results = json.loads(out)
     assert [r["image"] for r in results] == paths
@@ -51,8 +65,9 @@ def test_classify_json_shape_and_scores(pictures, tiny_model_name, capsys):
 
 def test_classify_table_and_failure_exit_status(pictures, tiny_model_name, capsys):
     paths, bad = pictures
-    code, out, _ = run(["classify", paths[0], bad, "--labels", "cat,dog", "--model", tiny_model_name,
-                        "--db", ":memory:"], capsys)
+    code, out, _ = run(
+        ["classify", paths[0], bad, "--labels", "cat,dog", "--model", tiny_model_name, "--db", ":memory:"], capsys
+    )
     assert code == 1
     assert "1. " in out and "%" in out
     assert "error: That doesn't look like a picture" in out
@@ -62,8 +77,9 @@ def test_classify_json_error_entry(pictures, tiny_model_name, capsys):
     _, bad = pictures
     code, out, _ = run(["classify", bad, "--json", "--model", tiny_model_name, "--db", ":memory:"], capsys)
     assert code == 1
-    assert json.loads(out) == [{"image": bad, "error": "That doesn't look like a picture. Send a JPEG, PNG, "
-                                                       "WebP, GIF or BMP."}]
+    assert json.loads(out) == [
+        {"image": bad, "error": "That doesn't look like a picture. Send a JPEG, PNG, WebP, GIF or BMP."}
+    ]
 
 
 def test_custom_template_changes_scores(pictures, tiny_model_name, capsys):
@@ -76,15 +92,21 @@ def test_custom_template_changes_scores(pictures, tiny_model_name, capsys):
 
 def test_bad_template_is_a_clear_error(pictures, tiny_model_name, capsys):
     paths, _ = pictures
-    code, _, err = run(["classify", paths[0], "--template", "no placeholder", "--model", tiny_model_name,
-                        "--db", ":memory:"], capsys)
+    code, _, err = run(
+        ["classify", paths[0], "--template", "no placeholder", "--model", tiny_model_name, "--db", ":memory:"], capsys
+    )
     assert code == 2 and "exactly one '{}'" in err
 
 
 def test_offline_default_model_exits_2_with_instructions(pictures):
     paths, _ = pictures
-    result = subprocess.run([*TOONZOO, "classify", paths[0], "--db", ":memory:"], capture_output=True, text=True,
-                            timeout=120, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    result = subprocess.run(
+        [*TOONZOO, "classify", paths[0], "--db", ":memory:"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "local-dir:" in result.stderr
@@ -97,8 +119,9 @@ def test_evaluate_generated_folder(tmp_path, tiny_model_name, capsys):
         for i in range(3):
             Image.new("RGB", (40 + i, 40), colour).save(folder / f"{i}.png")
     (tmp_path / "set" / "green" / "broken.png").write_bytes(b"junk")
-    code, out, _ = run(["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name,
-                        "--db", ":memory:"], capsys)
+    code, out, _ = run(
+        ["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name, "--db", ":memory:"], capsys
+    )
     assert code == 0
     report = json.loads(out)
     assert report["images"] == 9 and report["labels"] == 3
@@ -133,8 +156,12 @@ def test_tiny_model_command_then_console_script(tmp_path, pictures):
     made = subprocess.run([script, "tiny-model", str(folder)], capture_output=True, text=True, timeout=120)
     assert made.returncode == 0 and (folder / "open_clip_config.json").is_file()
     paths, _ = pictures
-    result = subprocess.run([script, "classify", paths[0], "--model", f"local-dir:{folder}", "--json",
-                             "--db", str(tmp_path / "cache.db")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [script, "classify", paths[0], "--model", f"local-dir:{folder}", "--json", "--db", str(tmp_path / "cache.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)[0]["guesses"]) == 5
 
@@ -152,10 +179,18 @@ def test_every_command_takes_v_before_and_after_its_name():
         assert verbosity(parser.parse_args(["-v", name, *rest, "-v"])) == 2, name
 
 
-@pytest.mark.parametrize("argv", [
-    ["--top-k", "0"], ["--top-k", "-1"], ["--top-k", "two"],
-    ["--labels", ""], ["--labels", " , ,"], ["--labels", "cat"], ["--labels", "cat,cat"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--top-k", "0"],
+        ["--top-k", "-1"],
+        ["--top-k", "two"],
+        ["--labels", ""],
+        ["--labels", " , ,"],
+        ["--labels", "cat"],
+        ["--labels", "cat,cat"],
+    ],
+)
 def test_bad_classify_options_are_usage_errors(argv, pictures, capsys):
     paths, _ = pictures
     with pytest.raises(SystemExit) as stopped:
@@ -190,8 +225,9 @@ def test_evaluate_without_a_readable_image_fails(tmp_path, tiny_model_name, caps
     for label in ("cat", "dog"):
         (tmp_path / "set" / label).mkdir(parents=True)
         (tmp_path / "set" / label / "1.png").write_bytes(b"not a png")
-    code, out, err = run(["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name,
-                          "--db", ":memory:"], capsys)
+    code, out, err = run(
+        ["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name, "--db", ":memory:"], capsys
+    )
     assert code == 1 and out == ""
     assert "no readable image" in err and "2 skipped" in err
 
@@ -214,16 +250,18 @@ def test_many_files_show_one_progress_line_each_on_stderr(tmp_path, tiny_model_n
     for i in range(12):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.new("RGB", (30 + i, 30), (20 * i, 0, 0)).save(paths[-1])
-    code, out, err = run(["classify", *paths, "--labels", "cat,dog", "--json", "--model", tiny_model_name,
-                          "--db", ":memory:"], capsys)
+    code, out, err = run(
+        ["classify", *paths, "--labels", "cat,dog", "--json", "--model", tiny_model_name, "--db", ":memory:"], capsys
+    )
     assert code == 0 and len(json.loads(out)) == 12
     assert err.splitlines() == [f"{i}/12 {path}" for i, path in enumerate(paths, 1)]
     for i in range(3):
         (tmp_path / "set" / f"l{i}").mkdir(parents=True)
         for path in paths[i * 4 : i * 4 + 4]:
             shutil.copy(path, tmp_path / "set" / f"l{i}")
-    code, out, err = run(["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name,
-                          "--db", ":memory:"], capsys)
+    code, out, err = run(
+        ["evaluate", str(tmp_path / "set"), "--json", "--model", tiny_model_name, "--db", ":memory:"], capsys
+    )
     assert code == 0 and json.loads(out)["images"] == 12
     assert [line.split(" ")[0] for line in err.splitlines()] == [f"{i}/12" for i in range(1, 13)]
 
@@ -251,12 +289,17 @@ def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name
     paths, _ = pictures
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     common = ["--model", tiny_model_name, "--db", ":memory:", "--labels", "cat,dog"]
-    one = subprocess.run([*TOONZOO, "classify", paths[0], "-v", *common], capture_output=True, text=True,
-                         timeout=120, env=env)
+    one = subprocess.run(
+        [*TOONZOO, "classify", paths[0], "-v", *common], capture_output=True, text=True, timeout=120, env=env
+    )
     assert one.returncode == 0, one.stderr
-    assert "INFO classifier.model: loading " in one.stderr and "INFO classifier.pipeline: encoded 2 new labels" in one.stderr
+    assert (
+        "INFO classifier.model: loading " in one.stderr
+        and "INFO classifier.pipeline: encoded 2 new labels" in one.stderr
+    )
     assert " root: " not in one.stderr  # open_clip logs its steps on the root logger
     assert one.stderr.count("guesses are meaningless") == 1
-    two = subprocess.run([*TOONZOO, "-v", "classify", paths[0], "-v", *common], capture_output=True, text=True,
-                         timeout=120, env=env)
+    two = subprocess.run(
+        [*TOONZOO, "-v", "classify", paths[0], "-v", *common], capture_output=True, text=True, timeout=120, env=env
+    )
     assert two.returncode == 0 and " INFO root: " in two.stderr

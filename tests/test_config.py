@@ -23,19 +23,21 @@ def test_defaults():
 
 
 def test_everything_from_the_environment(tmp_path):
-    settings = Settings.from_env({
-        "TELEGRAM_BOT_TOKEN": f"  {TOKEN}\n",
-        "TELEGRAM_BOT_API_URL": "http://localhost:8081/",
-        "TOONZOO_DB": str(tmp_path / "bot.db"),
-        "TOONZOO_MODEL": "local-dir:/models/tiny",
-        "TOONZOO_PRETRAINED": "random",
-        "TOONZOO_PRECISION": "BF16",
-        "TOONZOO_DEVICE": "cuda:1",
-        "TOONZOO_WEBHOOK_URL": "https://bot.example.org/hook",
-        "TOONZOO_WEBHOOK_LISTEN": "0.0.0.0",
-        "TOONZOO_WEBHOOK_PORT": "8080",
-        "TOONZOO_WEBHOOK_SECRET": "s3cr3t_-",
-    })
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": f"  {TOKEN}\n",
+            "TELEGRAM_BOT_API_URL": "http://localhost:8081/",
+            "TOONZOO_DB": str(tmp_path / "bot.db"),
+            "TOONZOO_MODEL": "local-dir:/models/tiny",
+            "TOONZOO_PRETRAINED": "random",
+            "TOONZOO_PRECISION": "BF16",
+            "TOONZOO_DEVICE": "cuda:1",
+            "TOONZOO_WEBHOOK_URL": "https://bot.example.org/hook",
+            "TOONZOO_WEBHOOK_LISTEN": "0.0.0.0",
+            "TOONZOO_WEBHOOK_PORT": "8080",
+            "TOONZOO_WEBHOOK_SECRET": "s3cr3t_-",
+        }
+    )
     assert settings.token == TOKEN
     assert settings.base_url == "http://localhost:8081/bot"
     assert settings.base_file_url == "http://localhost:8081/file/bot"

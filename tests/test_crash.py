@@ -59,8 +59,11 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path):
     from bot.store import Store
 
     with Store(db_path) as store:
-        lost = [n for kind, n in acknowledged
-                if kind == "labels" and store.get_labels(int(n)) != [f"label{n}", "dog", "cat"]]
+        lost = [
+            n
+            for kind, n in acknowledged
+            if kind == "labels" and store.get_labels(int(n)) != [f"label{n}", "dog", "cat"]
+        ]
         board = store.leaderboard(GROUP)
     acked_points = max(int(n) for kind, n in acknowledged if kind == "points")
     assert acked_points >= 20, "several games were played before the kill"

@@ -89,9 +89,12 @@ async def test_batched_results_equal_one_at_a_time(tiny_loaded, tiny_classifier)
 
 async def test_each_chat_is_ranked_against_its_own_labels(tiny_loaded, tiny_classifier):
     gated = GatedClassifier(tiny_loaded)
-    chats = [(picture(20 + i), labels, top_k)
-             for i, (labels, top_k) in enumerate([(ANIMALS, 3), (COLOURS, 2), (PLACES, 2), (ANIMALS, 1),
-                                                  (COLOURS, 4), (ANIMALS, 3)])]
+    chats = [
+        (picture(20 + i), labels, top_k)
+        for i, (labels, top_k) in enumerate(
+            [(ANIMALS, 3), (COLOURS, 2), (PLACES, 2), (ANIMALS, 1), (COLOURS, 4), (ANIMALS, 3)]
+        )
+    ]
     async with Engine(gated, max_batch=16) as engine:
         first = await hold_first_batch(engine, gated, picture(99), PLACES)
         tasks = [asyncio.create_task(engine.classify(image, labels, top_k)) for image, labels, top_k in chats]

@@ -13,9 +13,20 @@ from classifier.engine import InferenceFailed
 from classifier.prompts import TemplateError, check_templates
 
 USER_ERRORS = (
-    LabelsError, GameError, TemplateError, InferenceFailed, errors.ImageError, errors.NotAnImage,
-    errors.CorruptImage, errors.ImageTooLarge, errors.ImageTooManyPixels, errors.ImageTooSmall,
-    errors.EngineBusy, errors.EngineClosed, errors.ModelLoadError, errors.WeightsUnavailable,
+    LabelsError,
+    GameError,
+    TemplateError,
+    InferenceFailed,
+    errors.ImageError,
+    errors.NotAnImage,
+    errors.CorruptImage,
+    errors.ImageTooLarge,
+    errors.ImageTooManyPixels,
+    errors.ImageTooSmall,
+    errors.EngineBusy,
+    errors.EngineClosed,
+    errors.ModelLoadError,
+    errors.WeightsUnavailable,
 )
 
 

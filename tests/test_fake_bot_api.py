@@ -11,6 +11,7 @@ import time
 
 import aiohttp
 import pytest
+from fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
 from PIL import Image
 from telegram import (
     Bot,
@@ -28,7 +29,6 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from telegram.request import HTTPXRequest
 
 from bot.replies import COMMANDS
-from fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
 
 
 def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:
@@ -97,8 +97,11 @@ async def test_unknown_method_is_404(fake):
 async def test_form_fields_decode_like_telegram_and_json_bodies_work(fake, private):
     url = f"{fake.base_url}/bot{fake.token}/sendMessage"
     async with aiohttp.ClientSession() as session:
-        form = {"chat_id": str(private["id"]), "text": "123", "reply_markup": json.dumps(
-            {"inline_keyboard": [[{"text": "ok", "callback_data": "x"}]]})}
+        form = {
+            "chat_id": str(private["id"]),
+            "text": "123",
+            "reply_markup": json.dumps({"inline_keyboard": [[{"text": "ok", "callback_data": "x"}]]}),
+        }
         async with session.post(url, data=form) as response:
             body = await response.json()
         async with session.post(url, json={"chat_id": private["id"], "text": "true"}) as response:
@@ -182,8 +185,10 @@ async def test_send_message_reply_shape(fake, bot, ada, private):
         ({"text": "   "}, "message text is empty"),
         ({"text": "x" * 4097}, "message is too long"),
         ({"text": "x", "reply_to_message_id": 999}, "message to be replied not found"),
-        ({"text": "x", "reply_markup": InlineKeyboardMarkup(
-            [[InlineKeyboardButton("A", callback_data="d" * 65)]])}, "BUTTON_DATA_INVALID"),
+        (
+            {"text": "x", "reply_markup": InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="d" * 65)]])},
+            "BUTTON_DATA_INVALID",
+        ),
     ],
 )
 async def test_send_message_refusals_match_telegram(fake, bot, private, kwargs, error):
@@ -248,7 +253,10 @@ async def test_documents_stickers_and_animations_parse_in_ptb(fake, bot, ada, pr
     fake.send_animation(private, ada, b"mp4", thumbnail=thumb)
     document, sticker, animation = (u.message for u in await bot.get_updates())
     assert (document.document.mime_type, document.document.file_name, document.caption) == (
-        "application/pdf", "drawing.pdf", "hm")
+        "application/pdf",
+        "drawing.pdf",
+        "hm",
+    )
     assert sticker.sticker.is_animated and not sticker.sticker.is_video
     assert sticker.sticker.thumbnail.width == 128
     file = await bot.get_file(sticker.sticker.thumbnail.file_id)
@@ -262,8 +270,7 @@ async def test_get_chat_member_statuses(fake, bot, ada):
     bob, cy, dee = (fake.add_user(name) for name in ("Bob", "Cy", "Dee"))
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "administrator"), (cy, "member")])
     members = [await bot.get_chat_member(group["id"], user["id"]) for user in (ada, bob, cy, dee)]
-    assert [type(m) for m in members] == [
-        ChatMemberOwner, ChatMemberAdministrator, ChatMemberMember, ChatMemberLeft]
+    assert [type(m) for m in members] == [ChatMemberOwner, ChatMemberAdministrator, ChatMemberMember, ChatMemberLeft]
     assert members[1].user.first_name == "Bob"
     assert group["type"] == "supergroup" and str(group["id"]).startswith("-100")
     with pytest.raises(BadRequest, match="(?i)user not found"):
@@ -418,8 +425,11 @@ async def test_polling_application_echoes(fake, ada, private):
             assert reply["text"] == "HELLO ZOO"
             assert reply["reply_parameters"]["message_id"] == asked["message_id"]
 
-            sent = await app.bot.send_message(private["id"], "pick", reply_markup=InlineKeyboardMarkup(
-                [[InlineKeyboardButton("Lion", callback_data="lion")]]))
+            sent = await app.bot.send_message(
+                private["id"],
+                "pick",
+                reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Lion", callback_data="lion")]]),
+            )
             await fake.wait_for("sendMessage")
             fake.press_button(private, ada, sent.message_id, "lion")
             assert (await fake.wait_for("editMessageText"))["text"] == "you chose lion"
@@ -455,6 +465,8 @@ async def test_press_button_sends_any_data_on_any_message_like_a_modified_client
     assert first.callback_query.data == "forget:yes:1" and first.callback_query.message.message_id == sent.message_id
     assert second.callback_query.data == "\ufffd" * 64
     assert len(fake.unanswered_callback_queries) == 2
+
+
 async def test_edits_albums_and_other_messages_parse_in_ptb(fake, bot, ada, private):
     photo = fake.send_photo(private, ada, _png((64, 64)), caption="first")
     fake.edit_message(private, ada, photo["message_id"], caption="second @toonzoo_test_bot")

@@ -1,11 +1,11 @@
 """Bot API faults injected by the fake server: the bot retries what is safe, never
 answers twice, never loses a labels change, and recovers when the server does."""
 
+from bot_harness import png_bytes, running_bot, settings_for
+from fake_bot_api import FakeBotApi
 
 from bot.replies import DOWNLOAD_FAILED_TEXT
 from bot.store import Store
-from bot_harness import png_bytes, running_bot, settings_for
-from fake_bot_api import FakeBotApi
 
 
 def guess_replies(fake: FakeBotApi) -> list:

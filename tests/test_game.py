@@ -71,10 +71,24 @@ def test_game_arguments_and_defaults(args, expected):
 
 @pytest.mark.parametrize(
     ("args", "words"),
-    [(["0"], "1 to 20"), (["21"], "1 to 20"), (["3", "14"], "15 to 300"), (["3", "301"], "15 to 300"),
-     (["three"], "Usage"), (["1", "2", "3"], "Usage"), (["2.5"], "Usage"),
-     (["1_0"], "Usage"), (["٣"], "Usage"), (["３"], "Usage"), (["+3"], "Usage"), ([" 3"], "Usage"),
-     (["3\n"], "Usage"), (["3", "4_5"], "Usage"), (["-1"], "Usage"), (["9" * 5000], "Usage")],
+    [
+        (["0"], "1 to 20"),
+        (["21"], "1 to 20"),
+        (["3", "14"], "15 to 300"),
+        (["3", "301"], "15 to 300"),
+        (["three"], "Usage"),
+        (["1", "2", "3"], "Usage"),
+        (["2.5"], "Usage"),
+        (["1_0"], "Usage"),
+        (["٣"], "Usage"),
+        (["３"], "Usage"),
+        (["+3"], "Usage"),
+        ([" 3"], "Usage"),
+        (["3\n"], "Usage"),
+        (["3", "4_5"], "Usage"),
+        (["-1"], "Usage"),
+        (["9" * 5000], "Usage"),
+    ],
 )
 def test_bad_game_arguments_are_explained(args, words):
     with pytest.raises(GameError) as caught:
@@ -254,9 +268,14 @@ def test_with_four_labels_a_chance_level_picture_does_not_win_on_time():
 def test_planned_controls_follow_the_schedule_if_nobody_wins_early():
     game, _ = new_game(rounds=3, seconds=60)  # warning at 50, end at 60, pause 4
     assert planned_controls(game, RULES) == [
-        T0 + 50, T0 + 60,
-        T0 + 64, T0 + 114, T0 + 124,
-        T0 + 128, T0 + 178, T0 + 188,
+        T0 + 50,
+        T0 + 60,
+        T0 + 64,
+        T0 + 114,
+        T0 + 124,
+        T0 + 128,
+        T0 + 178,
+        T0 + 188,
     ]
     advance(game, T0 + 50, random.Random(1), RULES)  # warned: the warning is no longer planned
     assert planned_controls(game, RULES)[:2] == [T0 + 60, T0 + 64]
@@ -302,7 +321,9 @@ def test_a_full_game_alternates_rounds_and_pauses_until_the_end():
         now = next_deadline(game, RULES)
         kinds += [type(e) for e in advance(game, now, rng, RULES)]
     assert kinds == [GameStarted, RoundStarted] + [TimeWarning, RoundTimedOut, RoundStarted] * 2 + [
-        TimeWarning, RoundTimedOut, GameOver,
+        TimeWarning,
+        RoundTimedOut,
+        GameOver,
     ]
     assert now == T0 + 3 * 60 + 2 * RULES.pause_s and game.status == "finished"
 
@@ -387,7 +408,12 @@ def test_event_texts():
     assert "Nobody" in timed_out and "a cat" in timed_out
     players = (Player(2, "Bob", 2, 30.0), Player(1, "Ada", 1, 9.0), Player(3, "Cy", 0))
     over = replies.format_game_event(GameOver("finished", players))
-    assert over.splitlines()[:4] == ["🏁 Game over!", "🥇 Bob: 2 points (30 s)", "🥈 Ada: 1 point (9 s)", "3. Cy: 0 points"]
+    assert over.splitlines()[:4] == [
+        "🏁 Game over!",
+        "🥇 Bob: 2 points (30 s)",
+        "🥈 Ada: 1 point (9 s)",
+        "3. Cy: 0 points",
+    ]
     assert "by Ada" in replies.format_game_event(GameOver("stopped", (), "Ada"))
     assert "Nobody scored" in replies.format_game_event(GameOver("abandoned", ()))
     assert replies.format_leaderboard([]) == replies.NO_SCORES_TEXT
@@ -412,7 +438,8 @@ def test_games_rounds_and_submissions_round_trip(store):
     assert set(loaded.players) == {BOB.user_id, CAT.user_id}
     rows = list(store.db["submissions"].rows)
     assert [(r["user_id"], r["seen"], r["target_score"], r["won"]) for r in rows] == [
-        (2, other, 0.4, 0), (3, other, 0.2, 0),
+        (2, other, 0.4, 0),
+        (3, other, 0.2, 0),
     ]
     assert set(rows[0]) == {"id", "game_id", "chat_id", "round", "user_id", "name", "at", "seen", "target_score", "won"}
 

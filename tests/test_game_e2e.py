@@ -11,11 +11,11 @@ import io
 import itertools
 import re
 
+from bot_harness import running_bot, settings_for
 from PIL import Image
 
 from bot.app import build_application
 from bot.game import GameRules
-from bot_harness import running_bot, settings_for
 from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Guess
@@ -124,7 +124,9 @@ async def test_a_full_game_in_a_group_of_three(fake, db_path):
 
         # a miss, even when the caption addresses the bot: the game judges it, no guesses
         seen = other_than(target)
-        miss = fake.send_photo(group, bob, engine.sees(drawing(), seen, 0.7, **{target: 0.1}), caption="@toonzoo_test_bot")
+        miss = fake.send_photo(
+            group, bob, engine.sees(drawing(), seen, 0.7, **{target: 0.1}), caption="@toonzoo_test_bot"
+        )
         reply = await fake.wait_for("sendMessage", replying_to(miss))
         assert reply["text"].startswith(f"I see {with_article(seen)}") and f"{target}: 10%" in reply["text"]
         assert engine.classified[-1][2] == len(DEFAULT_LABELS), "the target's score needs every label"

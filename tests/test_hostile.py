@@ -8,10 +8,10 @@ import io
 import os
 import sqlite3
 
+from bot_harness import png_bytes, running_bot, settings_for
 from PIL import Image
 
 from bot.store import Store
-from bot_harness import png_bytes, running_bot, settings_for
 
 GUESSES = "guesses"
 NOT_PICTURE = "doesn't look like a picture"
@@ -64,10 +64,20 @@ DOCUMENT_CASES = [
     ("JPEG header only", "image/jpeg", lambda: encode(noise(), "JPEG")[:200], None, DAMAGED),
     ("1x1 image", "image/png", lambda: encode(Image.new("RGB", (1, 1)), "PNG"), None, TOO_SMALL),
     ("3x500 sliver", "image/png", lambda: encode(Image.new("RGB", (3, 500)), "PNG"), None, TOO_SMALL),
-    ("20000x20000 decompression bomb", "image/png",
-     lambda: encode(Image.new("1", (20000, 20000)), "PNG", optimize=True), None, TOO_MANY_PIXELS),
-    ("1 x 50 million pixels", "image/png",
-     lambda: encode(Image.new("1", (50_000_000, 1)), "PNG"), None, TOO_MANY_PIXELS),
+    (
+        "20000x20000 decompression bomb",
+        "image/png",
+        lambda: encode(Image.new("1", (20000, 20000)), "PNG", optimize=True),
+        None,
+        TOO_MANY_PIXELS,
+    ),
+    (
+        "1 x 50 million pixels",
+        "image/png",
+        lambda: encode(Image.new("1", (50_000_000, 1)), "PNG"),
+        None,
+        TOO_MANY_PIXELS,
+    ),
     ("huge animated GIF", "image/gif", huge_gif, None, GUESSES),
     ("CMYK JPEG", "image/jpeg", lambda: encode(Image.new("CMYK", (64, 64), (0, 50, 200, 0)), "JPEG"), None, GUESSES),
     ("16-bit greyscale PNG", "image/png", lambda: encode(Image.new("I;16", (64, 64), 40000), "PNG"), None, GUESSES),
@@ -77,8 +87,13 @@ DOCUMENT_CASES = [
     ("BMP", "image/bmp", lambda: encode(noise((64, 48)), "BMP"), None, GUESSES),
     ("JPEG with a nonsense EXIF orientation", "image/jpeg", bad_exif_jpeg, None, GUESSES),
     ("very wide strip", "image/png", lambda: encode(Image.new("RGB", (8000, 20), (0, 0, 0)), "PNG"), None, GUESSES),
-    ("SVG sent as image/svg+xml", "image/svg+xml",
-     b"<svg xmlns='http://www.w3.org/2000/svg'><circle r='5'/></svg>", None, NOT_PICTURE),
+    (
+        "SVG sent as image/svg+xml",
+        "image/svg+xml",
+        b"<svg xmlns='http://www.w3.org/2000/svg'><circle r='5'/></svg>",
+        None,
+        NOT_PICTURE,
+    ),
     ("PDF sent as image/png", "image/png", b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", None, NOT_PICTURE),
     ("HTML sent as image/jpeg", "image/jpeg", b"<!doctype html><script>alert(1)</script>", None, NOT_PICTURE),
     ("TIFF (not supported)", "image/tiff", lambda: encode(noise((64, 64)), "TIFF"), None, NOT_PICTURE),

@@ -150,8 +150,13 @@ def test_absurdly_small():
 
 
 def test_every_image_error_is_a_classifier_error_with_message():
-    for cls in (errors.NotAnImage, errors.CorruptImage, errors.ImageTooLarge, errors.ImageTooManyPixels,
-                errors.ImageTooSmall):
+    for cls in (
+        errors.NotAnImage,
+        errors.CorruptImage,
+        errors.ImageTooLarge,
+        errors.ImageTooManyPixels,
+        errors.ImageTooSmall,
+    ):
         assert issubclass(cls, errors.ImageError) and issubclass(cls, errors.ClassifierError)
         assert cls().user_message != errors.ClassifierError.user_message
 

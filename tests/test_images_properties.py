@@ -12,8 +12,13 @@ from classifier.errors import ImageError
 from classifier.images import decode_image
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16"]
-FORMATS = {"PNG": {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}, "JPEG": {"L", "RGB", "CMYK"},
-           "GIF": {"L", "P"}, "BMP": {"1", "L", "P", "RGB"}, "WEBP": {"RGB", "RGBA"}}
+FORMATS = {
+    "PNG": {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"},
+    "JPEG": {"L", "RGB", "CMYK"},
+    "GIF": {"L", "P"},
+    "BMP": {"1", "L", "P", "RGB"},
+    "WEBP": {"RGB", "RGBA"},
+}
 
 
 def check_decodes_or_typed_error(data: bytes) -> None:
@@ -77,9 +82,9 @@ def _png_with_bad_crc(chunk: bytes) -> bytes:
     Image.new("RGB", (32, 32), (9, 9, 9)).save(buffer, "PNG")
     blob = bytearray(buffer.getvalue())
     at = blob.index(chunk)
-    length = struct.unpack(">I", blob[at - 4: at])[0]
+    length = struct.unpack(">I", blob[at - 4 : at])[0]
     crc_at = at + 4 + length
-    blob[crc_at: crc_at + 4] = struct.pack(">I", zlib.crc32(b"wrong") & 0xFFFFFFFF)
+    blob[crc_at : crc_at + 4] = struct.pack(">I", zlib.crc32(b"wrong") & 0xFFFFFFFF)
     return bytes(blob)
 
 

@@ -38,8 +38,10 @@ JOINERS = "\u200c\u200d"
         ("🐈\u200d⬛, 🏳\ufe0f\u200d🌈", ["🐈\u200d⬛", "🏳\ufe0f\u200d🌈"]),  # ZWJ emoji sequences
         ("گربه\u200cها, गुरु\u200dजी", ["گربه\u200cها", "गुरु\u200dजी"]),  # ZWNJ/ZWJ spell words
         ("\u200dcat\u200c, \u200c dog \u200d", ["cat", "dog"]),  # joiners join nothing at the ends
-        ("\u2066cat\u2069, d\u200eog\u200f, \u061cfox\u202a\u202b\u202c\u202d\u202e\u2067\u2068",
-         ["cat", "dog", "fox"]),  # every direction control goes
+        (
+            "\u2066cat\u2069, d\u200eog\u200f, \u061cfox\u202a\u202b\u202c\u202d\u202e\u2067\u2068",
+            ["cat", "dog", "fox"],
+        ),  # every direction control goes
     ],
 )
 def test_parse_labels(text, expected):
@@ -97,8 +99,14 @@ def test_parse_labels_raises_only_labels_error_and_keeps_invariants(text):
     assert parse_labels(", ".join(labels)) == labels  # a shown list parses back to itself
 
 
-@given(st.lists(st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=40),
-                min_size=2, max_size=100, unique_by=str.casefold))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=40),
+        min_size=2,
+        max_size=100,
+        unique_by=str.casefold,
+    )
+)
 @settings(max_examples=100, deadline=None)
 def test_clean_distinct_labels_survive_unchanged(labels):
     joined = "\n".join(labels)
@@ -182,8 +190,11 @@ def test_apply_labels_command(current, cmd, expected):
         (["x", "y"], LabelsCommand("add", ("X", "y")), 'Already in the list: "X", "y".'),
         (["x", "y", "z"], LabelsCommand("remove", ("x", "yak", "emu")), 'Not in the list: "yak", "emu".'),
         (["x", "y", "z"], LabelsCommand("remove", ("x", "z")), "Keep at least 2 labels: that would leave 1."),
-        ([f"l{i}" for i in range(98)], LabelsCommand("add", ("a", "b", "c")),
-         "At most 100 labels: there are 98 and you tried to add 3."),
+        (
+            [f"l{i}" for i in range(98)],
+            LabelsCommand("add", ("a", "b", "c")),
+            "At most 100 labels: there are 98 and you tried to add 3.",
+        ),
     ],
 )
 def test_apply_labels_command_errors(current, cmd, message):

@@ -1,8 +1,9 @@
 """Telegram's text limits, end to end: the fake Bot API refuses what Telegram refuses."""
 
+from test_game_e2e import ScriptedEngine, game_bot, in_chat
+
 from bot.replies import MESSAGE_LIMIT, text_length
 from bot.store import Store
-from test_game_e2e import ScriptedEngine, game_bot, in_chat
 
 
 async def test_labels_reply_with_100_long_labels_fits_one_message(fake, db_path):

@@ -3,11 +3,11 @@ no longer knows, untyped files, and everything else people send (voice, unknown
 commands, adding the bot to a group)."""
 
 import pytest
-
-from bot import replies
 from bot_harness import png_bytes, running_bot, settings_for
 from test_bot_e2e import guessed_labels
 from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
+
+from bot import replies
 
 BOT = "@toonzoo_test_bot"
 
@@ -67,9 +67,7 @@ async def test_an_edit_that_newly_addresses_the_bot_gets_one_answer(fake, db_pat
 # -- albums --------------------------------------------------------------------------
 
 
-async def test_group_album_addressed_by_its_caption_gets_one_reply_for_every_photo(
-    fake, db_path, tiny_classifier
-):
+async def test_group_album_addressed_by_its_caption_gets_one_reply_for_every_photo(fake, db_path, tiny_classifier):
     ada = fake.add_user("Ada")
     group = fake.add_group("Zoo", [(ada, "member")])
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):

@@ -3,17 +3,19 @@
 import random
 
 import pytest
+from test_buttons import ask_forget, play_one_round
+from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
 
 from bot.game import Player, start_game
 from bot.store import Store
-from test_buttons import ask_forget, play_one_round
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
 
 
 def rows_of(db_path, chat_id) -> dict[str, int]:
     with Store(db_path) as store:
         return {
-            table.name: store.db.execute(f"SELECT COUNT(*) FROM [{table.name}] WHERE chat_id = ?", [chat_id]).fetchone()[0]
+            table.name: store.db.execute(
+                f"SELECT COUNT(*) FROM [{table.name}] WHERE chat_id = ?", [chat_id]
+            ).fetchone()[0]
             for table in store.db.tables
             if "chat_id" in table.columns_dict
         }

@@ -127,10 +127,13 @@ def _write_local_dir(folder, config_source, files: dict) -> None:
             torch.save(state, folder / name)
 
 
-@pytest.mark.parametrize("names", [
-    ("open_clip_pytorch_model.bin", "open_clip_pytorch_model.safetensors"),
-    ("a.bin", "b.safetensors"),
-])
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("open_clip_pytorch_model.bin", "open_clip_pytorch_model.safetensors"),
+        ("a.bin", "b.safetensors"),
+    ],
+)
 def test_local_dir_cache_key_is_the_file_open_clip_loads(tiny_model_dir, tiny_loaded, tmp_path, names):
     """A folder holding .bin and .safetensors: open_clip loads the .safetensors, so the identity
     (the label cache's key) must be that file's hash, not the other's."""

@@ -4,10 +4,10 @@ import io
 import logging
 import os
 
-
-from bot.cli import install_redaction
 from bot_harness import png_bytes, running_bot, settings_for
 from fake_bot_api import DEFAULT_TOKEN
+
+from bot.cli import install_redaction
 
 
 def all_files(root):

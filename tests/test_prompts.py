@@ -21,8 +21,21 @@ def test_callback_data_is_the_action_only():
         callback_data("forget", "yes:1")
 
 
-@pytest.mark.parametrize("data", [None, "", "forget", "forget:", "forget:yes:1001", "zzz", "FORGET:YES",
-                                  "forget:yes\n", "x" * 64, "forget:ye\ufffds"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "forget",
+        "forget:",
+        "forget:yes:1001",
+        "zzz",
+        "FORGET:YES",
+        "forget:yes\n",
+        "x" * 64,
+        "forget:ye\ufffds",
+    ],
+)
 def test_malformed_data_parses_to_nothing(data):
     assert parse_callback_data(data) is None
 

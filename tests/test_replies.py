@@ -12,9 +12,9 @@ from bot.replies import (
     MESSAGE_LIMIT,
     build_help_text,
     build_start_text,
+    fit_text,
     format_bar,
     format_guesses,
-    fit_text,
     format_labels,
     format_labels_changed,
     get_emoji,
@@ -67,8 +67,15 @@ def test_percentages_are_right_aligned_and_rounded():
 
 @pytest.mark.parametrize(
     ("label", "emoji"),
-    [("giraffe", "🦒"), ("Giraffe", "🦒"), ("a cat", "🐈"), ("cats", "🐈"), ("foxes", "🦊"),
-     ("spaceship", "🖍️"), ("", "🖍️")],
+    [
+        ("giraffe", "🦒"),
+        ("Giraffe", "🦒"),
+        ("a cat", "🐈"),
+        ("cats", "🐈"),
+        ("foxes", "🦊"),
+        ("spaceship", "🖍️"),
+        ("", "🖍️"),
+    ],
 )
 def test_emoji(label, emoji):
     assert get_emoji(label) == emoji
@@ -159,9 +166,19 @@ def test_fit_text_keeps_short_texts_and_cuts_long_ones_at_a_break():
 
 
 def test_error_texts_are_short_plain_sentences():
-    for name in ("BUSY_TEXT", "TOO_BIG_TEXT", "UNSUPPORTED_STICKER_TEXT", "UNSUPPORTED_FILE_TEXT",
-                 "NOT_ADMIN_TEXT", "ERROR_TEXT", "NOTHING_TO_GUESS_TEXT", "UNSUPPORTED_ANIMATION_TEXT",
-                 "PREPARING_TEXT", "UNKNOWN_COMMAND_TEXT", "NOT_A_PICTURE_TEXT"):
+    for name in (
+        "BUSY_TEXT",
+        "TOO_BIG_TEXT",
+        "UNSUPPORTED_STICKER_TEXT",
+        "UNSUPPORTED_FILE_TEXT",
+        "NOT_ADMIN_TEXT",
+        "ERROR_TEXT",
+        "NOTHING_TO_GUESS_TEXT",
+        "UNSUPPORTED_ANIMATION_TEXT",
+        "PREPARING_TEXT",
+        "UNKNOWN_COMMAND_TEXT",
+        "NOT_A_PICTURE_TEXT",
+    ):
         text = getattr(replies, name)
         assert 10 < len(text) < 120 and "\n" not in text
         assert not re.search(r"[*_`<>\[]", text), f"{name} would need escaping in Markdown/HTML"
@@ -187,10 +204,16 @@ BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u2
 def test_standings_show_names_without_direction_tricks():
     from bot.game import Player
 
-    players = [Player(1, "\u202eEve\u2066 \u200d", 2, 3.0), Player(2, "Ali\u200d🐈\u200d⬛", 1, 4.0), Player(3, "\u202e", 1, 5.0)]
+    players = [
+        Player(1, "\u202eEve\u2066 \u200d", 2, 3.0),
+        Player(2, "Ali\u200d🐈\u200d⬛", 1, 4.0),
+        Player(3, "\u202e", 1, 5.0),
+    ]
     for text in (replies.format_leaderboard(players), replies.format_standings(players)):
         assert not set(BIDI_CONTROLS) & set(text)
         assert "🥇 Eve: 2 points" in text and "🥈 Ali\u200d🐈\u200d⬛: 1 point" in text and "🥉 Player: 1 point" in text
+
+
 def test_album_guesses_number_every_picture_and_fit_one_message():
     labels = [f"{'x' * 38}{i:02d}" for i in range(3)]
     picture = [Guess(label, score) for label, score in zip(labels, (0.2, 0.1, 0.05))]

@@ -7,7 +7,6 @@ import socket
 import sys
 
 import pytest
-
 from bot_harness import png_bytes
 from fake_bot_api import FakeBotApi
 
@@ -43,8 +42,9 @@ async def test_malformed_token_is_not_echoed():
 
 async def test_offline_default_weights_exit_with_instructions(tmp_path):
     async with FakeBotApi() as fake:
-        env = bot_env(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url,
-                      TOONZOO_DB=str(tmp_path / "db.sqlite"))
+        env = bot_env(
+            TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url, TOONZOO_DB=str(tmp_path / "db.sqlite")
+        )
         code, out = await run_cli(env)
     assert code == 2
     assert "Traceback" not in out and "local-dir:" in out
@@ -62,8 +62,12 @@ def failure_lines(out: str) -> list[str]:
 
 async def test_rejected_token_is_one_masked_line(tmp_path, tiny_model_name):
     async with FakeBotApi() as fake:  # its token differs: it answers 401 Unauthorized
-        env = bot_env(TELEGRAM_BOT_TOKEN=REJECTED_TOKEN, TELEGRAM_BOT_API_URL=fake.base_url,
-                      TOONZOO_MODEL=tiny_model_name, TOONZOO_DB=str(tmp_path / "db.sqlite"))
+        env = bot_env(
+            TELEGRAM_BOT_TOKEN=REJECTED_TOKEN,
+            TELEGRAM_BOT_API_URL=fake.base_url,
+            TOONZOO_MODEL=tiny_model_name,
+            TOONZOO_DB=str(tmp_path / "db.sqlite"),
+        )
         code, out = await run_cli(env, 120, "-v")
     assert [call.status for call in fake.all_calls] == [401]
     secret = REJECTED_TOKEN.split(":")[1]
@@ -82,8 +86,12 @@ async def test_unreachable_bot_api_is_one_line_naming_the_url(tmp_path, tiny_mod
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    env = bot_env(TELEGRAM_BOT_TOKEN=REJECTED_TOKEN, TELEGRAM_BOT_API_URL=url,
-                  TOONZOO_MODEL=tiny_model_name, TOONZOO_DB=str(tmp_path / "db.sqlite"))
+    env = bot_env(
+        TELEGRAM_BOT_TOKEN=REJECTED_TOKEN,
+        TELEGRAM_BOT_API_URL=url,
+        TOONZOO_MODEL=tiny_model_name,
+        TOONZOO_DB=str(tmp_path / "db.sqlite"),
+    )
     code, out = await run_cli(env)
     assert code == 1, out
     assert "Traceback" not in out and REJECTED_TOKEN.split(":")[1] not in out
@@ -98,8 +106,7 @@ async def test_bad_db_is_one_line_before_telegram(tmp_path, tiny_model_name, bad
         bad_db = str(tmp_path / "notes.db")
         (tmp_path / "notes.db").write_text("not a database\n" * 100)
     async with FakeBotApi() as fake:
-        env = bot_env(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url,
-                      TOONZOO_MODEL=tiny_model_name)
+        env = bot_env(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url, TOONZOO_MODEL=tiny_model_name)
         code, out = await run_cli(env, 120, "--db", bad_db)
     assert code == 2 and fake.all_calls == []
     assert [line.split(":")[0] for line in failure_lines(out)] == ["toonzoo"]
@@ -142,8 +149,12 @@ async def test_run_rides_out_network_drops_without_tracebacks(tmp_path, tiny_mod
     async with FakeBotApi() as fake:
         ada = fake.add_user("Ada")
         chat = fake.add_private_chat(ada)
-        env = bot_env(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BOT_API_URL=fake.base_url,
-                      TOONZOO_MODEL=tiny_model_name, TOONZOO_DB=str(tmp_path / "toonzoo.db"))
+        env = bot_env(
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_BOT_API_URL=fake.base_url,
+            TOONZOO_MODEL=tiny_model_name,
+            TOONZOO_DB=str(tmp_path / "toonzoo.db"),
+        )
         process = await asyncio.create_subprocess_exec(
             *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
         )

@@ -16,8 +16,21 @@ MAX_LOOP_STALL_MS = 250
 
 def test_many_chats_with_faults_every_picture_answered_once(tmp_path, tiny_model_name):
     out = tmp_path / "stress.json"
-    code = stress.main(["--model", tiny_model_name, "--chats", "12", "--pictures", "2", "--faults",
-                        "--timeout", "120", "--json", str(out)])
+    code = stress.main(
+        [
+            "--model",
+            tiny_model_name,
+            "--chats",
+            "12",
+            "--pictures",
+            "2",
+            "--faults",
+            "--timeout",
+            "120",
+            "--json",
+            str(out),
+        ]
+    )
     summary = json.loads(out.read_text())
     assert code == 0
     assert summary["pictures_sent"] == 24
@@ -29,7 +42,12 @@ def test_many_chats_with_faults_every_picture_answered_once(tmp_path, tiny_model
 
 
 def test_stress_runs_as_a_module():
-    result = subprocess.run([sys.executable, "-m", "toonzoo_tools.stress", "--help"], capture_output=True, text=True,
-                            timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "toonzoo_tools.stress", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert result.returncode == 0, result.stderr
     assert "fake Bot API" in result.stdout

@@ -6,8 +6,8 @@ import textwrap
 
 import torch
 
-from classifier.pipeline import ZeroShotClassifier
 from classifier.database import open_database
+from classifier.pipeline import ZeroShotClassifier
 from classifier.text_cache import TextEmbeddingCache
 
 

@@ -62,13 +62,74 @@ PICTURE_VARIANTS = 8
 TEXT_LABEL_COUNT = 100
 # Beyond the 32 default animals: everyday things people draw.
 EXTRA_LABELS = (
-    "house", "tree", "flower", "sun", "moon", "star", "cloud", "rainbow", "car", "bus",
-    "train", "airplane", "boat", "bicycle", "rocket", "robot", "dragon", "unicorn", "dinosaur", "castle",
-    "mountain", "beach", "island", "volcano", "umbrella", "hat", "shoe", "shirt", "glasses", "clock",
-    "lamp", "chair", "table", "bed", "cup", "teapot", "apple", "banana", "pizza", "cake",
-    "ice cream", "carrot", "guitar", "piano", "drum", "ball", "kite", "balloon", "book", "pencil",
-    "scissors", "key", "heart", "crown", "sword", "shield", "ghost", "skull", "angel", "witch",
-    "snowman", "pumpkin", "mushroom", "cactus", "bee", "ladybug", "spider", "dolphin",
+    "house",
+    "tree",
+    "flower",
+    "sun",
+    "moon",
+    "star",
+    "cloud",
+    "rainbow",
+    "car",
+    "bus",
+    "train",
+    "airplane",
+    "boat",
+    "bicycle",
+    "rocket",
+    "robot",
+    "dragon",
+    "unicorn",
+    "dinosaur",
+    "castle",
+    "mountain",
+    "beach",
+    "island",
+    "volcano",
+    "umbrella",
+    "hat",
+    "shoe",
+    "shirt",
+    "glasses",
+    "clock",
+    "lamp",
+    "chair",
+    "table",
+    "bed",
+    "cup",
+    "teapot",
+    "apple",
+    "banana",
+    "pizza",
+    "cake",
+    "ice cream",
+    "carrot",
+    "guitar",
+    "piano",
+    "drum",
+    "ball",
+    "kite",
+    "balloon",
+    "book",
+    "pencil",
+    "scissors",
+    "key",
+    "heart",
+    "crown",
+    "sword",
+    "shield",
+    "ghost",
+    "skull",
+    "angel",
+    "witch",
+    "snowman",
+    "pumpkin",
+    "mushroom",
+    "cactus",
+    "bee",
+    "ladybug",
+    "spider",
+    "dolphin",
 )
 
 
@@ -171,6 +232,7 @@ def measure_raw(loaded, batch_sizes, min_seconds: float, min_iterations: int = 2
 
 def measure_decode(classifier, pictures: list[bytes], workers: int, count: int) -> float:
     """Decode + preprocess throughput (images/s) with ``workers`` threads, model idle."""
+
     def one(index: int):
         return classifier.preprocess(classifier.decode(pictures[index % len(pictures)]))
 
@@ -217,8 +279,16 @@ class LoopRun:
     ended: float
 
 
-async def closed_loop(engine, pictures, labels, callers: int, *, seconds: float | None = None,
-                      requests_each: int | None = None, warmup: float = 0.0) -> LoopRun:
+async def closed_loop(
+    engine,
+    pictures,
+    labels,
+    callers: int,
+    *,
+    seconds: float | None = None,
+    requests_each: int | None = None,
+    warmup: float = 0.0,
+) -> LoopRun:
     """``callers`` tasks each classify one picture after another; latencies after ``warmup``."""
     began = time.perf_counter()
     stop_at = began + seconds if seconds is not None else None
@@ -383,22 +453,33 @@ def load_for_bench(args, precision: str) -> tuple[LoadedModel, str | None]:
         return load_model(args.model, RANDOM_WEIGHTS, device=args.device, precision=precision), note
 
 
-async def measure_serving(classifier: TimedClassifier, pictures, labels, settings: BenchSettings, *,
-                          max_batch: int, latency: bool) -> ServingRun:
+async def measure_serving(
+    classifier: TimedClassifier, pictures, labels, settings: BenchSettings, *, max_batch: int, latency: bool
+) -> ServingRun:
     """Through one engine, as a bot runs it: steady throughput with ``callers`` callers, then latency.
 
     One engine (one worker, one decode pool) serves every step, as in the bot.
     """
     callers = settings.callers
-    engine = Engine(classifier, max_batch=max_batch, max_wait_ms=5.0, max_queue=max(64, 2 * callers),
-                    decode_workers=settings.decode_workers)
+    engine = Engine(
+        classifier,
+        max_batch=max_batch,
+        max_wait_ms=5.0,
+        max_queue=max(64, 2 * callers),
+        decode_workers=settings.decode_workers,
+    )
     async with engine:
         await engine.prepare_labels(labels)
         classifier.forward_log.clear()
         meter = CpuMeter()
-        run = await closed_loop(engine, pictures, labels, callers,
-                                seconds=settings.engine_warmup_s + settings.engine_seconds,
-                                warmup=settings.engine_warmup_s)
+        run = await closed_loop(
+            engine,
+            pictures,
+            labels,
+            callers,
+            seconds=settings.engine_warmup_s + settings.engine_seconds,
+            warmup=settings.engine_warmup_s,
+        )
         others_cpu_pct = meter.others_pct()
         stats = engine.stats
         since = run.began + settings.engine_warmup_s
@@ -478,8 +559,9 @@ def _device_name(loaded: LoadedModel) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-async def _measure(args, precision: str, settings: BenchSettings, pictures: list[bytes], *,
-                   serving_extras: bool) -> PrecisionRun:
+async def _measure(
+    args, precision: str, settings: BenchSettings, pictures: list[bytes], *, serving_extras: bool
+) -> PrecisionRun:
     """One precision's run: load, serving through the engine, [text], then decode rate and raw limit.
 
     The serving phases run first, so the peak memory recorded after them is what
@@ -493,8 +575,9 @@ async def _measure(args, precision: str, settings: BenchSettings, pictures: list
     classifier = TimedClassifier(loaded)
     # At most half the callers per batch: one batch runs while the next is decoded and queued.
     max_batch = args.max_batch or max(1, min(settings.max_batch, settings.callers // 2))
-    serving = await measure_serving(classifier, pictures, list(DEFAULT_LABELS), settings, max_batch=max_batch,
-                                    latency=serving_extras)
+    serving = await measure_serving(
+        classifier, pictures, list(DEFAULT_LABELS), settings, max_batch=max_batch, latency=serving_extras
+    )
     rss["engine"] = peak_rss_mb()
     text = None
     if serving_extras:
@@ -507,8 +590,16 @@ async def _measure(args, precision: str, settings: BenchSettings, pictures: list
     raw_others = meter.others_pct()
     rss["raw"] = peak_rss_mb()
     return PrecisionRun(
-        loaded=loaded, note=note, load_s=load_s, decode_img_per_s=decode_rate, serving=serving, text=text,
-        raw_by_batch=raw, raw_others_cpu_pct=raw_others, rss=rss, serving_peak_rss_mb=serving_peak,
+        loaded=loaded,
+        note=note,
+        load_s=load_s,
+        decode_img_per_s=decode_rate,
+        serving=serving,
+        text=text,
+        raw_by_batch=raw,
+        raw_others_cpu_pct=raw_others,
+        rss=rss,
+        serving_peak_rss_mb=serving_peak,
     )
 
 
@@ -531,8 +622,11 @@ async def run_bench(args) -> dict:
         "torch": torch.__version__,
         "quick": bool(args.quick),
         "load_s": round(part.load_s, 2),
-        "picture": {"size": list(PICTURE_SIZE), "variants": len(pictures),
-                    "mean_jpeg_kb": round(sum(map(len, pictures)) / len(pictures) / 1024, 1)},
+        "picture": {
+            "size": list(PICTURE_SIZE),
+            "variants": len(pictures),
+            "mean_jpeg_kb": round(sum(map(len, pictures)) / len(pictures) / 1024, 1),
+        },
         "batch_sizes": list(settings.batch_sizes),
         "decode_workers": settings.decode_workers,
         "callers": settings.callers,
@@ -581,10 +675,27 @@ def run_bf16_subprocess(args, parent: dict) -> dict | None:
     pretrained = "random" if parent["random_weights"] and not args.model.startswith("local-dir:") else args.pretrained
     with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:
         out = Path(folder) / "bf16.json"
-        command = [sys.executable, "-m", "classifier", "bench", "--bf16-part", "--json", str(out),
-                   "--model", args.model, "--pretrained", pretrained, "--device", args.device]
-        for flag, value in (("--batch-sizes", args.batch_sizes), ("--callers", args.callers),
-                            ("--decode-workers", args.decode_workers), ("--max-batch", args.max_batch)):
+        command = [
+            sys.executable,
+            "-m",
+            "classifier",
+            "bench",
+            "--bf16-part",
+            "--json",
+            str(out),
+            "--model",
+            args.model,
+            "--pretrained",
+            pretrained,
+            "--device",
+            args.device,
+        ]
+        for flag, value in (
+            ("--batch-sizes", args.batch_sizes),
+            ("--callers", args.callers),
+            ("--decode-workers", args.decode_workers),
+            ("--max-batch", args.max_batch),
+        ):
             if value:
                 command += [flag, str(value)]
         if args.quick:
@@ -617,27 +728,36 @@ def format_report(result: dict) -> str:
     weights = "RANDOM weights" if result["random_weights"] else f"weights: {result['pretrained_requested']}"
     if result["model_name"].startswith("local-dir:"):
         weights = "weights from the folder"
-    lines = [f"toonzoo bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
-             f"torch {result['torch']}" + (" [quick]" if result["quick"] else "")]
+    lines = [
+        f"toonzoo bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
+        f"torch {result['torch']}" + (" [quick]" if result["quick"] else "")
+    ]
     if result.get("note"):
         lines.append(f"note: {result['note']}")
     shares = ", ".join(f"{phase} {pct:.0f}%" for phase, pct in result["others_cpu_pct"].items() if pct is not None)
     if result.get("bf16") and "others_cpu_pct" in result["bf16"]:
-        shares += ", " + ", ".join(f"bf16 {phase} {pct:.0f}%" for phase, pct in result["bf16"]["others_cpu_pct"].items()
-                                   if pct is not None)
+        shares += ", " + ", ".join(
+            f"bf16 {phase} {pct:.0f}%" for phase, pct in result["bf16"]["others_cpu_pct"].items() if pct is not None
+        )
     lines.append(f"CPU used by other processes (skews timings when not ~0): {shares or 'unknown'}")
     rows: list[tuple[str, str, str]] = []
     for batch, rate in result["raw_img_per_s_by_batch"].items():
         mark = "  <- best" if int(batch) == result["raw_best_batch"] else ""
         rows.append((f"raw encode_image, batch {batch}", f"{rate:.1f} img/s{mark}", ""))
-    rows.append((f"decode+preprocess, {result['decode_workers']} thread(s)", f"{result['decode_img_per_s']:.1f} img/s",
-                 ""))
+    rows.append(
+        (f"decode+preprocess, {result['decode_workers']} thread(s)", f"{result['decode_img_per_s']:.1f} img/s", "")
+    )
     stats = result["engine_stats"]
-    rows.append((f"engine, {result['callers']} callers, max_batch {result['engine_max_batch']}",
-                 f"{result['engine_img_per_s']:.1f} img/s (mean batch {result['engine_mean_batch_measured']:.1f})",
-                 ""))
-    rows.append(("engine / raw", f"{result['engine_to_raw']:.3f}",
-                 goal(result["engine_to_raw"], GOALS["engine_to_raw"])))
+    rows.append(
+        (
+            f"engine, {result['callers']} callers, max_batch {result['engine_max_batch']}",
+            f"{result['engine_img_per_s']:.1f} img/s (mean batch {result['engine_mean_batch_measured']:.1f})",
+            "",
+        )
+    )
+    rows.append(
+        ("engine / raw", f"{result['engine_to_raw']:.3f}", goal(result["engine_to_raw"], GOALS["engine_to_raw"]))
+    )
     rows.append(("engine / min(raw, decode)", f"{result['engine_to_limit']:.3f}", ""))
     bf16 = result.get("bf16")
     if bf16 is None:
@@ -645,33 +765,68 @@ def format_report(result: dict) -> str:
     elif "error" in bf16:
         rows.append(("bf16", bf16["error"], "MISSED"))
     else:
-        rows.append((f"bf16 raw encode_image, batch {bf16['raw_best_batch']}", f"{bf16['raw_img_per_s']:.1f} img/s", ""))
-        rows.append((f"bf16 engine, {result['callers']} callers", f"{bf16['engine_img_per_s']:.1f} img/s "
-                     f"(engine/raw {bf16['engine_to_raw']:.3f})",
-                     goal(bf16["engine_img_per_s"], GOALS["bf16_engine_img_per_s"])))
+        rows.append(
+            (f"bf16 raw encode_image, batch {bf16['raw_best_batch']}", f"{bf16['raw_img_per_s']:.1f} img/s", "")
+        )
+        rows.append(
+            (
+                f"bf16 engine, {result['callers']} callers",
+                f"{bf16['engine_img_per_s']:.1f} img/s (engine/raw {bf16['engine_to_raw']:.3f})",
+                goal(bf16["engine_img_per_s"], GOALS["bf16_engine_img_per_s"]),
+            )
+        )
     for key, latency in result["latency_ms"].items():
         if latency:
             mark = goal(latency["p50"], GOALS["latency_c1_p50_ms"], False) if key == "c1" else ""
-            rows.append((f"latency, {key[1:]} caller(s)", f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms "
-                         f"(n={latency['n']})", mark))
-    rows.append((f"text {result['text_labels']} labels x {result['text_templates']} templates, cold",
-                 f"{result['text_cold_s']:.2f} s ({result['text_cold_encoder_calls']} encoder calls)",
-                 goal(result["text_cold_s"], GOALS["text_cold_s"], False)))
-    rows.append(("text, warm in-process", f"{result['text_warm_s'] * 1000:.1f} ms, "
-                 f"{result['text_warm_encoder_calls']} encoder calls", ""))
-    rows.append(("text, after restart (SQLite)", f"{result['text_restart_s'] * 1000:.1f} ms, "
-                 f"{result['text_restart_encoder_calls']} encoder calls", ""))
+            rows.append(
+                (
+                    f"latency, {key[1:]} caller(s)",
+                    f"p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms (n={latency['n']})",
+                    mark,
+                )
+            )
+    rows.append(
+        (
+            f"text {result['text_labels']} labels x {result['text_templates']} templates, cold",
+            f"{result['text_cold_s']:.2f} s ({result['text_cold_encoder_calls']} encoder calls)",
+            goal(result["text_cold_s"], GOALS["text_cold_s"], False),
+        )
+    )
+    rows.append(
+        (
+            "text, warm in-process",
+            f"{result['text_warm_s'] * 1000:.1f} ms, {result['text_warm_encoder_calls']} encoder calls",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "text, after restart (SQLite)",
+            f"{result['text_restart_s'] * 1000:.1f} ms, {result['text_restart_encoder_calls']} encoder calls",
+            "",
+        )
+    )
     phases = ", ".join(f"{name} {mb:.0f}" for name, mb in result["peak_rss_mb_after"].items())
-    rows.append((f"peak RSS, load+engine+latency+text ({result['precision']})", f"{result['peak_rss_mb']:.0f} MB",
-                 goal(result["peak_rss_mb"], GOALS["peak_rss_mb"], False)))
+    rows.append(
+        (
+            f"peak RSS, load+engine+latency+text ({result['precision']})",
+            f"{result['peak_rss_mb']:.0f} MB",
+            goal(result["peak_rss_mb"], GOALS["peak_rss_mb"], False),
+        )
+    )
     rows.append(("peak RSS, also raw batches (last)", f"{result['peak_rss_mb_with_raw']:.0f} MB", ""))
     rows.append(("  peak RSS after each phase (MB)", phases, ""))
     if bf16 and "error" not in bf16:
         rows.append(("peak RSS, bf16 process (load+engine)", f"{bf16['peak_rss_mb']:.0f} MB", ""))
-    rows.append(("engine stats (throughput run)",
-                 f"{stats['requests']} requests, {stats['batches']} batches, mean wait "
-                 f"{stats['mean_queue_wait_ms']:.0f} ms, max {stats['max_queue_wait_ms']:.0f} ms, "
-                 f"busy {stats['busy_rejections']}, errors {stats['errors']}", ""))
+    rows.append(
+        (
+            "engine stats (throughput run)",
+            f"{stats['requests']} requests, {stats['batches']} batches, mean wait "
+            f"{stats['mean_queue_wait_ms']:.0f} ms, max {stats['max_queue_wait_ms']:.0f} ms, "
+            f"busy {stats['busy_rejections']}, errors {stats['errors']}",
+            "",
+        )
+    )
     width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows if len(value) < 60)
     lines.append(f"{'measurement':<{width}}  {'result':<{value_width}}  goal")
@@ -693,4 +848,3 @@ def run_bench_command(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(result, indent=2))
         print(f"wrote {path}")
     return 0
-

@@ -30,8 +30,9 @@ def make_drawing_jpeg(seed: int, size: tuple[int, int] = PICTURE_SIZE, quality: 
             draw.rectangle(box, fill=colour if rng.random() < 0.4 else None, outline=PALETTE[0], width=6)
     for _ in range(int(rng.integers(6, 14))):  # wobbly pen strokes
         steps = rng.normal(0, 18, (40, 2)).cumsum(axis=0) + rng.uniform(0.15, 0.85, 2) * (width, height)
-        draw.line([tuple(p) for p in steps], fill=PALETTE[int(rng.integers(len(PALETTE)))],
-                  width=int(rng.integers(3, 9)))
+        draw.line(
+            [tuple(p) for p in steps], fill=PALETTE[int(rng.integers(len(PALETTE)))], width=int(rng.integers(3, 9))
+        )
     image = image.filter(ImageFilter.GaussianBlur(0.8))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)

@@ -33,21 +33,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from bot_harness import running_bot, settings_for  # noqa: E402
+from fake_bot_api import FakeBotApi  # noqa: E402
+from test_game_e2e import ScriptedEngine, drawing, target_of  # noqa: E402
+
 from bot.app import build_application  # noqa: E402
 from bot.game import GameRules  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot_harness import running_bot, settings_for  # noqa: E402
 from classifier.prompts import DEFAULT_LABELS  # noqa: E402
-from fake_bot_api import FakeBotApi  # noqa: E402
-from test_game_e2e import ScriptedEngine, drawing, target_of  # noqa: E402
 
 DRAIN_S = 15.0  # after the game: let queued messages arrive
 JUDGING_S = 1.0  # a picture is judged within this long of being sent (a player's next comes 5 s later)
 
 
 def group_calls(fake: FakeBotApi, group: dict) -> list:
-    return [c for c in fake.all_calls if c.params.get("chat_id") == group["id"]
-            and c.method in ("sendMessage", "sendChatAction")]
+    return [
+        c
+        for c in fake.all_calls
+        if c.params.get("chat_id") == group["id"] and c.method in ("sendMessage", "sendChatAction")
+    ]
 
 
 async def play(players: int, rounds: int, seconds: int, every: float, db_path: Path) -> dict:
@@ -139,8 +143,11 @@ def _gives_verdict(call, name: str, since: float) -> bool:
     if any(line.startswith(f"{name}: I see") for line in text.splitlines()):
         return True
     replied = (call.result or {}).get("reply_to_message") or {}
-    return (text.startswith("I see") and replied.get("from", {}).get("first_name") == name
-            and replied.get("date", 0) >= int(since))
+    return (
+        text.startswith("I see")
+        and replied.get("from", {}).get("first_name") == name
+        and replied.get("date", 0) >= int(since)
+    )
 
 
 def main(argv=None) -> int:
@@ -160,8 +167,10 @@ def main(argv=None) -> int:
     print("| players | msgs/min | 429s | worst control delay | worst verdict delay | judged/sent | no verdict |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['players']} | {r['msgs_per_min']} | {r['flood_429s']} | {r['worst_control_delay_s']} s "
-              f"| {r['worst_verdict_delay_s']} s | {r['judged']}/{r['pictures']} | {r['never']} |")
+        print(
+            f"| {r['players']} | {r['msgs_per_min']} | {r['flood_429s']} | {r['worst_control_delay_s']} s "
+            f"| {r['worst_verdict_delay_s']} s | {r['judged']}/{r['pictures']} | {r['never']} |"
+        )
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(rows, indent=2))
     return 0

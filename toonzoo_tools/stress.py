@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from fake_bot_api import FakeBotApi  # noqa: E402
+
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.replies import BUSY_TEXT  # noqa: E402
-from fake_bot_api import FakeBotApi  # noqa: E402
 
 from .drawings import make_drawing_jpeg  # noqa: E402
 
@@ -62,7 +63,8 @@ def answered(fake: FakeBotApi) -> Counter:
     """How many replies each (chat, picture message) got."""
     return Counter(
         (c.params["chat_id"], c.params.get("reply_parameters", {}).get("message_id"))
-        for c in fake.all_calls if c.method == "sendMessage" and c.status == 200
+        for c in fake.all_calls
+        if c.method == "sendMessage" and c.status == 200
     )
 
 
@@ -102,8 +104,11 @@ async def run(args) -> dict:
                 user = fake.add_user(f"Player{i}")
                 chats.append((fake.add_private_chat(user), user))
             start = time.perf_counter()
-            photos = [fake.send_photo(chat, user, pictures[(i + j) % len(pictures)])
-                      for i, (chat, user) in enumerate(chats) for j in range(args.pictures)]
+            photos = [
+                fake.send_photo(chat, user, pictures[(i + j) % len(pictures)])
+                for i, (chat, user) in enumerate(chats)
+                for j in range(args.pictures)
+            ]
             injected = inject_faults(fake, rng, photos) if args.faults else Counter()
             expected = {(p["chat"]["id"], p["message_id"]) for p in photos}
             deadline = time.monotonic() + args.timeout
