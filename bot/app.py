@@ -2,6 +2,13 @@
 
 Long-lived services are created in ``post_init`` (the model loads once, off the
 event loop) and closed in ``post_shutdown``, as PTB's rules-bot does.
+
+Sending: ``bot.outbox.BudgetLimiter`` is the rate limiter (see ``bot.sending``). It plans each group's
+20 messages a minute (``bot.budget``) and wraps PTB's ``AIORateLimiter`` with
+its per-group bucket off (``group_max_rate=0``): that one still keeps the bot
+under 30 messages a second overall and retries a 429, but never queues a
+group's messages behind each other (it can't tell a round announcement from a
+verdict, and its bucket lets 38 messages into a group in the first minute).
 """
 
 import asyncio
@@ -22,8 +29,10 @@ from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
 from . import game_handlers, handlers
+from .budget import Budgets
 from .config import Settings
 from .game import GameRules
+from .outbox import BUDGETS, OUTBOX, Outbox
 from .prompts import PendingPrompts
 from .replies import COMMANDS
 from .sending import build_bot
@@ -69,6 +78,7 @@ def build_application(
     *,
     engine=None,
     game_rules: GameRules | None = None,
+    budgets: Budgets | None = None,
 ) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` (or ``async with`` in tests).
 
@@ -76,11 +86,13 @@ def build_application(
     An ``engine`` (anything with the ``Engine`` interface: ``start``, ``close``,
     ``classify``, ``labels_ready``, ``prepare_labels``) is used as it is, instead
     of an ``Engine`` around the classifier; the application starts and closes it.
-    ``game_rules`` sets the drawing game's limits and timings (tests: short rounds).
+    ``game_rules`` sets the drawing game's limits and timings (tests: short rounds);
+    ``budgets`` the groups' sending limit (tests: shorter windows, ``Budgets(20, 6.0)``).
     """
+    budgets = budgets or Budgets()
     application = (
         Application.builder()
-        .bot(build_bot(settings))  # every text fitted to Telegram's limits, rate-limited
+        .bot(build_bot(settings, budgets))  # texts fitted to Telegram's limits; groups within budget
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -88,6 +100,8 @@ def build_application(
     )
     application.bot_data[handlers.SETTINGS] = settings
     application.bot_data[game_handlers.GAME_RULES] = game_rules or GameRules()
+    application.bot_data[BUDGETS] = budgets
+    application.bot_data[OUTBOX] = Outbox(budgets)
     application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
     application.bot_data[handlers.CHAT_MOVED_HOOK] = game_handlers.move_game
     application.bot_data[handlers.PROMPTS] = PendingPrompts()

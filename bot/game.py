@@ -11,13 +11,20 @@ Usage (what ``bot.game_handlers`` does)::
     reason = admit_picture(game, bob_id, now, rules)     # None: judge it
     events = judge_picture(game, number, Player(bob_id, "Bob"), guesses, now, rules)
     events = advance(game, now, rng, rules)             # when next_deadline(game, rules) comes
+    confirm_round_start(game, number, sent_at)          # the round's clock starts when its
+                                                        # announcement was accepted
+    times = planned_controls(game, rules)               # for the group's sending budget
     events = stop_game(game, now)
 
 A game goes ``round`` → (won or timed out) → ``between`` → ``round`` … → over.
 The first picture whose top guess is the target wins the round at once; when
 time runs out, the picture that gave the target the highest probability wins
-if that probability reaches ``rules.min_timeout_score``. One point per round
-won; players with equal points are ranked by their total drawing time.
+if that probability is clearly above chance: at least ``timeout_floor``, the
+larger of ``rules.min_timeout_score`` (25%) and twice chance level (2/N for N
+labels: 50% with 4 labels, 40% with 5, 25% from 8 labels on). With 4 labels or
+fewer a picture that isn't the top guess can't reach that, so such rounds are
+won by drawing only. One point per round won; players with equal points are
+ranked by their total drawing time.
 """
 
 import random
@@ -55,7 +62,7 @@ class GameRules:
     default_seconds: float = DEFAULT_SECONDS
     warning_s: float = 10  # "10 s left", in rounds at least twice as long
     cooldown_s: float = 5  # one judged picture per player per cooldown
-    min_timeout_score: float = 0.25  # target probability that wins a round on time
+    min_timeout_score: float = 0.25  # target probability that wins a round on time (see timeout_floor)
     pause_s: float = 4  # between a round's end and the next announcement
     resume_min_s: float = 10  # after a restart, resume a round only with this much time left
 
@@ -342,6 +349,36 @@ def next_deadline(game: Game, rules: GameRules = GameRules()) -> float | None:
     return round_.ends_at
 
 
+def planned_controls(game: Game, rules: GameRules = GameRules()) -> list[float]:
+    """When the game's next control messages are due if nobody wins early: the
+    warning and end of the open round, then each remaining round's announcement,
+    warning and end (the last end carries the game over)."""
+    if not game.playing:
+        return []
+    left = game.total_rounds - len(game.rounds)
+    round_ = game.current
+    if round_ is None:
+        return [] if game.next_round_at is None else _schedule(game, rules, game.next_round_at, left)
+    times = [round_.ends_at - rules.warning_s] if _wants_warning(game, round_, rules) else []
+    return times + [round_.ends_at] + _schedule(game, rules, round_.ends_at + rules.pause_s, left)
+
+
+def confirm_round_start(game: Game, number: int, at: float) -> bool:
+    """Round ``number`` was announced at ``at``: its clock starts then, not when it was
+    decided (the announcement may take a moment). True when the round moved."""
+    round_ = game.current
+    if round_ is None or round_.number != number or at <= round_.started_at:
+        return False
+    round_.started_at, round_.ends_at = at, at + game.seconds
+    return True
+
+
+def timeout_floor(rules: GameRules, label_count: int) -> float:
+    """The target probability a picture needs to win a round on time: the rules'
+    minimum, or twice chance level (2/N for N labels) when that is higher."""
+    return max(rules.min_timeout_score, 2 / max(1, label_count))
+
+
 def advance(game: Game, now: float, rng: random.Random, rules: GameRules = GameRules()) -> list[Event]:
     """Do whatever is due at ``now``: the warning, the end of a round, the next round."""
     events: list[Event] = []
@@ -410,7 +447,7 @@ def _start_round(game: Game, now: float, rng: random.Random) -> RoundStarted:
 
 def _time_up(game: Game, round_: Round, now: float, rules: GameRules, next_round: bool = True) -> list[Event]:
     best = round_.best
-    if best is not None and best.score >= rules.min_timeout_score:
+    if best is not None and best.score >= timeout_floor(rules, len(game.labels)):
         _award(game, round_, best, "timeout", now)
         events: list[Event] = [RoundTimedOut(round_.number, round_.target, best)]
     else:
@@ -450,7 +487,21 @@ def _end_game(game: Game, reason: str, now: float, by: str | None = None) -> Gam
 
 
 def _wants_warning(game: Game, round_: Round, rules: GameRules) -> bool:
-    return not round_.warned and rules.warning_s > 0 and game.seconds >= 2 * rules.warning_s
+    return not round_.warned and _has_warning(game, rules)
+
+
+def _has_warning(game: Game, rules: GameRules) -> bool:
+    return rules.warning_s > 0 and game.seconds >= 2 * rules.warning_s
+
+
+def _schedule(game: Game, rules: GameRules, start: float, rounds: int) -> list[float]:
+    """Announcement, warning and end of ``rounds`` rounds, the first starting at ``start``."""
+    times: list[float] = []
+    for _ in range(rounds):
+        end = start + game.seconds
+        times += [start, end - rules.warning_s, end] if _has_warning(game, rules) else [start, end]
+        start = end + rules.pause_s
+    return times
 
 
 def _same(a: str, b: str) -> bool:

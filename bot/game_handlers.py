@@ -13,13 +13,23 @@ round); setting it replaces the old one, so chats never share or leak timers.
 During an open round, group pictures come here first (handler group -1) and
 stop there (``ApplicationHandlerStop``); at any other time the usual picture
 handler answers them.
+
+Messages and the group's budget (``bot.budget``, ``bot.outbox``): every commit
+reserves the game's planned control messages in the group's budget, with
+``CONTROL_SPARE`` slots for the ones nobody can plan (an early win, the game
+over after it). Control messages are sent with ``rate_limit_args=CONTROL``, so
+nothing holds them back. A round's clock starts when its announcement was
+accepted; a round that follows an early win starts when its schedule fits.
+"Keep trying" verdicts wait in the outbox, one per player (the latest
+picture), and go out coalesced as the budget allows; the round's next control
+message takes whatever is still waiting.
 """
 
 import logging
 import random
 import time
 
-from telegram import Bot, Message, Update
+from telegram import Bot, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, JobQueue
@@ -27,25 +37,30 @@ from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, JobQ
 from classifier.errors import ClassifierError, UserError
 
 from . import replies
+from .budget import Budgets
 from .game import (
     Event,
     Game,
     GameRules,
     Judged,
     Player,
+    RoundStarted,
     RoundWon,
     admit_picture,
     advance,
     can_stop,
+    confirm_round_start,
     judge_picture,
     next_deadline,
     parse_game_args,
+    planned_controls,
     resume_game,
     start_game,
     stop_game,
 )
 from .handlers import ENGINE, STORE, chat_labels, download_picture, is_chat_admin
 from .labels import clean_text
+from .outbox import BUDGETS, CONTROL, OUTBOX, Outbox, Pending
 from .pictures import PictureRef, find_picture
 
 logger = logging.getLogger(__name__)
@@ -54,6 +69,7 @@ GAMES = "games"
 GAME_RULES = "game_rules"
 GAME_RNG = "game_rng"
 MAX_NAME_LENGTH = 32
+CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, and the game over after it
 
 
 def get_rules(bot_data: dict) -> GameRules:
@@ -211,12 +227,36 @@ async def _on_timer(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _commit(application: Application, game: Game, events: list[Event]) -> None:
-    """Store the game, forget it when it's over, and set its timer."""
+    """Plan the group's messages, store the game, forget it when it's over, and set its timer."""
+    _plan(application, game)
     application.bot_data[STORE].save_game(game, events)
     games = _games(application.bot_data)
     if not game.playing and games.get(game.chat_id) is game:
         del games[game.chat_id]
     _set_timer(application.job_queue, game, get_rules(application.bot_data))
+
+
+def _plan(application: Application, game: Game) -> None:
+    """Reserve the game's control messages in the group's budget; a round still to be
+    announced starts when its schedule fits beside what the group was already sent."""
+    budget = _budgets(application.bot_data).for_chat(game.chat_id)
+    if not game.playing:
+        budget.reserve(())
+        return
+    rules = get_rules(application.bot_data)
+    budget.reserve((), CONTROL_SPARE)
+    if game.current is None and game.next_round_at is not None:
+        due = game.next_round_at
+        offsets = [t - due for t in planned_controls(game, rules)]
+        game.next_round_at = budget.earliest_start(due, offsets)
+        if game.next_round_at > due:
+            logger.info(
+                "chat %s: round %d waits %.1f s for room in the group's budget",
+                game.chat_id,
+                len(game.rounds) + 1,
+                game.next_round_at - due,
+            )
+    budget.reserve(planned_controls(game, rules), CONTROL_SPARE)
 
 
 def _set_timer(job_queue: JobQueue, game: Game, rules: GameRules) -> None:
@@ -235,19 +275,48 @@ def _set_timer(job_queue: JobQueue, game: Game, rules: GameRules) -> None:
 
 
 async def _announce(application: Application, game: Game, events: list[Event], picture: Message | None = None) -> None:
-    """Say what happened: verdicts as a reply to the picture, the rest in one message to the chat."""
-    to_picture, to_chat = [], []
+    """Say what happened: a verdict waits in the outbox; a win replies to its picture; the
+    rest goes in one message to the chat. Control messages take the waiting verdicts along."""
+    outbox: Outbox = application.bot_data[OUTBOX]
+    win, to_chat = None, []
     for event in events:
         text = replies.format_game_event(event)
         if text is None:
             continue
-        (to_picture if picture is not None and isinstance(event, (Judged, RoundWon)) else to_chat).append(text)
+        if picture is not None and isinstance(event, Judged):
+            line = replies.format_verdict_line(event)
+            outbox.add(
+                application,
+                game.chat_id,
+                ("verdict", event.user_id),
+                Pending(picture.message_id, text, line, tag=game.id, at=time.time()),
+            )
+        elif picture is not None and isinstance(event, RoundWon):
+            win = text
+        else:
+            to_chat.append(text)
+    if win is None and not to_chat:
+        return
+    waiting = [item.line for item in outbox.take(game.chat_id, game.id)]
+    if win is not None and waiting:
+        win, waiting = "\n\n".join([win, "\n".join(waiting)]), []
+    elif waiting:
+        to_chat.insert(0, "\n".join(waiting))
     bot: Bot = application.bot
     try:
-        if to_picture:
-            await picture.reply_text("\n".join(to_picture))
+        if win is not None:
+            await bot.send_message(
+                game.chat_id,
+                win,
+                rate_limit_args=CONTROL,
+                reply_parameters=ReplyParameters(picture.message_id, allow_sending_without_reply=True),
+            )
         if to_chat:
-            await bot.send_message(game.chat_id, "\n\n".join(to_chat))
+            await bot.send_message(game.chat_id, "\n\n".join(to_chat), rate_limit_args=CONTROL)
+            started = next((e for e in events if isinstance(e, RoundStarted)), None)
+            playing = _games(application.bot_data).get(game.chat_id) is game
+            if started is not None and playing and confirm_round_start(game, started.number, time.time()):
+                _commit(application, game, [])
     except Forbidden as exc:  # the bot was removed from the group: nobody to play with
         logger.warning("chat %s: can't post (%s); closing game %s", game.chat_id, exc, game.id)
         if game.playing:
@@ -278,6 +347,10 @@ def _name(text: str, fallback: str = "Player") -> str:
 
 def _job_name(chat_id: int) -> str:
     return f"game:{chat_id}"
+
+
+def _budgets(bot_data: dict) -> Budgets:
+    return bot_data.setdefault(BUDGETS, Budgets())
 
 
 def _games(bot_data: dict) -> dict[int, Game]:

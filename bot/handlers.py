@@ -18,7 +18,8 @@ from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
 
 from . import replies
-from .labels import apply_labels_command, command_args, parse_labels_command
+from .labels import apply_labels_command, clean_text, command_args, parse_labels_command
+from .outbox import OUTBOX, Pending
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, PendingPrompts, callback_data
 from .recent import RecentKeys
@@ -356,7 +357,26 @@ async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -
     if data is None:
         return
     result = await _classify(data, message.chat_id, context)
-    await message.reply_text(result if isinstance(result, str) else replies.format_guesses(result))
+    outbox = context.bot_data.get(OUTBOX)
+    if isinstance(result, str) or message.chat.type == ChatType.PRIVATE or outbox is None:
+        await message.reply_text(result if isinstance(result, str) else replies.format_guesses(result))
+        return
+    # In a group, answers wait a moment in the outbox: several go out as one message.
+    line = replies.format_guess_line(sender_name(message), result)
+    item = Pending(message.message_id, replies.format_guesses(result), line, at=time.time())
+    outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
+
+
+def sender_name(message: Message, limit: int = 32) -> str:
+    """Who sent it, cleaned like players' names: the user, an anonymous admin, or the channel."""
+    chat = message.sender_chat
+    if chat is not None and chat.id == message.chat_id:
+        return replies.ANONYMOUS_ADMIN_NAME
+    if chat is not None:
+        name = clean_text(chat.title or "") or "Channel"
+    else:
+        name = clean_text(message.from_user.first_name if message.from_user else "") or "Someone"
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 async def _classify(data: bytes, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> list | str:
@@ -374,10 +394,11 @@ async def download_picture(
 ) -> bytes | None:
     """The file's bytes, or ``None`` after telling the user why not.
 
-    ``show_typing=False`` skips the "typing…" action (the game saves its
-    group's 20 messages a minute for verdicts).
+    "typing…" is shown in private chats only (unless ``show_typing=False``):
+    in a group it would cost one of its 20 messages a minute.
     """
-    if show_typing and not (found.file_size and found.file_size > MAX_DOWNLOAD_BYTES):
+    too_big = found.file_size and found.file_size > MAX_DOWNLOAD_BYTES
+    if show_typing and not too_big and reply_to.chat.type == ChatType.PRIVATE:
         await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
     data = await fetch_picture(found, reply_to.chat_id, context)
     if isinstance(data, str):

@@ -174,6 +174,15 @@ def format_album_guesses(results: Sequence[Sequence[GuessLike] | str]) -> str:
     return text[:MESSAGE_LIMIT]
 
 
+def format_guess_line(name: str, guesses: Sequence[GuessLike]) -> str:
+    """One picture's guesses on one line, for a reply that answers several pictures:
+    ``Ada: 🦒 giraffe 81% · 🦙 llama 9% · 🐎 horse 4%``."""
+    ranked = sorted(guesses, key=lambda g: _clamp(g.score), reverse=True)[:TOP_GUESSES]
+    if not ranked:
+        return f"{name}: no guess"
+    return f"{name}: " + " · ".join(f"{get_emoji(g.label)} {g.label} {round(_clamp(g.score) * 100)}%" for g in ranked)
+
+
 def format_bar(score: float, cells: int = BAR_CELLS) -> str:
     """A bar of ``cells`` full blocks for 1.0, drawn to the nearest eighth."""
     eighths = round(_clamp(score) * cells * 8)
@@ -263,7 +272,7 @@ def fit_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
     if text_length(text) <= limit:
         return text
     budget, cut = limit - 1, 0
-    for cut, char in enumerate(text):
+    for cut, char in enumerate(text):  # noqa: B007 (cut is used after the loop)
         budget -= 2 if ord(char) > 0xFFFF else 1
         if budget < 0:
             break
@@ -349,6 +358,12 @@ def format_game_event(event: "g.Event") -> str | None:
             }.get(reason, "The game is over.")
             return f"{head}\n{format_standings(players)}\nSee /score for the all-time scores."
     return None
+
+
+def format_verdict_line(event: "g.Judged") -> str:
+    """A "keep trying" verdict as one line among others: ``Ada: I see a llama 🦙 (giraffe: 12%)``."""
+    score = round(_clamp(event.target_score) * 100)
+    return f"{event.name}: I see {_a(event.seen)} {get_emoji(event.seen)} ({event.target}: {score}%)"
 
 
 def format_standings(players: Sequence["g.Player"], limit: int = STANDINGS_SHOWN) -> str:

@@ -3,6 +3,9 @@
 Handlers and the game send with ``reply_text``, ``send_message``,
 ``edit_message_text`` and ``CallbackQuery.answer``; all of them end up here,
 so no text can be refused as too long after the work it reports was done.
+Its rate limiter is ``bot.outbox.BudgetLimiter``: groups' messages are planned
+within their budget (``bot.budget``); inside it, PTB's ``AIORateLimiter`` keeps
+the overall 30 messages a second and retries a 429, with its per-group bucket off.
 """
 
 import logging
@@ -10,7 +13,9 @@ import logging
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
+from .budget import Budgets
 from .config import Settings
+from .outbox import BudgetLimiter
 from .replies import ALERT_LIMIT, fit_text
 
 logger = logging.getLogger(__name__)
@@ -34,14 +39,18 @@ class FittingBot(ExtBot):
         return await super().answer_callback_query(callback_query_id, _fitted(text, ALERT_LIMIT), *args, **kwargs)
 
 
-def build_bot(settings: Settings) -> FittingBot:
-    """The bot for ``ApplicationBuilder.bot``: the settings' token and URLs, defaults, rate limiter."""
+def build_bot(settings: Settings, budgets: Budgets | None = None) -> FittingBot:
+    """The bot for ``ApplicationBuilder.bot``: the settings' token and URLs, defaults, and
+    the rate limiter that keeps each group within its budget."""
     return FittingBot(
         token=settings.token,
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
         defaults=Defaults(do_quote=True, allow_sending_without_reply=True),
-        rate_limiter=AIORateLimiter(max_retries=3),
+        # AIORateLimiter's per-group bucket is off (group_max_rate=0): it would queue a
+        # group's messages without telling a round announcement from a verdict, and it
+        # lets 38 into a group in the first minute where Telegram counts 20.
+        rate_limiter=BudgetLimiter(budgets or Budgets(), AIORateLimiter(group_max_rate=0, max_retries=3)),
         request=HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE),
         get_updates_request=HTTPXRequest(),
     )

@@ -16,7 +16,7 @@ to the same file and keeps its table in its own migration set.
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database

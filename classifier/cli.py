@@ -83,7 +83,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     classify = add_command("classify", help="guess what pictures show")
     classify.add_argument("images", nargs="+", metavar="IMAGE")
     classify.add_argument(
-        "--labels", type=label_list, help="comma-separated labels (default: %d cartoon animals)" % len(DEFAULT_LABELS)
+        "--labels", type=label_list, help=f"comma-separated labels (default: {len(DEFAULT_LABELS)} cartoon animals)"
     )
     classify.add_argument(
         "--template",

@@ -31,6 +31,15 @@ method with an HTTP error (429 carries ``retry_after``), a hang
 method; ``set_file_fault(file_id, …)`` does the same for downloads (plus
 ``"truncate"``, which serves half the bytes).
 
+Flood limit: like Telegram, the fake lets at most ``group_limit`` messages
+(``sendMessage``, ``sendChatAction``) into one group or supergroup in any
+``group_window_s`` seconds (20 a minute by default); the next one gets ``429
+Too Many Requests: retry after N`` with ``parameters.retry_after``. Private
+chats have no such limit here (Telegram asks for about one message a second
+there but tolerates bursts). ``group_limit=None`` turns the limit off. Every
+recorded call carries ``at``, the time (``time.time()``) it was answered, so a
+test can tell when each message was accepted.
+
 Helpers that enqueue updates are plain (not async) methods; waiting is async.
 Call everything from the test's event loop thread.
 """
@@ -39,8 +48,10 @@ import asyncio
 import io
 import itertools
 import json
+import math
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +64,10 @@ MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # bots may download files up to 20 MB
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, as Telegram counts
 MAX_CALLBACK_DATA = 64  # bytes
 GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+GROUP_LIMIT = 20  # messages into one group per window
+GROUP_WINDOW_S = 60.0
+# Methods Telegram counts against a group's messages (of those the fake implements).
+FLOOD_COUNTED = frozenset({"sendMessage", "sendChatAction"})
 
 METHODS = (
     "getMe",
@@ -129,6 +144,7 @@ class Call:
     params: dict[str, Any]
     status: int | str = 200
     result: Any = None
+    at: float = field(default_factory=time.time)  # when the fake answered it
 
 
 @dataclass
@@ -187,8 +203,13 @@ class FakeBotApi:
         first_name: str = "Toonzoo Test",
         privacy_mode: bool = False,
         hang_seconds: float = 30.0,
+        group_limit: int | None = GROUP_LIMIT,
+        group_window_s: float = GROUP_WINDOW_S,
     ):
         self.token = token
+        self.group_limit = group_limit
+        self.group_window_s = group_window_s
+        self._accepted: dict[int, deque[float]] = {}  # group id -> when its counted messages were accepted
         self.privacy_mode = privacy_mode
         self.hang_seconds = hang_seconds
         self.bot = {
@@ -771,12 +792,14 @@ class FakeBotApi:
             self._record(Call(method, params, fault.status))
             return await self._serve_fault(request, fault)
         try:
+            self._check_flood(method, params)
             result = self._handlers[method](params)
             if asyncio.iscoroutine(result):
                 result = await result
         except ApiError as error:
             self._record(Call(method, params, error.code))
             return _error_response(error)
+        self._count_flood(method, params)
         self._record(Call(method, params, 200, result))
         return web.json_response({"ok": True, "result": result})
 
@@ -996,6 +1019,30 @@ class FakeBotApi:
         return True
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _flood_window(self, method: str, params: dict) -> deque[float] | None:
+        """The accepted times that count against this call's group, or None when none do."""
+        chat = self._state.chats.get(params.get("chat_id"))
+        if self.group_limit is None or method not in FLOOD_COUNTED or chat is None:
+            return None
+        if chat["type"] not in ("group", "supergroup"):
+            return None
+        window = self._accepted.setdefault(chat["id"], deque())
+        now = time.time()
+        while window and window[0] <= now - self.group_window_s:
+            window.popleft()
+        return window
+
+    def _check_flood(self, method: str, params: dict) -> None:
+        window = self._flood_window(method, params)
+        if window is not None and len(window) >= self.group_limit:
+            retry_after = max(1, math.ceil(window[0] + self.group_window_s - time.time()))
+            raise ApiError(f"Too Many Requests: retry after {retry_after}", 429, {"retry_after": retry_after})
+
+    def _count_flood(self, method: str, params: dict) -> None:
+        window = self._flood_window(method, params)
+        if window is not None:
+            window.append(time.time())
 
     def _notify(self) -> None:
         event, self._changed = self._changed, asyncio.Event()

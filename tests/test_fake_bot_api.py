@@ -37,6 +37,11 @@ def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
+def _seconds(value) -> float:
+    """RetryAfter.retry_after: an int in PTB 22, a timedelta later."""
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
 def _make_bot(fake: FakeBotApi, token: str | None = None, **request_kwargs) -> Bot:
     return Bot(
         token or fake.token,
@@ -287,6 +292,46 @@ async def test_send_chat_action(fake, bot, private):
     assert (await fake.wait_for("sendChatAction"))["action"] == "typing"
     with pytest.raises(BadRequest):
         await bot.send_chat_action(private["id"], "dancing")
+
+
+@pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")  # PTB reads it in RetryAfter()
+async def test_groups_get_at_most_20_messages_a_minute_like_telegram(fake, bot, ada, private):
+    group = fake.add_group("Zoo", [(ada, "member")])
+    small = fake.add_group("Small", [(ada, "member")], supergroup=False)
+    start = time.time()
+    for i in range(19):
+        await bot.send_message(group["id"], f"m{i}")
+    await bot.send_chat_action(group["id"], "typing")  # counts too
+    with pytest.raises(RetryAfter) as flood:
+        await bot.send_message(group["id"], "one too many")
+    assert 58 <= _seconds(flood.value.retry_after) <= 60
+    refused = fake.all_calls[-1]
+    assert refused.status == 429 and refused.params["text"] == "one too many"
+    for i in range(25):  # other chats have budgets of their own; private chats no minute limit
+        await bot.send_message(private["id"], f"p{i}")
+    for i in range(20):
+        await bot.send_message(small["id"], f"s{i}")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(small["id"], "too many")
+    accepted = [c.at for c in fake.all_calls if c.params.get("chat_id") == group["id"] and c.status == 200]
+    assert len(accepted) == 20 and start <= accepted[0] <= accepted[-1] <= time.time()
+
+
+@pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")
+async def test_group_limit_is_a_sliding_window_and_configurable():
+    async with FakeBotApi(group_limit=3, group_window_s=0.5) as fake, _make_bot(fake) as bot:
+        group = fake.add_group("Zoo", [(fake.add_user("Ada"), "member")])
+        for text in "abc":
+            await bot.send_message(group["id"], text)
+        with pytest.raises(RetryAfter) as flood:
+            await bot.send_message(group["id"], "d")
+        assert _seconds(flood.value.retry_after) == 1  # whole seconds, at least 1
+        await asyncio.sleep(0.55)
+        assert (await bot.send_message(group["id"], "e")).text == "e"
+    async with FakeBotApi(group_limit=None) as fake, _make_bot(fake) as bot:
+        group = fake.add_group("Zoo", [(fake.add_user("Ada"), "member")])
+        for i in range(25):
+            await bot.send_message(group["id"], f"m{i}")
 
 
 @pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")  # PTB reads it in RetryAfter()

@@ -24,13 +24,16 @@ from bot.game import (
     admit_picture,
     advance,
     can_stop,
+    confirm_round_start,
     judge_picture,
     next_deadline,
     parse_game_args,
+    planned_controls,
     resume_game,
     standings,
     start_game,
     stop_game,
+    timeout_floor,
 )
 from classifier.types import Guess
 
@@ -240,6 +243,59 @@ def test_timeout_below_the_minimum_goes_to_nobody():
     events = advance(game, T0 + 60, random.Random(1), RULES)
     assert events[0] == RoundTimedOut(1, target, None)
     assert events[1].standings == (Player(ADA.user_id, "Ada", 0, 0.0),)
+
+
+def test_the_timeout_floor_is_twice_chance_level_or_the_rules_minimum():
+    rules = GameRules(min_timeout_score=0.25)
+    assert timeout_floor(rules, 4) == 0.5
+    assert timeout_floor(rules, 5) == pytest.approx(0.4)
+    assert timeout_floor(rules, 8) == 0.25 and timeout_floor(rules, 32) == 0.25
+    assert timeout_floor(GameRules(min_timeout_score=0.3), 100) == 0.3
+
+
+def test_with_four_labels_a_chance_level_picture_does_not_win_on_time():
+    labels = ("giraffe", "llama", "zebra", "owl")
+    rules = GameRules(min_timeout_score=0.25)
+    game, _ = new_game(rounds=1, labels=labels, rules=rules)
+    target = game.current.target
+    others = [x for x in labels if x != target]
+    guesses = [Guess(others[0], 0.28), Guess(target, 0.26), Guess(others[1], 0.24), Guess(others[2], 0.22)]
+    judge_picture(game, 1, ADA, guesses, T0 + 20, rules)
+    (timed_out, _) = advance(game, T0 + 60, random.Random(1), rules)
+    assert timed_out == RoundTimedOut(1, target, None), "26% of 4 labels is chance, not a drawing"
+
+
+def test_planned_controls_follow_the_schedule_if_nobody_wins_early():
+    game, _ = new_game(rounds=3, seconds=60)  # warning at 50, end at 60, pause 4
+    assert planned_controls(game, RULES) == [
+        T0 + 50,
+        T0 + 60,
+        T0 + 64,
+        T0 + 114,
+        T0 + 124,
+        T0 + 128,
+        T0 + 178,
+        T0 + 188,
+    ]
+    advance(game, T0 + 50, random.Random(1), RULES)  # warned: the warning is no longer planned
+    assert planned_controls(game, RULES)[:2] == [T0 + 60, T0 + 64]
+    judge_picture(game, 1, BOB, sees(game.current.target), T0 + 55, RULES)  # won: round 2 next
+    assert planned_controls(game, RULES) == [T0 + 59, T0 + 109, T0 + 119, T0 + 123, T0 + 173, T0 + 183]
+    stop_game(game, T0 + 60)
+    assert planned_controls(game, RULES) == []
+    short, _ = new_game(rounds=2, seconds=15)  # no warning in short rounds
+    assert planned_controls(short, RULES) == [T0 + 15, T0 + 19, T0 + 34]
+
+
+def test_a_round_starts_when_its_announcement_was_accepted():
+    game, _ = new_game(rounds=2, seconds=60)
+    assert confirm_round_start(game, 1, T0 + 0.4)
+    assert (game.current.started_at, game.current.ends_at) == (T0 + 0.4, T0 + 60.4)
+    assert next_deadline(game, RULES) == T0 + 50.4
+    assert not confirm_round_start(game, 1, T0 + 0.2), "never earlier"
+    assert not confirm_round_start(game, 2, T0 + 1), "not another round"
+    judge_picture(game, 1, BOB, sees(game.current.target), T0 + 5, RULES)
+    assert not confirm_round_start(game, 1, T0 + 6), "not a round that is over"
 
 
 def test_points_tie_is_broken_by_drawing_time():

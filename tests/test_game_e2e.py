@@ -3,7 +3,7 @@
 A scripted engine (the serving engine's interface) decides what the model
 "sees" in each picture, so each test chooses who wins. Rounds last a second or
 two; groups here stay far below Telegram's 20 messages a minute per group,
-which the bot's rate limiter enforces.
+which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 """
 
 import dataclasses

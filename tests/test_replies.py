@@ -234,3 +234,16 @@ def test_album_guesses_that_cannot_fit_are_counted():
 def test_group_greeting_names_the_bot():
     assert "@toonzoo_bot" in replies.build_group_greeting("toonzoo_bot")
     assert "/guess" in replies.build_group_greeting(None)
+
+
+def test_one_line_per_picture_for_answers_that_go_together():
+    guesses = [Guess("llama", 0.09), Guess("giraffe", 0.81), Guess("horse", 0.04), Guess("owl", 0.01)]
+    assert replies.format_guess_line("Ada", guesses) == "Ada: 🦒 giraffe 81% · 🦙 llama 9% · 🐎 horse 4%"
+    assert replies.format_guess_line("Ada", []) == "Ada: no guess"
+
+
+def test_one_line_per_player_for_verdicts_that_go_together():
+    from bot.game import Judged
+
+    event = Judged(1, 7, "Bob", 0.0, "giraffe", "llama", 0.123, False)
+    assert replies.format_verdict_line(event) == "Bob: I see a llama 🦙 (giraffe: 12%)"
