@@ -62,7 +62,7 @@ from .labels import clean_text
 from .outbox import CONTROL, Pending
 from .pictures import PictureRef, find_picture
 from .services import BotContext, ClassifierEngine, Services, services_of
-from .telegram_io import download_picture, is_chat_admin
+from .telegram_io import classify_picture, is_chat_admin
 
 logger = logging.getLogger(__name__)
 
@@ -146,15 +146,9 @@ async def game_picture(update: Update, context: BotContext) -> None:
     if admit_picture(game, player.user_id, now, rules) is not None:
         logger.debug("chat %s: picture from %s ignored (cooldown)", chat.id, player.user_id)
         raise ApplicationHandlerStop
-    data = await download_picture(found, message, context, show_typing=False)
-    if data is None:
+    guesses = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
+    if guesses is None:
         raise ApplicationHandlerStop
-    try:
-        guesses = await context.services.engine.classify(data, game.labels, top_k=len(game.labels))
-    except UserError as exc:
-        logger.info("chat %s: %s: %s", chat.id, type(exc).__name__, exc)
-        await message.reply_text(exc.user_message)
-        raise ApplicationHandlerStop from None
     if context.services.games.get(chat.id) is not game:
         raise ApplicationHandlerStop  # stopped while we looked
     events = judge_picture(game, number, player, guesses, now, rules)

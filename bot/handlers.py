@@ -25,7 +25,7 @@ from .outbox import Pending
 from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, callback_data
 from .services import BotContext
-from .telegram_io import download_picture, fetch_picture, is_admin_now, is_chat_admin, sender_name
+from .telegram_io import classify_bytes, classify_picture, fetch_picture, is_admin_now, is_chat_admin, sender_name
 
 logger = logging.getLogger(__name__)
 
@@ -286,7 +286,8 @@ async def _guess_album_item(message: Message, context: BotContext) -> list | str
     data = await fetch_picture(found, message.chat_id, context)
     if isinstance(data, str):
         return data
-    return await _classify(data, message.chat_id, context)
+    labels = context.services.chat_labels(message.chat_id)
+    return await classify_bytes(context.services.engine, data, labels, replies.TOP_GUESSES, message.chat_id)
 
 
 def _first_answer(context: BotContext, message: Message) -> bool:
@@ -314,27 +315,17 @@ async def answer_picture(message: Message, context: BotContext) -> None:
     if isinstance(found, NoPicture):
         await message.reply_text(NO_PICTURE_TEXT[found.reason])
         return
-    data = await download_picture(found, message, context)
-    if data is None:
+    labels = context.services.chat_labels(message.chat_id)
+    guesses = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
+    if guesses is None:
         return
-    result = await _classify(data, message.chat_id, context)
-    if isinstance(result, str) or message.chat.type == ChatType.PRIVATE:
-        await message.reply_text(result if isinstance(result, str) else replies.format_guesses(result))
+    if message.chat.type == ChatType.PRIVATE:
+        await message.reply_text(replies.format_guesses(guesses))
         return
     # In a group, answers wait a moment in the outbox: several go out as one message.
-    line = replies.format_guess_line(sender_name(message), result)
-    item = Pending(message.message_id, replies.format_guesses(result), line, at=time.time())
+    line = replies.format_guess_line(sender_name(message), guesses)
+    item = Pending(message.message_id, replies.format_guesses(guesses), line, at=time.time())
     context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
-
-
-async def _classify(data: bytes, chat_id: int, context: BotContext) -> list | str:
-    """The top guesses over the chat's labels, or the user's message for a classifier error."""
-    labels = context.services.chat_labels(chat_id)
-    try:
-        return await context.services.engine.classify(data, labels, top_k=replies.TOP_GUESSES)
-    except UserError as exc:
-        logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
-        return exc.user_message
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -1,25 +1,61 @@
-"""Telegram I/O shared by the bot's handlers and the game's: downloads, admin checks, names.
+"""Telegram I/O shared by the bot's handlers and the game's: downloads, admin checks, names,
+and the one step that classifies a picture and answers a user's error.
 
 No state of its own: what it needs comes from ``context.services`` (``bot.services``).
 """
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import ChatMember, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
+from classifier.errors import UserError
+from classifier.types import Guess
+
 from . import replies
 from .labels import clean_text
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
-from .services import BotContext
+from .services import BotContext, ClassifierEngine
 
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
+
+
+async def classify_picture(
+    found: PictureRef,
+    message: Message,
+    labels: Sequence[str],
+    top_k: int,
+    context: BotContext,
+    *,
+    show_typing: bool = True,
+) -> list[Guess] | None:
+    """Download the picture and rank ``labels`` for it; ``None`` after telling the user why not."""
+    data = await download_picture(found, message, context, show_typing=show_typing)
+    if data is None:
+        return None
+    result = await classify_bytes(context.services.engine, data, labels, top_k, message.chat_id)
+    if isinstance(result, str):
+        await message.reply_text(result)
+        return None
+    return result
+
+
+async def classify_bytes(
+    engine: ClassifierEngine, data: bytes, labels: Sequence[str], top_k: int, chat_id: int
+) -> list[Guess] | str:
+    """The top guesses over ``labels``, or the user's message for an error they caused (logged)."""
+    try:
+        return await engine.classify(data, labels, top_k=top_k)
+    except UserError as exc:
+        logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
+        return exc.user_message
 
 
 async def download_picture(
