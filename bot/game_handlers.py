@@ -30,10 +30,10 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telegram import Bot, Message, ReplyParameters, Update
+from telegram import Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, JobQueue
+from telegram.ext import Application, ApplicationHandlerStop, ExtBot, JobQueue
 
 from classifier.errors import ClassifierError, UserError
 
@@ -61,8 +61,8 @@ from .game import (
 from .labels import clean_text
 from .outbox import CONTROL, Pending
 from .pictures import PictureRef, find_picture
-from .services import BotContext, ClassifierEngine, Services, services_of
-from .telegram_io import classify_picture, is_chat_admin
+from .services import BotContext, ClassifierEngine, Services, job_queue_of, services_of
+from .telegram_io import classify_picture, is_chat_admin, message_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, an
 
 async def game_command(update: Update, context: BotContext) -> None:
     """/game [rounds] [seconds]: start a drawing game in this group."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         await message.reply_text(replies.GAME_PRIVATE_TEXT)
         return
@@ -107,7 +108,8 @@ async def game_command(update: Update, context: BotContext) -> None:
 
 async def stop_command(update: Update, context: BotContext) -> None:
     """/stop: end the game (the player who started it, or an admin)."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     game = context.services.games.get(chat.id)
     if game is None:
         await message.reply_text(replies.NO_GAME_TEXT)
@@ -127,14 +129,15 @@ async def stop_command(update: Update, context: BotContext) -> None:
 
 async def score_command(update: Update, context: BotContext) -> None:
     """/score: the chat's all-time leaderboard."""
-    chat = update.effective_chat
-    players = context.services.store.leaderboard(chat.id)
-    await update.effective_message.reply_text(replies.format_leaderboard(players))
+    message = message_of(update)
+    players = context.services.store.leaderboard(message.chat.id)
+    await message.reply_text(replies.format_leaderboard(players))
 
 
 async def game_picture(update: Update, context: BotContext) -> None:
     """A picture in a group: while a round is open, judge it for the game and nothing else."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     game = context.services.games.get(chat.id)
     if game is None or game.current is None:
         return  # no round running: the usual picture handler decides
@@ -176,7 +179,7 @@ async def resume_games(application: Application) -> None:
 def forget_game(context: BotContext, chat_id: int) -> None:
     """After /forget erased the chat's rows: drop its running game and timer, saying nothing."""
     game = context.services.games.pop(chat_id, None)
-    for job in context.job_queue.get_jobs_by_name(_job_name(chat_id)):
+    for job in job_queue_of(context.application).get_jobs_by_name(_job_name(chat_id)):
         job.schedule_removal()
     if game is not None:
         logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
@@ -186,7 +189,7 @@ def move_game(context: BotContext, old_id: int, new_id: int) -> None:
     """After a group became a supergroup (its rows already moved): its running game and timer follow."""
     games = context.services.games
     game = games.pop(old_id, None)
-    for job in context.job_queue.get_jobs_by_name(_job_name(old_id)):
+    for job in job_queue_of(context.application).get_jobs_by_name(_job_name(old_id)):
         job.schedule_removal()
     if game is None:
         return
@@ -194,7 +197,7 @@ def move_game(context: BotContext, old_id: int, new_id: int) -> None:
     if new_id in games:  # a game was started in the new chat before the move was noticed: it goes on
         logger.info("chat %s: game %s from chat %s closed: another game is running", new_id, game.id, old_id)
         _commit(context.application, game, stop_game(game, time.time(), reason="abandoned"))
-        _set_timer(context.job_queue, games[new_id], context.services.rules)
+        _set_timer(job_queue_of(context.application), games[new_id], context.services.rules)
         return
     games[new_id] = game
     _commit(context.application, game, [])
@@ -204,6 +207,8 @@ def move_game(context: BotContext, old_id: int, new_id: int) -> None:
 async def _on_timer(context: BotContext) -> None:
     """The chat's deadline came: warn, end the round, or start the next one."""
     job = context.job
+    if job is None or job.chat_id is None or not isinstance(job.data, tuple):  # _set_timer sets both
+        return
     game_id, due = job.data
     game = context.services.games.get(job.chat_id)
     if game is None or game.id != game_id:
@@ -222,7 +227,7 @@ def _commit(application: Application, game: Game, events: list[Event]) -> None:
     games = services.games
     if not game.playing and games.get(game.chat_id) is game:
         del games[game.chat_id]
-    _set_timer(application.job_queue, game, services.rules)
+    _set_timer(job_queue_of(application), game, services.rules)
 
 
 def _plan(services: Services, game: Game) -> None:
@@ -292,9 +297,9 @@ async def _announce(application: Application, game: Game, events: list[Event], p
         win, waiting = "\n\n".join([win, "\n".join(waiting)]), []
     elif waiting:
         to_chat.insert(0, "\n".join(waiting))
-    bot: Bot = application.bot
+    bot: ExtBot = application.bot
     try:
-        if win is not None:
+        if win is not None and picture is not None:
             await bot.send_message(
                 game.chat_id,
                 win,
@@ -327,6 +332,8 @@ def _player(message: Message) -> Player:
             return Player(message.sender_chat.id, replies.ANONYMOUS_ADMIN_NAME)
         return Player(message.sender_chat.id, _name(message.sender_chat.title or "", "Channel"))
     user = message.from_user
+    if user is None:  # only channels' own posts have no sender, and they are no group's
+        raise ValueError(f"message {message.message_id} has no sender")
     return Player(user.id, _name(user.first_name or "Player"))
 
 

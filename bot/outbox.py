@@ -16,7 +16,8 @@ for pictures in groups): a chat's pending replies go out together as one
 message, one line each, replying to the latest picture, when the budget's
 pacing allows (``ChatBudget.next_flush``). A single pending reply goes out in
 its usual form. A control message of the game takes the game's pending lines
-along for free (``take``).
+along for free (``take``). The bot's one ``Outbox`` and ``Budgets`` live in
+``bot.services.Services``; the outbox's flush jobs are its own bound method.
 """
 
 import asyncio

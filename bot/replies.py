@@ -138,8 +138,11 @@ NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo
 
 
 class GuessLike(Protocol):
-    label: str
-    score: float
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 def format_guesses(guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
@@ -341,10 +344,10 @@ def format_game_event(event: "g.Event") -> str | None:
             return f"🎉 {name} drew {_a(target)} {get_emoji(target)} in {_secs(win_s)}! ({points} {plural})"
         case g.RoundTimedOut(target=target, winner=None):
             return f"⏰ Time's up! Nobody drew {_a(target)} I could recognise this round."
-        case g.RoundTimedOut(target=target, winner=best):
+        case g.RoundTimedOut(target=target, winner=g.Best(name=name, score=score)):
             return (
-                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {best.name} came "
-                f"closest ({round(_clamp(best.score) * 100)}%): the round goes to {best.name}."
+                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {name} came "
+                f"closest ({round(_clamp(score) * 100)}%): the round goes to {name}."
             )
         case g.BackOnline():
             return "I'm back after a restart."

@@ -10,10 +10,10 @@ Nothing is kept under string keys in ``bot_data``, ``chat_data`` or ``user_data`
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from telegram import Message
-from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Guess
@@ -72,12 +72,23 @@ class BotData(dict):
     services: "Services | None" = None
 
 
-def services_of(application: Application) -> Services:
+BotApplication = Application[Any, Any, Any, Any, BotData, Any]  # built with CONTEXT_TYPES
+
+
+def services_of(application: BotApplication) -> Services:
     """The running bot's ``Services``."""
     services = application.bot_data.services
     if services is None:
         raise RuntimeError("the bot's services are set up in post_init")
     return services
+
+
+def job_queue_of(application: BotApplication) -> "JobQueue[BotContext]":
+    """PTB's JobQueue (never ``None``: the bot is built with one)."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("the bot needs PTB's JobQueue: install python-telegram-bot[job-queue]")
+    return job_queue
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
