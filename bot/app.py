@@ -14,7 +14,7 @@ verdict, and its bucket lets 38 messages into a group in the first minute).
 import asyncio
 import logging
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, MenuButtonWebApp, Message, Update, WebAppInfo
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -28,7 +28,7 @@ from classifier.engine import Engine
 from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
-from . import game_handlers, handlers
+from . import game_handlers, handlers, replies
 from .budget import Budgets
 from .config import Settings
 from .game import GameRules
@@ -37,6 +37,7 @@ from .prompts import PendingPrompts
 from .replies import COMMANDS
 from .sending import build_bot
 from .store import Store
+from .webapp.server import WebAppServer
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ def build_application(
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
+    application.add_handler(CommandHandler("draw", handlers.draw_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
@@ -157,11 +159,29 @@ async def _post_init(application: Application) -> None:
     application.bot_data[handlers.ENGINE] = engine
     await engine.prepare_labels(list(DEFAULT_LABELS))
     await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
+    if settings.webapp_url:
+        await _start_canvas(application, settings)
     await game_handlers.resume_games(application)
     logger.info("ready as @%s", application.bot.username)
 
 
+async def _start_canvas(application: Application, settings: Settings) -> None:
+    """Serve the drawing canvas; private chats get a "🎨 Draw" menu button, groups' rounds a link."""
+    server = WebAppServer(application, settings)
+    await server.start()
+    application.bot_data[handlers.WEBAPP] = server
+    link = server.draw_link(application.bot.username)
+    if link is not None:
+        application.bot_data[handlers.DRAW_LINK] = link
+    if server.page_url.startswith("https://"):  # Telegram opens only https Mini Apps
+        button = MenuButtonWebApp(replies.DRAW_BUTTON, WebAppInfo(server.page_url))
+        await application.bot.set_chat_menu_button(menu_button=button)
+
+
 async def _post_shutdown(application: Application) -> None:
+    server = application.bot_data.pop(handlers.WEBAPP, None)
+    if server is not None:
+        await server.stop()
     engine = application.bot_data.pop(handlers.ENGINE, None)
     if engine is not None:
         await engine.close()

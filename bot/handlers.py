@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import replace
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -35,6 +35,8 @@ CHAT_MOVED_HOOK = "chat_moved_hook"  # async (context, old_id, new_id): more to 
 FORGET = "forget"  # the /forget question's kind, in its buttons' data
 ANSWERED = "answered"  # RecentKeys of (chat id, message id) already answered: edits get nothing new
 ALBUMS = "albums"  # (chat id, media_group_id) -> the album's messages received so far
+WEBAPP = "webapp"  # bot.webapp.server.WebAppServer, when the drawing canvas is set up
+DRAW_LINK = "draw_link"  # (chat id, game id, round number) -> the canvas's t.me link for a group, if set up
 GREETED = "greeted"  # RecentKeys of groups just greeted: joining sends two updates
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
@@ -68,6 +70,28 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List what the bot does and its commands."""
     await update.effective_message.reply_text(replies.HELP_TEXT)
+
+
+async def draw_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
+    message, chat = update.effective_message, update.effective_chat
+    server = context.bot_data.get(WEBAPP)
+    if server is None:
+        await message.reply_text(replies.DRAW_OFF_TEXT)
+        return
+    if chat.type == ChatType.PRIVATE:
+        if not server.page_url.startswith("https://"):  # development: Telegram opens only https Mini Apps
+            await message.reply_text(f"{replies.DRAW_TEXT}\n{server.page_url}")
+            return
+        button = InlineKeyboardButton(replies.DRAW_BUTTON, web_app=WebAppInfo(server.page_url))
+        await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+        return
+    link = context.bot_data.get(DRAW_LINK)
+    if link is None:  # web-app buttons work only in private chats; groups need the app's t.me link
+        await message.reply_text(replies.DRAW_GROUP_TEXT)
+        return
+    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=link(chat.id))
+    await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
