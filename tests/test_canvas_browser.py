@@ -123,8 +123,9 @@ async def test_drawing_in_a_browser_gets_live_guesses_and_sends(fake, db_path, t
             # two ears with a finger, quickly one after the other
             cdp = await context.new_cdp_session(page)
             before = len(asked)
-            await touch_stroke(cdp, [(cx - r * 0.7, cy - r * 0.7), (cx - r * 0.9, cy - r * 1.4), (cx - r * 0.3, cy - r)])
-            await touch_stroke(cdp, [(cx + r * 0.7, cy - r * 0.7), (cx + r * 0.9, cy - r * 1.4), (cx + r * 0.3, cy - r)])
+            for side in (-1, 1):
+                ear = [(0.7, -0.7), (0.9, -1.4), (0.3, -1.0)]
+                await touch_stroke(cdp, [(cx + side * r * dx, cy + r * dy) for dx, dy in ear])
             deadline = time.monotonic() + 5
             while len(asked) == before and time.monotonic() < deadline:
                 await page.wait_for_timeout(50)
