@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 MAX_IMAGE_BYTES = 1024 * 1024
 GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a second
-SEND_RATE_PER_S, SEND_BURST = 0.2, 2  # a finished drawing every 5 s, two at once
+SEND_RATE_PER_S, SEND_BURST = 0.5, 3  # a finished drawing every 2 s, three at once (the game cooldown is 5 s)
 MEMBER_CHECK_S = 60.0  # a confirmed group membership is trusted this long
 BUSY_RETRY_S = 1
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
