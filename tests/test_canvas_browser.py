@@ -147,5 +147,19 @@ async def test_drawing_in_a_browser_gets_live_guesses_and_sends(fake, db_path, t
             await expect(page.locator("#status")).to_contain_text("Sent to the chat")
             assert "haptic:success" in await page.evaluate("window.__calls")
             assert not errors, errors
+
+            # a plain browser, without Telegram's script: the page still works, and says where guesses come from
+            plain = await context.new_page()
+            await plain.route("https://telegram.org/**", lambda route: route.abort())
+            plain.on("pageerror", lambda e: errors.append(str(e)))
+            await plain.goto(base_url(app) + "/draw")
+            await expect(plain.locator("#status")).to_contain_text("Open this page from Telegram")
+            await plain.mouse.move(cx - r, cy)
+            await plain.mouse.down()
+            await plain.mouse.move(cx + r, cy + r, steps=8)
+            await plain.mouse.up()
+            await expect(plain.locator("#send")).to_be_enabled()
+            await expect(plain.locator("#status")).to_contain_text("from Telegram")  # the API said 401
+            assert not errors, errors
         finally:
             await browser.close()
