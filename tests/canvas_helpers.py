@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 
-from bot.handlers import WEBAPP
+from bot.services import services_of
 from bot.webapp.initdata import sign_init_data
 
 PUBLIC_URL = "https://draw.example.test/toonzoo"  # what Telegram would open; the tests call the local port
@@ -31,7 +31,7 @@ def init_data_for(token: str, user: dict, start_param: str | None = None, auth_d
 
 
 def base_url(application) -> str:
-    return f"http://127.0.0.1:{application.bot_data[WEBAPP].port}"
+    return f"http://127.0.0.1:{services_of(application).webapp.port}"
 
 
 def start_param_of(url: str) -> str:

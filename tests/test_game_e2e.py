@@ -17,6 +17,7 @@ from PIL import Image
 
 from bot.app import build_application
 from bot.game import GameRules
+from bot.services import ClassifierEngine
 from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Guess
@@ -29,6 +30,8 @@ _colours = itertools.count(1)
 
 class ScriptedEngine:
     """What the model sees is set per picture: ``engine.sees(picture, "giraffe", 0.9)``.
+
+    It satisfies ``bot.services.ClassifierEngine`` (mypy checks it where it is passed as one).
 
     Unknown pictures look like nothing in particular (every label equally likely).
     """
@@ -95,7 +98,7 @@ def replying_to(message):
     return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
 
 
-def game_bot(fake, db_path, engine, **rules):
+def game_bot(fake, db_path, engine: ClassifierEngine, **rules):
     game_rules = dataclasses.replace(FAST, **rules)
 
     def build(settings, _classifier):
@@ -345,7 +348,7 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     """A drawing from the canvas is judged exactly like a photo (cooldown, scoring) and posted into the group."""
     from canvas_helpers import call, canvas_options, init_data_for, start_param_of
 
-    from bot.outbox import BUDGETS
+    from bot.services import services_of
 
     ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
@@ -395,4 +398,4 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
         assert len(fake.calls("getFile")) == 1, "only Bob's photo is downloaded; canvas drawings come with their bytes"
         sent_to_group = [c for c in fake.all_calls if c.params.get("chat_id") == group["id"] and c.status == 200]
         counted = [c for c in sent_to_group if c.method in ("sendMessage", "sendPhoto")]
-        assert len(app.bot_data[BUDGETS].for_chat(group["id"]).sent) == len(counted), "photos count in the budget"
+        assert len(services_of(app).budgets.for_chat(group["id"]).sent) == len(counted), "photos count in the budget"

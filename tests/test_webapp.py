@@ -9,7 +9,7 @@ import aiohttp
 from bot_harness import png_bytes, running_bot, settings_for
 from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
 
-from bot.handlers import WEBAPP
+from bot.services import services_of
 from bot.webapp.tokens import CanvasTarget, derive_key, issue_token
 from classifier.prompts import DEFAULT_LABELS
 
@@ -126,7 +126,7 @@ async def test_group_canvas_needs_our_token_and_membership(fake, db_path, tiny_c
         status, _, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, ada, forged))
         assert status == 403
         fake.set_member(group, ada, "left")  # left since: refused once the remembered check runs out
-        app.bot_data[WEBAPP].canvas.members.clear()
+        services_of(app).webapp.canvas.members.clear()
         status, _, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, ada, token))
         assert status == 403
         assert len(fake.calls("sendPhoto")) == 1
@@ -147,7 +147,7 @@ async def test_without_a_url_there_is_no_canvas(fake, db_path, tiny_classifier):
     ada = fake.add_user("Ada")
     private = fake.add_private_chat(ada)
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier) as app:
-        assert WEBAPP not in app.bot_data and not fake.calls("setChatMenuButton")
+        assert services_of(app).webapp is None and not fake.calls("setChatMenuButton")
         fake.send_text(private, ada, "/draw")
         reply = await fake.wait_for("sendMessage", lambda p: p["chat_id"] == private["id"])
         assert "isn't set up" in reply["text"]

@@ -26,7 +26,11 @@ from PIL import Image, ImageDraw
 from sqlite_utils import Database
 from telegram.ext import Application
 
-from bot.handlers import ENGINE, STORE
+from bot.budget import Budgets
+from bot.config import Settings
+from bot.game import GameRules
+from bot.outbox import Outbox
+from bot.services import CONTEXT_TYPES, Services
 from bot.store import Store
 from bot.webapp.initdata import sign_init_data
 from bot.webapp.routes import Canvas, build_web_app
@@ -68,10 +72,18 @@ def make_canvas_png(seed: int, side: int = CANVAS_SIDE) -> bytes:
 async def canvas_server(classifier, max_batch: int = 16):
     """The canvas API around an engine for ``classifier``; yields its base URL."""
     engine = Engine(classifier, max_batch=max_batch, max_wait_ms=5.0, max_queue=512)
-    application = Application.builder().token(TOKEN).build()  # never initialized: it calls nobody
+    application = Application.builder().token(TOKEN).context_types(CONTEXT_TYPES).build()  # never started
     store = Store(Database(memory=True))
     store.migrate()
-    application.bot_data.update({ENGINE: engine, STORE: store})
+    budgets = Budgets()
+    application.bot_data.services = Services(
+        settings=Settings(token=TOKEN),
+        store=store,
+        engine=engine,
+        rules=GameRules(),
+        budgets=budgets,
+        outbox=Outbox(budgets),
+    )
     runner = web.AppRunner(build_web_app(Canvas(application, TOKEN, derive_key(TOKEN))), access_log=None)
     async with engine:
         await engine.prepare_labels(list(DEFAULT_LABELS))

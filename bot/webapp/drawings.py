@@ -13,11 +13,10 @@ from telegram import ChatMember
 from telegram.constants import ChatMemberStatus
 from telegram.ext import Application
 
-from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Guess
 
 from .. import game_handlers, replies
-from ..handlers import ENGINE, STORE
+from ..services import services_of
 from .tokens import CanvasTarget
 
 logger = logging.getLogger(__name__)
@@ -47,15 +46,10 @@ class Sent:
     message_id: int | None = None
 
 
-def chat_labels(application: Application, chat_id: int) -> list[str]:
-    """The chat's labels, or the defaults."""
-    return application.bot_data[STORE].get_labels(chat_id) or list(DEFAULT_LABELS)
-
-
 async def guess_drawing(application: Application, chat_id: int, data: bytes) -> list[Guess]:
     """The top guesses over the chat's labels; a classifier ``UserError`` reaches the caller."""
-    labels = chat_labels(application, chat_id)
-    return await application.bot_data[ENGINE].classify(data, labels, top_k=replies.TOP_GUESSES)
+    services = services_of(application)
+    return await services.engine.classify(data, services.chat_labels(chat_id), top_k=replies.TOP_GUESSES)
 
 
 async def is_member(application: Application, chat_id: int, user_id: int) -> bool:

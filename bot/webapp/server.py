@@ -25,6 +25,9 @@ class WebAppServer:
         self.settings = settings
         self.canvas = Canvas(application, settings.token, derive_key(settings.token))
         self.port: int | None = None
+        # (chat_id, game_id=None, round_number=None) -> the t.me link that opens the canvas for a group
+        # (and a game's round); None without TOONZOO_WEBAPP_SHORT_NAME.
+        self.group_link: Callable[..., str] | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
@@ -34,6 +37,7 @@ class WebAppServer:
         site = web.TCPSite(self._runner, self.settings.webapp_listen, self.settings.webapp_port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self.group_link = self._group_link(self.canvas.application.bot.username)
         logger.info("canvas served on %s:%s as %s/draw", self.settings.webapp_listen, self.port, self.page_url)
         return self.port
 
@@ -47,9 +51,8 @@ class WebAppServer:
         """The public URL of the page (for web-app buttons in private chats)."""
         return f"{self.settings.webapp_url}/draw"
 
-    def draw_link(self, bot_username: str) -> Callable[..., str] | None:
-        """``link(chat_id, game_id=None, round_number=None)``: the t.me link that opens the canvas for
-        a group (and a game's round); None without ``TOONZOO_WEBAPP_SHORT_NAME``."""
+    def _group_link(self, bot_username: str) -> Callable[..., str] | None:
+        """``link(chat_id, game_id=None, round_number=None)`` for this bot, or None without a short name."""
         short_name = self.settings.webapp_short_name
         if short_name is None:
             return None
