@@ -63,7 +63,7 @@ async def is_member(application: Application, chat_id: int, user_id: int) -> boo
 async def send_drawing(application: Application, drawer: Drawer, data: bytes) -> Sent:
     """Post the drawing into its chat: in a game round, judged as the drawer's picture; else with its guesses."""
     target = drawer.target
-    if target.in_game:
+    if target.game_id is not None and target.round_number is not None:  # a game's round
         player = game_handlers.named_player(drawer.user_id, drawer.first_name)
         caption = replies.format_canvas_caption(player.name)
         refused = await game_handlers.canvas_picture(
