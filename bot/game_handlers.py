@@ -30,12 +30,13 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telegram import Message, ReplyParameters, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ExtBot, JobQueue
 
 from classifier.errors import ClassifierError, UserError
+from classifier.types import Guess
 
 from . import replies
 from .game import (
@@ -152,12 +153,63 @@ async def game_picture(update: Update, context: BotContext) -> None:
     guesses = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
     if guesses is None:
         raise ApplicationHandlerStop
-    if context.services.games.get(chat.id) is not game:
-        raise ApplicationHandlerStop  # stopped while we looked
-    events = judge_picture(game, number, player, guesses, now, rules)
-    _commit(context.application, game, events)
-    await _announce(context.application, game, events, picture=message)
+    await _judge(context.application, game, number, player, guesses, now, message)
     raise ApplicationHandlerStop
+
+
+async def canvas_picture(
+    application: Application, chat_id: int, game_id: int, number: int, player: Player, data: bytes, caption: str
+) -> str | None:
+    """A drawing sent from the canvas for round ``number``: judged exactly like a photo from
+    ``player`` (same cooldown, same scoring), after the bot posted it into the group.
+
+    None when it was judged; else why not: "no-round" (that round is not open now) or
+    "cooldown". A ``UserError`` from the classifier reaches the caller, and nothing is posted.
+    """
+    game = services_of(application).games.get(chat_id)
+    if game is None or game.id != game_id or game.current is None or game.current.number != number:
+        return "no-round"
+    now = time.time()
+    refused = admit_picture(game, player.user_id, now, services_of(application).rules)
+    if refused is not None:
+        return refused
+    guesses = await _classify(application, game, data)
+    posted = await application.bot.send_photo(chat_id, data, caption=caption)  # the group's budget decides when
+    await _judge(application, game, number, player, guesses, now, posted)
+    return None
+
+
+def cooldown_left(application: Application, chat_id: int, user_id: int) -> float:
+    """Seconds until this player's next picture counts in the chat's game (0 when it would now)."""
+    services = services_of(application)
+    game = services.games.get(chat_id)
+    last = game.last_judged.get(user_id) if game is not None else None
+    if last is None:
+        return 0.0
+    return max(0.0, last + services.rules.cooldown_s - time.time())
+
+
+async def _classify(application: Application, game: Game, data: bytes) -> list[Guess]:
+    """Guesses over all the game's labels, as for a photo (the target's score is needed, wherever it ranks)."""
+    return await services_of(application).engine.classify(data, game.labels, top_k=len(game.labels))
+
+
+async def _judge(
+    application: Application,
+    game: Game,
+    number: int,
+    player: Player,
+    guesses: Sequence[Guess],
+    now: float,
+    picture: Message,
+) -> None:
+    """Judge a round's picture (a member's photo, or a canvas drawing the bot posted) and announce."""
+    services = services_of(application)
+    if services.games.get(game.chat_id) is not game:
+        return  # stopped while we looked
+    events = judge_picture(game, number, player, guesses, now, services.rules)
+    _commit(application, game, events)
+    await _announce(application, game, events, picture=picture)
 
 
 async def resume_games(application: Application) -> None:
@@ -307,8 +359,13 @@ async def _announce(application: Application, game: Game, events: list[Event], p
                 reply_parameters=ReplyParameters(picture.message_id, allow_sending_without_reply=True),
             )
         if to_chat:
-            await bot.send_message(game.chat_id, "\n\n".join(to_chat), rate_limit_args=CONTROL)
             started = next((e for e in events if isinstance(e, RoundStarted)), None)
+            await bot.send_message(
+                game.chat_id,
+                "\n\n".join(to_chat),
+                rate_limit_args=CONTROL,
+                reply_markup=_draw_button(application, game, started),
+            )
             playing = services.games.get(game.chat_id) is game
             if started is not None and playing and confirm_round_start(game, started.number, time.time()):
                 _commit(application, game, [])
@@ -316,6 +373,16 @@ async def _announce(application: Application, game: Game, events: list[Event], p
         logger.warning("chat %s: can't post (%s); closing game %s", game.chat_id, exc, game.id)
         if game.playing:
             _commit(application, game, stop_game(game, time.time(), reason="abandoned"))
+
+
+def _draw_button(application: Application, game: Game, started: RoundStarted | None) -> InlineKeyboardMarkup | None:
+    """A "🎨 Draw here" link to the canvas for a round just announced, when the canvas serves groups."""
+    webapp = services_of(application).webapp
+    link = webapp.group_link if webapp is not None else None
+    if started is None or link is None or game.id is None:
+        return None
+    url = link(game.chat_id, game.id, started.number)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=url)]])
 
 
 async def _prepare_labels(engine: ClassifierEngine, labels: Sequence[str]) -> None:
@@ -335,6 +402,11 @@ def _player(message: Message) -> Player:
     if user is None:  # only channels' own posts have no sender, and they are no group's
         raise ValueError(f"message {message.message_id} has no sender")
     return Player(user.id, _name(user.first_name or "Player"))
+
+
+def named_player(user_id: int, first_name: str) -> Player:
+    """A player known by id and first name (a canvas drawer: Telegram's signed init data names them)."""
+    return Player(user_id, _name(first_name or "Player"))
 
 
 def _name(text: str, fallback: str = "Player") -> str:

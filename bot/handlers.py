@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import replace
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, TelegramError
 
@@ -62,6 +62,28 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot does and its commands."""
     await message_of(update).reply_text(replies.HELP_TEXT)
+
+
+async def draw_command(update: Update, context: BotContext) -> None:
+    """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
+    message, chat = update.effective_message, update.effective_chat
+    server = context.services.webapp
+    if server is None:
+        await message.reply_text(replies.DRAW_OFF_TEXT)
+        return
+    if chat.type == ChatType.PRIVATE:
+        if not server.page_url.startswith("https://"):  # development: Telegram opens only https Mini Apps
+            await message.reply_text(f"{replies.DRAW_TEXT}\n{server.page_url}")
+            return
+        button = InlineKeyboardButton(replies.DRAW_BUTTON, web_app=WebAppInfo(server.page_url))
+        await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+        return
+    link = server.group_link
+    if link is None:  # web-app buttons work only in private chats; groups need the app's t.me link
+        await message.reply_text(replies.DRAW_GROUP_TEXT)
+        return
+    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=link(chat.id))
+    await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def private_text(update: Update, context: BotContext) -> None:

@@ -10,7 +10,7 @@ Nothing is kept under string keys in ``bot_data``, ``chat_data`` or ``user_data`
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Message
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
@@ -25,6 +25,9 @@ from .outbox import Outbox
 from .prompts import PendingPrompts
 from .recent import RecentKeys
 from .store import Store
+
+if TYPE_CHECKING:
+    from .webapp.server import WebAppServer
 
 ANSWERED_REMEMBERED = 4096  # messages remembered as answered, so that their edits get nothing new
 GREETING_DEDUP_S = 60.0  # joining a group sends two updates: greet once within this time
@@ -60,6 +63,7 @@ class Services:
     answered: RecentKeys = field(default_factory=lambda: RecentKeys(ANSWERED_REMEMBERED))  # (chat id, message id)
     greeted: RecentKeys = field(default_factory=lambda: RecentKeys(max_age_s=GREETING_DEDUP_S))  # group ids
     albums: dict[tuple[int, str], list[Message]] = field(default_factory=dict)  # (chat id, media_group_id) -> items
+    webapp: "WebAppServer | None" = None  # the drawing canvas's server (bot.webapp), when TOONZOO_WEBAPP_URL is set
 
     def chat_labels(self, chat_id: int) -> list[str]:
         """The chat's labels, or the defaults."""
