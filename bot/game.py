@@ -33,8 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from classifier.errors import UserError
-
+from .i18n import LocalizedError
 from .labels import MIN_LABELS
 
 DEFAULT_ROUNDS = 5
@@ -43,11 +42,8 @@ GAME_USAGE = "/game [rounds] [seconds]"
 _ASCII_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
-class GameError(UserError, ValueError):
-    """A /game request that can't be played; ``user_message`` says why."""
-
-    def __init__(self, user_message: str):
-        super().__init__(user_message, user_message=user_message)
+class GameError(LocalizedError, ValueError):
+    """A /game request that can't be played; ``say(t)`` (in English: ``user_message``) says why."""
 
 
 @dataclass(frozen=True)
@@ -230,20 +226,29 @@ Event = (
 def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tuple[int, float]:
     """``/game [rounds] [seconds]`` → (rounds, seconds), within the rules' bounds."""
     if len(args) > 2:
-        raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45")
+        raise GameError(lambda t: t.gettext("Usage: {usage}, e.g. /game 3 45").format(usage=GAME_USAGE))
     values = []
     for arg in args:
         if not _ASCII_NUMBER.fullmatch(arg):  # int() would also take "1_0", "٣", "+3", " 3"
-            raise GameError(f"Usage: {GAME_USAGE}, e.g. /game 3 45 ({arg[:20]!r} is not a number)")
+            raise GameError(
+                lambda t, text=repr(arg[:20]): t.gettext(
+                    "Usage: {usage}, e.g. /game 3 45 ({text} is not a number)"
+                ).format(usage=GAME_USAGE, text=text)
+            )
         values.append(int(arg))
     rounds = values[0] if values else rules.default_rounds
     seconds = values[1] if len(values) > 1 else rules.default_seconds
     if not rules.min_rounds <= rounds <= rules.max_rounds:
-        raise GameError(f"Play {rules.min_rounds} to {rules.max_rounds} rounds, e.g. /game 3")
+        raise GameError(
+            lambda t: t.ngettext(
+                "Play {least} to {n} round, e.g. /game 3", "Play {least} to {n} rounds, e.g. /game 3", rules.max_rounds
+            ).format(least=rules.min_rounds, n=rules.max_rounds)
+        )
     if not rules.min_seconds <= seconds <= rules.max_seconds:
         raise GameError(
-            f"A round lasts {_seconds_text(rules.min_seconds)} to {_seconds_text(rules.max_seconds)} seconds, "
-            f"e.g. /game {rounds} 45"
+            lambda t: t.gettext("A round lasts {least} to {most} seconds, e.g. /game {rounds} 45").format(
+                least=_seconds_text(rules.min_seconds), most=_seconds_text(rules.max_seconds), rounds=rounds
+            )
         )
     return rounds, seconds
 
@@ -261,7 +266,13 @@ def start_game(
     """A new game and its first round. Rounds are capped by the labels: no target twice."""
     labels = tuple(labels)
     if len(labels) < MIN_LABELS:
-        raise GameError(f"This chat needs at least {MIN_LABELS} labels to play: see /labels.")
+        raise GameError(
+            lambda t: t.ngettext(
+                "This chat needs at least {n} label to play: see /labels.",
+                "This chat needs at least {n} labels to play: see /labels.",
+                MIN_LABELS,
+            ).format(n=MIN_LABELS)
+        )
     total = min(rounds, len(labels))
     game = Game(
         chat_id=chat_id,

@@ -1,7 +1,7 @@
 """Parse and validate the labels a chat asks the bot to choose between.
 
 Pure functions: no I/O, no telegram. Handlers reply to a ``LabelsError`` (a
-``UserError``) with its ``user_message``, written for the person who typed the command.
+``UserError``) with ``replies.error_text``, written for the person who typed the command.
 
 Usage::
 
@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from classifier.errors import UserError
+from .i18n import LocalizedError, Translator
 
 MIN_LABELS = 2
 MAX_LABELS = 100
@@ -51,11 +51,8 @@ _KEYWORD = re.compile(r"(?P<word>[A-Za-z]+)(?=\s|$)(?P<rest>.*)", re.DOTALL)
 _COMMAND = re.compile(r"/[^\s@]+(?:@\S*)?(?P<rest>.*)", re.DOTALL)
 
 
-class LabelsError(UserError, ValueError):
-    """The labels given are not acceptable; ``user_message`` (also ``str(error)``) says why."""
-
-    def __init__(self, user_message: str):
-        super().__init__(user_message, user_message=user_message)
+class LabelsError(LocalizedError, ValueError):
+    """The labels given are not acceptable; ``say(t)`` (in English: ``user_message``) says why."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +81,19 @@ def parse_labels(text: str) -> list[str]:
     """
     labels = _split_labels(text)
     if len(labels) < MIN_LABELS:
-        raise LabelsError(f"Give at least {MIN_LABELS} labels, separated by commas.")
+        raise LabelsError(
+            lambda t: t.ngettext(
+                "Give at least {n} label, separated by commas.",
+                "Give at least {n} labels, separated by commas.",
+                MIN_LABELS,
+            ).format(n=MIN_LABELS)
+        )
     if len(labels) > MAX_LABELS:
-        raise LabelsError(f"At most {MAX_LABELS} labels (you gave {len(labels)}).")
+        raise LabelsError(
+            lambda t: t.ngettext(
+                "At most {n} label (you gave {given}).", "At most {n} labels (you gave {given}).", MAX_LABELS
+            ).format(n=MAX_LABELS, given=len(labels))
+        )
     return labels
 
 
@@ -102,15 +109,15 @@ def parse_labels_command(args_text: str) -> LabelsCommand:
     rest = match["rest"].strip()
     if kind in ("show", "reset"):
         if rest:
-            raise LabelsError(f"/labels {kind} takes nothing after it.")
+            raise LabelsError(lambda t: t.gettext("/labels {keyword} takes nothing after it.").format(keyword=kind))
         return LabelsCommand(kind)
     if kind == "set":
         if not rest:
-            raise LabelsError("Say which labels to use, e.g. /labels set cat, dog, bird")
+            raise LabelsError(lambda t: t.gettext("Say which labels to use, e.g. /labels set cat, dog, owl"))
         return LabelsCommand("set", tuple(parse_labels(rest)))
     labels = _split_labels(rest)
     if not labels:
-        raise LabelsError(f"Say which labels to {kind}, e.g. /labels {kind} zebra, lion")
+        raise LabelsError(lambda t: _say_which(t, kind))
     return LabelsCommand(kind, tuple(labels))
 
 
@@ -130,18 +137,32 @@ def apply_labels_command(current: list[str], default: list[str], cmd: LabelsComm
     if cmd.kind == "add":
         new = [label for label in cmd.labels if label.casefold() not in present]
         if not new:
-            raise LabelsError(f"Already in the list: {_quote_all(cmd.labels)}.")
+            raise LabelsError(
+                lambda t: t.gettext("Already in the list: {labels}.").format(labels=_quote_all(cmd.labels))
+            )
         if len(current) + len(new) > MAX_LABELS:
-            raise LabelsError(f"At most {MAX_LABELS} labels: there are {len(current)} and you tried to add {len(new)}.")
+            raise LabelsError(
+                lambda t: t.ngettext(
+                    "At most {n} label: there are {current} and you tried to add {new}.",
+                    "At most {n} labels: there are {current} and you tried to add {new}.",
+                    MAX_LABELS,
+                ).format(n=MAX_LABELS, current=len(current), new=len(new))
+            )
         return [*current, *new]
     if cmd.kind == "remove":
         missing = [label for label in cmd.labels if label.casefold() not in present]
         if missing:
-            raise LabelsError(f"Not in the list: {_quote_all(missing)}.")
+            raise LabelsError(lambda t: t.gettext("Not in the list: {labels}.").format(labels=_quote_all(missing)))
         gone = {label.casefold() for label in cmd.labels}
         left = [label for label in current if label.casefold() not in gone]
         if len(left) < MIN_LABELS:
-            raise LabelsError(f"Keep at least {MIN_LABELS} labels: that would leave {len(left)}.")
+            raise LabelsError(
+                lambda t: t.ngettext(
+                    "Keep at least {n} label: that would leave {left}.",
+                    "Keep at least {n} labels: that would leave {left}.",
+                    MIN_LABELS,
+                ).format(n=MIN_LABELS, left=len(left))
+            )
         return left
     raise ValueError(f"unknown labels command kind: {cmd.kind!r}")
 
@@ -149,7 +170,11 @@ def apply_labels_command(current: list[str], default: list[str], cmd: LabelsComm
 def _split_labels(text: str) -> list[str]:
     """Split, clean and de-duplicate labels; check each label's length only."""
     if len(text) > MAX_INPUT_LENGTH:
-        raise LabelsError(f"That's too much text ({len(text)} characters): keep the list under {MAX_INPUT_LENGTH}.")
+        raise LabelsError(
+            lambda t: t.gettext("That's too much text ({given} characters): keep the list under {n}.").format(
+                given=len(text), n=MAX_INPUT_LENGTH
+            )
+        )
     labels: list[str] = []
     seen: set[str] = set()
     number = 0
@@ -159,7 +184,11 @@ def _split_labels(text: str) -> list[str]:
             continue
         number += 1
         if len(label) > MAX_LABEL_LENGTH:
-            raise LabelsError(f"Label {number} {_quote(label)} is longer than {MAX_LABEL_LENGTH} characters.")
+            raise LabelsError(
+                lambda t, number=number, quoted=_quote(label): t.gettext(
+                    "Label {number} {label} is longer than {n} characters."
+                ).format(number=number, label=quoted, n=MAX_LABEL_LENGTH)
+            )
         key = label.casefold()
         if key not in seen:
             seen.add(key)
@@ -183,6 +212,12 @@ def clean_text(text: str) -> str:
         elif char in _JOINERS or not unicodedata.category(char).startswith("C"):
             kept.append(char)
     return " ".join("".join(kept).split()).strip(_JOINERS + " ")
+
+
+def _say_which(t: Translator, kind: str) -> str:
+    if kind == "add":
+        return t.gettext("Say which labels to add, e.g. /labels add zebra, lion")
+    return t.gettext("Say which labels to remove, e.g. /labels remove zebra, lion")
 
 
 def _quote(label: str) -> str:

@@ -2,30 +2,38 @@
 
 Pure formatting, no telegram import. Every text is plain (send it without
 ``parse_mode``), so labels typed by users need no escaping.
+
+Every sentence is in the gettext catalogue (``bot.i18n``): fixed ones are
+``Text`` constants, said with ``TEXT(t)``; the others are functions taking the
+``Translator`` ``t`` first. Sentences fit any label without articles or
+inflection ("Draw: giraffe 🦒"), and default labels are shown in ``t``'s language.
 """
 
 import math
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from classifier.defaults import MAX_PICTURE_BYTES
-from classifier.errors import EngineBusy
+from classifier.defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
+from classifier.errors import ImageTooLarge, ImageTooManyPixels, UserError
 
 from . import game as g
+from .i18n import LANGUAGE_NAMES, LocalizedError, Text, Translator
+from .label_names import LABEL_NAMES
 from .labels import clean_text
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Say hello and explain how I work"),
-    ("help", "What I can do and how to use me"),
-    ("guess", "Guess the picture you reply to"),
-    ("labels", "Show or change the labels I choose from"),
-    ("game", "Start a drawing game in this chat"),
-    ("stop", "Stop the game"),
-    ("score", "Show the game scores"),
-    ("draw", "Draw on a canvas while I guess"),
-    ("forget", "Delete everything I keep about this chat"),
+COMMANDS: tuple[tuple[str, Text], ...] = (
+    ("start", Text("Say hello and explain how I work")),
+    ("help", Text("What I can do and how to use me")),
+    ("guess", Text("Guess the picture you reply to")),
+    ("labels", Text("Show or change the labels I choose from")),
+    ("game", Text("Start a drawing game in this chat")),
+    ("stop", Text("Stop the game")),
+    ("score", Text("Show the game scores")),
+    ("draw", Text("Draw on a canvas while I guess")),
+    ("language", Text("Show or change the language I speak here")),
+    ("forget", Text("Delete everything I keep about this chat")),
 )
 
 MESSAGE_LIMIT = 4096  # Telegram's longest text message, in UTF-16 code units
@@ -111,32 +119,66 @@ LABEL_EMOJI: dict[str, str] = {
     "zebra": "🦓",
 }
 
-START_TEXT_BODY = (
+# The default labels' names in every language also find their emoji ("jirafa" → 🦒).
+_EMOJI_BY_NAME = {name: LABEL_EMOJI[label] for names in LABEL_NAMES.values() for label, name in names.items()}
+
+START_TEXT_BODY = Text(
     "Send me a drawing (a photo, a picture file or a sticker) and I'll guess "
     "what it shows. In a group, reply to a picture with /guess."
 )
-BUSY_TEXT = EngineBusy.user_message
-TOO_BIG_TEXT = f"That file is too big for me: send a picture under {MAX_PICTURE_BYTES // 2**20} MB."
-UNSUPPORTED_STICKER_TEXT = "I can't look inside that animated sticker. Send a still sticker or a picture."
-UNSUPPORTED_ANIMATION_TEXT = "I can't look inside that animation. Send a still picture instead."
-PREPARING_TEXT = "Getting to know the new labels, this takes a moment…"
-UNSUPPORTED_FILE_TEXT = "I can only look at pictures: send a photo, an image file or a sticker."
-NOTHING_TO_GUESS_TEXT = "Reply to a picture with /guess, or just send me a drawing."
-NOT_ADMIN_TEXT = "Only the group's admins can change the labels here."
-ERROR_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
-DOWNLOAD_FAILED_TEXT = "I couldn't fetch that picture from Telegram. Please send it again."
-FORGET_CONFIRM_TEXT = (
+BUSY_TEXT = Text("I'm busy with lots of drawings right now. Try again in a moment.")
+UNSUPPORTED_STICKER_TEXT = Text("I can't look inside that animated sticker. Send a still sticker or a picture.")
+UNSUPPORTED_ANIMATION_TEXT = Text("I can't look inside that animation. Send a still picture instead.")
+PREPARING_TEXT = Text("Getting to know the new labels, this takes a moment…")
+UNSUPPORTED_FILE_TEXT = Text("I can only look at pictures: send a photo, an image file or a sticker.")
+NOTHING_TO_GUESS_TEXT = Text("Reply to a picture with /guess, or just send me a drawing.")
+NOT_ADMIN_TEXT = Text("Only the group's admins can change the labels here.")
+ERROR_TEXT = Text("Sorry, something went wrong on my side. Please try again in a moment.")
+DOWNLOAD_FAILED_TEXT = Text("I couldn't fetch that picture from Telegram. Please send it again.")
+FORGET_CONFIRM_TEXT = Text(
     "This erases everything I keep about this chat: its labels, games and scores. Pictures are never stored. Erase it?"
 )
-FORGET_YES, FORGET_NO = "Yes, erase", "Cancel"
-FORGOTTEN_TEXT = "Done: I've erased this chat's labels, games and scores."
-FORGET_CANCELLED_TEXT = "Nothing was erased."
-FORGET_NOT_YOURS_TEXT = "Only the person who asked (or an admin) can answer this."
-BUTTON_STALE_TEXT = "This question has expired or was already answered. Ask again if you still need to."
-BUTTON_UNKNOWN_TEXT = "This button doesn't do anything."
-NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
-UNKNOWN_COMMAND_TEXT = "I don't know that command. Send /help to see what I can do."
-NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker)."
+FORGET_YES, FORGET_NO = Text("Yes, erase"), Text("Cancel")
+FORGOTTEN_TEXT = Text("Done: I've erased this chat's labels, games and scores.")
+FORGET_CANCELLED_TEXT = Text("Nothing was erased.")
+FORGET_NOT_YOURS_TEXT = Text("Only the person who asked (or an admin) can answer this.")
+BUTTON_STALE_TEXT = Text("This question has expired or was already answered. Ask again if you still need to.")
+BUTTON_UNKNOWN_TEXT = Text("This button doesn't do anything.")
+NOT_ADMIN_FORGET_TEXT = Text("Only the group's admins can erase its data.")
+UNKNOWN_COMMAND_TEXT = Text("I don't know that command. Send /help to see what I can do.")
+NOT_A_PICTURE_TEXT = Text("I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker).")
+
+# The classifier's errors' own messages (``error_text`` looks them up by their English text).
+CLASSIFIER_ERROR_TEXTS: tuple[Text, ...] = (
+    Text("Something went wrong."),
+    Text("Something went wrong while looking at that picture."),
+    Text("I couldn't read that picture."),
+    Text("That doesn't look like a picture. Send a JPEG, PNG, WebP, GIF or BMP."),
+    Text("That picture seems damaged or cut off. Could you send it again?"),
+    Text("That picture is too small to see anything. Send a bigger one."),
+    Text("The drawing model could not be loaded."),
+    Text("The database could not be opened."),
+    BUSY_TEXT,
+    Text("I'm restarting. Try again in a moment."),
+)
+
+
+def too_big_text(t: Translator) -> str:
+    """A file over the download limit."""
+    return t.gettext("That file is too big for me: send a picture under {mb} MB.").format(mb=MAX_PICTURE_BYTES // 2**20)
+
+
+def error_text(t: Translator, error: UserError) -> str:
+    """What to tell the user about an error they caused, in ``t``'s language."""
+    if isinstance(error, LocalizedError):
+        return error.say(t)
+    if isinstance(error, ImageTooLarge):
+        return too_big_text(t)
+    if isinstance(error, ImageTooManyPixels):
+        return t.gettext("That picture has too many pixels: send one under {mp} megapixels.").format(
+            mp=MAX_PICTURE_PIXELS // 10**6
+        )
+    return t.gettext(error.user_message)  # the classifier's errors: CLASSIFIER_ERROR_TEXTS
 
 
 class GuessLike(Protocol):
@@ -147,7 +189,7 @@ class GuessLike(Protocol):
     def score(self) -> float: ...
 
 
-def format_guesses(guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
+def format_guesses(t: Translator, guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
     """Top guesses, best first, one per line: ``🦒 giraffe  81% ██████▌``.
 
     Scores are probabilities (0..1); the bar has 8 cells for 100%. When the
@@ -155,37 +197,40 @@ def format_guesses(guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BE
     """
     ranked = sorted(guesses, key=lambda g: _clamp(g.score), reverse=True)[:TOP_GUESSES]
     if not ranked:
-        return "I couldn't make a guess about that picture."
-    lines = [_guess_line(guess) for guess in ranked]
+        return t.gettext("I couldn't make a guess about that picture.")
+    lines = [_guess_line(t, guess) for guess in ranked]
     if _clamp(ranked[0].score) < unsure_below:
-        lines.insert(0, "I'm not sure, but it might be:")
+        lines.insert(0, t.gettext("I'm not sure, but it might be:"))
     return "\n".join(lines)
 
 
-def format_album_guesses(results: Sequence[Sequence[GuessLike] | str]) -> str:
+def format_album_guesses(t: Translator, results: Sequence[Sequence[GuessLike] | str]) -> str:
     """One numbered section per picture of an album: its guesses, or why there are none.
 
     An album holds at most 10 items, which fit one message; sections that
     would not fit are cut and counted ("… and 2 more pictures").
     """
     sections = [
-        f"{number}. {result if isinstance(result, str) else format_guesses(result)}"
+        f"{number}. {result if isinstance(result, str) else format_guesses(t, result)}"
         for number, result in enumerate(results, start=1)
     ]
     text = "\n\n".join(sections)
     while len(text) > MESSAGE_LIMIT and len(sections) > 1:
         sections.pop()
-        text = "\n\n".join(sections) + f"\n\n… and {len(results) - len(sections)} more pictures"
+        more = len(results) - len(sections)
+        text = "\n\n".join(sections) + "\n\n" + _n(t, "… and {n} more picture", "… and {n} more pictures", more)
     return text[:MESSAGE_LIMIT]
 
 
-def format_guess_line(name: str, guesses: Sequence[GuessLike]) -> str:
+def format_guess_line(t: Translator, name: str, guesses: Sequence[GuessLike]) -> str:
     """One picture's guesses on one line, for a reply that answers several pictures:
     ``Ada: 🦒 giraffe 81% · 🦙 llama 9% · 🐎 horse 4%``."""
     ranked = sorted(guesses, key=lambda g: _clamp(g.score), reverse=True)[:TOP_GUESSES]
     if not ranked:
-        return f"{name}: no guess"
-    return f"{name}: " + " · ".join(f"{get_emoji(g.label)} {g.label} {round(_clamp(g.score) * 100)}%" for g in ranked)
+        return t.gettext("{name}: no guess").format(name=name)
+    return f"{name}: " + " · ".join(
+        f"{get_emoji(g.label)} {t.label(g.label)} {round(_clamp(g.score) * 100)}%" for g in ranked
+    )
 
 
 def format_bar(score: float, cells: int = BAR_CELLS) -> str:
@@ -196,8 +241,10 @@ def format_bar(score: float, cells: int = BAR_CELLS) -> str:
 
 
 def get_emoji(label: str) -> str:
-    """The emoji for a known animal label ("Cats", "a cat" → 🐈), else 🖍️."""
+    """The emoji for a known animal label ("Cats", "a cat", "jirafa" → 🐈, 🐈, 🦒), else 🖍️."""
     key = label.strip().casefold()
+    if key in _EMOJI_BY_NAME:
+        return _EMOJI_BY_NAME[key]
     for article in ("a ", "an ", "the "):
         if key.startswith(article):
             key = key[len(article) :].strip()
@@ -208,63 +255,78 @@ def get_emoji(label: str) -> str:
     return GENERIC_EMOJI
 
 
-def build_help_text(commands: Iterable[tuple[str, str]] = COMMANDS) -> str:
+def build_help_text(t: Translator, commands: Iterable[tuple[str, Text]] = COMMANDS) -> str:
     """What the bot does and every command, one per line."""
-    lines = [START_TEXT_BODY, "", "Commands:"]
-    lines += [f"/{command} – {description}" for command, description in commands]
+    lines = [START_TEXT_BODY(t), "", t.gettext("Commands:")]
+    lines += [f"/{command} – {description(t)}" for command, description in commands]
     lines += [
         "",
-        "Change what I choose between with /labels, e.g.",
-        "/labels cat, dog, bird",
-        "/labels add zebra",
-        "/labels remove bird",
+        t.gettext("Change what I choose between with /labels, e.g."),
+        t.gettext("/labels cat, dog, owl"),
+        t.gettext("/labels add zebra"),
+        t.gettext("/labels remove owl"),
         "/labels reset",
     ]
     return "\n".join(lines)
 
 
-def build_start_text(first_name: str | None = None) -> str:
+def build_start_text(t: Translator, first_name: str | None = None) -> str:
     """A greeting, then what to send; ``first_name`` may be missing."""
     name = " ".join((first_name or "").split())[:64]
-    greeting = f"Hi {name}! 👋" if name else "Hi! 👋"
-    return f"{greeting}\n{START_TEXT_BODY}\nSee /help for everything I can do."
+    greeting = t.gettext("Hi {name}! 👋").format(name=name) if name else t.gettext("Hi! 👋")
+    return f"{greeting}\n{START_TEXT_BODY(t)}\n{t.gettext('See /help for everything I can do.')}"
 
 
-def build_group_greeting(bot_username: str | None) -> str:
+def build_group_greeting(t: Translator, bot_username: str | None) -> str:
     """What the bot says when it is added to a group."""
-    me = f"@{bot_username}" if bot_username else "me"
-    return (
-        f"Hi everyone! 👋 I guess what drawings show: mention {me} in a picture's caption "
-        "or reply to a picture with /guess. /game starts a drawing game, /help tells you more."
+    if bot_username:
+        return t.gettext(
+            "Hi everyone! 👋 I guess what drawings show: mention {me} in a picture's caption "
+            "or reply to a picture with /guess. /game starts a drawing game, /help tells you more."
+        ).format(me=f"@{bot_username}")
+    return t.gettext(
+        "Hi everyone! 👋 I guess what drawings show: reply to a picture with /guess. "
+        "/game starts a drawing game, /help tells you more."
     )
 
 
-HELP_TEXT = build_help_text()
-
-
-def format_labels(labels: Sequence[str], *, is_default: bool = False, prefix: str = "") -> str:
-    """The label list with how to change it; cut with "… and N more" to fit a message."""
-    source = "the default ones" if is_default else "set for this chat"
-    head = f"{prefix}I choose between {len(labels)} labels ({source}):"
-    tail = "Change them with /labels cat, dog, … or /labels add, remove, reset."
+def format_labels(t: Translator, labels: Sequence[str], *, is_default: bool = False, prefix: str = "") -> str:
+    """The label list (default labels in ``t``'s language) with how to change it; cut with "… and N more"."""
+    shown_labels = [t.label(label) for label in labels]
+    if is_default:
+        head = _n(
+            t,
+            "I choose between {n} label (the default ones):",
+            "I choose between {n} labels (the default ones):",
+            len(labels),
+        )
+    else:
+        head = _n(
+            t,
+            "I choose between {n} label set for this chat:",
+            "I choose between {n} labels set for this chat:",
+            len(labels),
+        )
+    head = prefix + head
+    tail = t.gettext("Change them with /labels cat, dog, … or /labels add, remove, reset.")
     room = MESSAGE_LIMIT - text_length(head) - text_length(tail) - 4
-    body = ", ".join(labels)
+    body = ", ".join(shown_labels)
     if text_length(body) > room:
         shown: list[str] = []
         used = 0
-        for label in labels:
-            more = f" … and {len(labels) - len(shown)} more"
-            if used + text_length(label) + 2 + len(more) > room:
+        for label in shown_labels:
+            more = " " + _more(t, len(labels) - len(shown))
+            if used + text_length(label) + 2 + text_length(more) > room:
                 break
             shown.append(label)
             used += text_length(label) + 2
-        body = ", ".join(shown) + f" … and {len(labels) - len(shown)} more"
+        body = ", ".join(shown) + " " + _more(t, len(labels) - len(shown))
     return f"{head}\n{body}\n\n{tail}"
 
 
-def format_labels_changed(labels: Sequence[str], *, is_default: bool = False) -> str:
+def format_labels_changed(t: Translator, labels: Sequence[str], *, is_default: bool = False) -> str:
     """Confirmation after /labels changed the list (``is_default``: back to the defaults)."""
-    return format_labels(labels, is_default=is_default, prefix="Done. ")
+    return format_labels(t, labels, is_default=is_default, prefix=t.gettext("Done.") + " ")
 
 
 def text_length(text: str) -> int:
@@ -290,10 +352,10 @@ def fit_text(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return head.rstrip() + "…"
 
 
-def _guess_line(guess: GuessLike) -> str:
+def _guess_line(t: Translator, guess: GuessLike) -> str:
     score = _clamp(guess.score)
     percent = round(score * 100)
-    return f"{get_emoji(guess.label)} {guess.label} {percent:>3}% {format_bar(score)}".rstrip()
+    return f"{get_emoji(guess.label)} {t.label(guess.label)} {percent:>3}% {format_bar(score)}".rstrip()
 
 
 def _clamp(score: float) -> float:
@@ -306,123 +368,205 @@ def _clamp(score: float) -> float:
     return min(1.0, max(0.0, value))
 
 
+def _n(t: Translator, singular: str, plural: str, n: int) -> str:
+    """The plural form for ``n`` with ``{n}`` filled in."""
+    return t.ngettext(singular, plural, n).format(n=n)
+
+
+def _more(t: Translator, n: int) -> str:
+    return _n(t, "… and {n} more", "… and {n} more", n)
+
+
+# -- the chat's language ----------------------------------------------------------------
+
+LANGUAGE_USAGE_TEXT = Text("Usage: /language en, /language es, /language ru, or /language auto.")
+NOT_ADMIN_LANGUAGE_TEXT = Text("Only the group's admins can change my language here.")
+
+
+def format_language(t: Translator, chosen: bool) -> str:
+    """/language: the language spoken here (``t``'s), whether the chat chose it, and how to change it."""
+    name = LANGUAGE_NAMES[t.language]
+    if chosen:
+        head = t.gettext("Language in this chat: {language} (chosen with /language).").format(language=name)
+    else:
+        head = t.gettext("Language: {language}, from your Telegram settings.").format(language=name)
+    return f"{head}\n{LANGUAGE_USAGE_TEXT(t)}\n" + t.gettext(
+        "/language auto: I answer everyone in the language of their Telegram app."
+    )
+
+
+def format_language_set(t: Translator, chosen: bool) -> str:
+    """Confirmation of /language, in the new language (``chosen`` False: back to automatic)."""
+    if chosen:
+        return t.gettext("Done: I speak {language} in this chat now.").format(language=LANGUAGE_NAMES[t.language])
+    return t.gettext("Done: I answer everyone here in the language of their Telegram app.")
+
+
+def format_english_only_warning(t: Translator, labels: Sequence[str]) -> str:
+    """One warning when labels that are not English are set and the model reads English only."""
+    quoted = ", ".join(f"«{label}»" for label in labels[:5]) + (" …" if len(labels) > 5 else "")
+    return t.ngettext(
+        "This model reads English labels best; {labels} may be guessed poorly. "
+        "The bot's owner can switch to the multilingual model.",
+        "This model reads English labels best; {labels} may be guessed poorly. "
+        "The bot's owner can switch to the multilingual model.",
+        len(labels),
+    ).format(labels=quoted)
+
+
 # -- the drawing game ----------------------------------------------------------------
 
-GAME_PRIVATE_TEXT = (
+GAME_PRIVATE_TEXT = Text(
     "The drawing game is played in groups: add me to a group and send /game there. "
     "Here, just send me a drawing and I'll guess what it is."
 )
-GAME_RUNNING_TEXT = "A game is already running here. /stop ends it."
-NO_GAME_TEXT = "No game is running here. Start one with /game."
-NO_SCORES_TEXT = "No scores here yet. Start a drawing game with /game!"
-ANONYMOUS_ADMIN_NAME = "Anonymous admin"  # a group admin posting as the group
+GAME_RUNNING_TEXT = Text("A game is already running here. /stop ends it.")
+NO_GAME_TEXT = Text("No game is running here. Start one with /game.")
+NO_SCORES_TEXT = Text("No scores here yet. Start a drawing game with /game!")
+ANONYMOUS_ADMIN_NAME = Text("Anonymous admin")  # a group admin posting as the group
 MEDALS = ("🥇", "🥈", "🥉")
 STANDINGS_SHOWN = 20
 
 
-def format_stop_refused(starter_name: str) -> str:
-    return f"Only {starter_name or 'the player who started it'} or a group admin can stop this game."
+def format_stop_refused(t: Translator, starter_name: str) -> str:
+    if starter_name:
+        return t.gettext("Only {name} or a group admin can stop this game.").format(name=starter_name)
+    return t.gettext("Only the player who started it or a group admin can stop this game.")
 
 
-def format_game_event(event: "g.Event") -> str | None:
+def format_game_event(t: Translator, event: "g.Event") -> str | None:
     """The chat's text for one game event; None for events the chat doesn't hear about."""
     match event:
         case g.GameStarted(total_rounds=total, seconds=seconds, asked_rounds=asked):
-            capped = f" (only {total} labels to draw, so {total})" if asked > total else ""
-            rounds = "1 round" if total == 1 else f"{total} rounds"
+            rounds = _n(t, "{n} round", "{n} rounds", total)
+            capped = (
+                " " + _n(t, "(only {n} label to draw)", "(only {n} labels to draw)", total) if asked > total else ""
+            )
+            head = t.gettext("🎨 Drawing game! {rounds} of {time}{capped}.").format(
+                rounds=rounds, time=_secs(t, seconds), capped=capped
+            )
             return (
-                f"🎨 Drawing game! {rounds}{capped} of {_secs(seconds)}. Everyone can play: "
-                "draw what I name and send it here as a picture. First drawing I recognise wins "
-                "the round. /stop ends the game."
+                head
+                + " "
+                + t.gettext(
+                    "Everyone can play: draw what I name and send it here as a picture. "
+                    "The first drawing I recognise wins the round. /stop ends the game."
+                )
             )
         case g.RoundStarted(number=number, total_rounds=total, target=target, seconds=seconds):
-            return f"Round {number}/{total}: draw {_a(target)} {get_emoji(target)}! You have {_secs(seconds)}."
-        case g.TimeWarning(target=target, left_s=left):
-            return f"⏳ {_secs(left)} left to draw {_a(target)}!"
-        case g.Judged(won=False, seen=seen, target=target, target_score=score):
-            return f"I see {_a(seen)} {get_emoji(seen)}… keep trying! ({target}: {round(_clamp(score) * 100)}%)"
-        case g.RoundWon(name=name, target=target, win_s=win_s, points=points):
-            plural = "point" if points == 1 else "points"
-            return f"🎉 {name} drew {_a(target)} {get_emoji(target)} in {_secs(win_s)}! ({points} {plural})"
-        case g.RoundTimedOut(target=target, winner=None):
-            return f"⏰ Time's up! Nobody drew {_a(target)} I could recognise this round."
-        case g.RoundTimedOut(target=target, winner=g.Best(name=name, score=score)):
-            return (
-                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {name} came "
-                f"closest ({round(_clamp(score) * 100)}%): the round goes to {name}."
+            return t.gettext("Round {number}/{total}. Draw: {label} {emoji}! You have {time}.").format(
+                number=number, total=total, label=t.label(target), emoji=get_emoji(target), time=_secs(t, seconds)
             )
+        case g.TimeWarning(target=target, left_s=left):
+            return t.gettext("⏳ Time left: {time}. Draw: {label}!").format(time=_secs(t, left), label=t.label(target))
+        case g.Judged(won=False, seen=seen, target=target, target_score=score):
+            return t.gettext("I see: {seen} {emoji}… keep trying! ({label}: {percent}%)").format(
+                seen=t.label(seen), emoji=get_emoji(seen), label=t.label(target), percent=_percent(score)
+            )
+        case g.RoundWon(name=name, target=target, win_s=win_s, points=points):
+            return t.gettext("🎉 {name} wins the round: {label} {emoji} in {time}! ({points})").format(
+                name=name,
+                label=t.label(target),
+                emoji=get_emoji(target),
+                time=_secs(t, win_s),
+                points=_points(t, points),
+            )
+        case g.RoundTimedOut(target=target, winner=None):
+            return t.gettext("⏰ Time's up! No drawing I recognised as: {label}.").format(label=t.label(target))
+        case g.RoundTimedOut(target=target, winner=g.Best(name=name, score=score)):
+            return t.gettext(
+                "⏰ Time's up! No drawing I was sure was: {label}. {name} came closest ({percent}%): "
+                "the round goes to {name}."
+            ).format(label=t.label(target), name=name, percent=_percent(score))
         case g.BackOnline():
-            return "I'm back after a restart."
+            return t.gettext("I'm back after a restart.")
         case g.RoundResumed(number=number, total_rounds=total, target=target, left_s=left):
-            return f"Round {number}/{total} goes on: draw {_a(target)} {get_emoji(target)}! {_secs(left)} left."
+            return t.gettext("Round {number}/{total} goes on. Draw: {label} {emoji}! Time left: {time}.").format(
+                number=number, total=total, label=t.label(target), emoji=get_emoji(target), time=_secs(t, left)
+            )
         case g.GameOver(reason=reason, standings=players, stopped_by=by):
-            head = {
-                "finished": "🏁 Game over!",
-                "stopped": f"🛑 Game stopped{f' by {by}' if by else ''}.",
-                "abandoned": "I was away too long for this game to go on, so it's over.",
-            }.get(reason, "The game is over.")
-            return f"{head}\n{format_standings(players)}\nSee /score for the all-time scores."
+            if reason == "finished":
+                head = t.gettext("🏁 Game over!")
+            elif reason == "stopped" and by:
+                head = t.gettext("🛑 {name} stopped the game.").format(name=by)
+            elif reason == "stopped":
+                head = t.gettext("🛑 The game was stopped.")
+            elif reason == "abandoned":
+                head = t.gettext("I was away too long for this game to go on, so it's over.")
+            else:
+                head = t.gettext("The game is over.")
+            return f"{head}\n{format_standings(t, players)}\n{t.gettext('See /score for the all-time scores.')}"
     return None
 
 
-def format_verdict_line(event: "g.Judged") -> str:
-    """A "keep trying" verdict as one line among others: ``Ada: I see a llama 🦙 (giraffe: 12%)``."""
-    score = round(_clamp(event.target_score) * 100)
-    return f"{event.name}: I see {_a(event.seen)} {get_emoji(event.seen)} ({event.target}: {score}%)"
+def format_verdict_line(t: Translator, event: "g.Judged") -> str:
+    """A "keep trying" verdict as one line among others: ``Ada: I see: llama 🦙 (giraffe: 12%)``."""
+    return t.gettext("{name}: I see: {seen} {emoji} ({label}: {percent}%)").format(
+        name=event.name,
+        seen=t.label(event.seen),
+        emoji=get_emoji(event.seen),
+        label=t.label(event.target),
+        percent=_percent(event.target_score),
+    )
 
 
-def format_standings(players: Sequence["g.Player"], limit: int = STANDINGS_SHOWN) -> str:
+def format_standings(t: Translator, players: Sequence["g.Player"], limit: int = STANDINGS_SHOWN) -> str:
     """One line per player, best first: medal or rank, name, points, drawing time."""
     if not any(player.points for player in players):
-        return "Nobody scored this time."
-    lines = [_player_line(i, player) for i, player in enumerate(players[:limit])]
+        return t.gettext("Nobody scored this time.")
+    lines = [_player_line(t, i, player) for i, player in enumerate(players[:limit])]
     if len(players) > limit:
-        lines.append(f"… and {len(players) - limit} more")
+        lines.append(_more(t, len(players) - limit))
     return "\n".join(lines)
 
 
-def format_leaderboard(players: Sequence["g.Player"]) -> str:
+def format_leaderboard(t: Translator, players: Sequence["g.Player"]) -> str:
     """/score: the chat's all-time best players."""
     if not players:
-        return NO_SCORES_TEXT
-    lines = ["🏆 All-time scores in this chat:"]
-    lines += [_player_line(i, player) for i, player in enumerate(players)]
+        return NO_SCORES_TEXT(t)
+    lines = [t.gettext("🏆 All-time scores in this chat:")]
+    lines += [_player_line(t, i, player) for i, player in enumerate(players)]
     return "\n".join(lines)
 
 
-def _player_line(index: int, player: "g.Player") -> str:
+def _player_line(t: Translator, index: int, player: "g.Player") -> str:
     rank = MEDALS[index] if index < len(MEDALS) and player.points else f"{index + 1}."
-    plural = "point" if player.points == 1 else "points"
-    timing = f" ({_secs(player.time_s)})" if player.points else ""
-    return f"{rank} {clean_text(player.name) or 'Player'}: {player.points} {plural}{timing}"
+    timing = f" ({_secs(t, player.time_s)})" if player.points else ""
+    name = clean_text(player.name) or t.gettext("Player")
+    return f"{rank} {name}: {_points(t, player.points)}{timing}"
 
 
-def _secs(seconds: float) -> str:
+def _points(t: Translator, points: int) -> str:
+    return _n(t, "{n} point", "{n} points", points)
+
+
+def _percent(score: float) -> int:
+    return round(_clamp(score) * 100)
+
+
+def _secs(t: Translator, seconds: float) -> str:
     whole = max(0, round(seconds))
     if whole < 120:
-        return f"{whole} s"
+        return t.gettext("{n} s").format(n=whole)
     minutes, rest = divmod(whole, 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-
-
-def _a(label: str) -> str:
-    """ "a giraffe", "an owl"; labels that already have an article or are plural stay as typed."""
-    words = label.split()
-    if not words or words[0].casefold() in ("a", "an", "the", "some") or label[:1].isupper():
-        return label
-    return ("an " if label[0].casefold() in "aeiou" else "a ") + label
+    if rest:
+        return t.gettext("{minutes} min {seconds} s").format(minutes=minutes, seconds=rest)
+    return t.gettext("{minutes} min").format(minutes=minutes)
 
 
 # The drawing canvas (a Mini App: bot.webapp).
-DRAW_BUTTON = "🎨 Draw"
-DRAW_HERE_BUTTON = "🎨 Draw here"
-DRAW_TEXT = "Draw something on the canvas: I guess while you draw, and Send posts it here."
-DRAW_GROUP_TEXT = "The canvas opens in a private chat with me; in a game, each round has a 🎨 Draw here link."
-DRAW_OFF_TEXT = "The drawing canvas isn't set up on this bot. Send me a photo of a drawing instead."
+DRAW_BUTTON = Text("🎨 Draw")
+DRAW_HERE_BUTTON = Text("🎨 Draw here")
+DRAW_TEXT = Text("Draw something on the canvas: I guess while you draw, and Send posts it here.")
+DRAW_GROUP_TEXT = Text("The canvas opens in a private chat with me; in a game, each round has a 🎨 Draw here link.")
+DRAW_OFF_TEXT = Text("The drawing canvas isn't set up on this bot. Send me a photo of a drawing instead.")
 
 
-def format_canvas_caption(name: str | None, guesses: Sequence[GuessLike] | None = None) -> str:
+def format_canvas_caption(t: Translator, name: str | None, guesses: Sequence[GuessLike] | None = None) -> str:
     """The caption of a drawing the bot posts from the canvas: who drew it, and the guesses if any."""
-    head = f"🎨 {name} drew this on the canvas." if name else "🎨 Drawn on the canvas."
-    text = head if guesses is None else f"{head}\n{format_guesses(guesses)}"
+    if name:
+        head = t.gettext("🎨 Drawn on the canvas by {name}.").format(name=name)
+    else:
+        head = t.gettext("🎨 Drawn on the canvas.")
+    text = head if guesses is None else f"{head}\n{format_guesses(t, guesses)}"
     return fit_text(text, CAPTION_LIMIT)
