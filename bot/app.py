@@ -35,6 +35,7 @@ from . import game_handlers, handlers, replies
 from .budget import Budgets
 from .config import Settings
 from .game import GameRules
+from .i18n import DEFAULT_LANGUAGE, ENGLISH, LANGUAGES, get_translator
 from .outbox import Outbox
 from .replies import COMMANDS
 from .sending import build_bot
@@ -124,6 +125,7 @@ def build_application(
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
     application.add_handler(CommandHandler("draw", handlers.draw_command))
+    application.add_handler(CommandHandler("language", handlers.language_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
@@ -159,11 +161,20 @@ async def _post_init(
         settings=settings, store=store, engine=engine, rules=game_rules, budgets=budgets, outbox=Outbox(budgets)
     )
     await engine.prepare_labels(list(DEFAULT_LABELS))
-    await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
+    await _set_commands(application)
     if settings.webapp_url:
         await _start_canvas(application, settings)
     await game_handlers.resume_games(application)
     logger.info("ready as @%s", application.bot.username)
+
+
+async def _set_commands(application: Application) -> None:
+    """The command menu in every language we speak: English by default, the others by ``language_code``."""
+    for language in LANGUAGES:
+        t = get_translator(language)
+        commands = [BotCommand(name, description(t)) for name, description in COMMANDS]
+        code = None if language == DEFAULT_LANGUAGE else language
+        await application.bot.set_my_commands(commands, language_code=code)
 
 
 async def _start_canvas(application: Application, settings: Settings) -> None:
@@ -172,7 +183,7 @@ async def _start_canvas(application: Application, settings: Settings) -> None:
     await server.start()
     services_of(application).webapp = server
     if server.page_url.startswith("https://"):  # Telegram opens only https Mini Apps
-        button = MenuButtonWebApp(replies.DRAW_BUTTON, WebAppInfo(server.page_url))
+        button = MenuButtonWebApp(replies.DRAW_BUTTON(ENGLISH), WebAppInfo(server.page_url))  # one for all chats
         await application.bot.set_chat_menu_button(menu_button=button)
 
 

@@ -29,11 +29,11 @@ ranked by their total drawing time.
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .i18n import LocalizedError
+from .i18n import LocalizedError, Translator
 from .labels import MIN_LABELS
 
 DEFAULT_ROUNDS = 5
@@ -127,6 +127,7 @@ class Game:
     ended_at: float | None = None
     players: dict[int, Player] = field(default_factory=dict)
     last_judged: dict[int, float] = field(default_factory=dict)  # this round: user id -> time
+    language: str = "en"  # the starter's, for a chat without its own (/language)
 
     @property
     def playing(self) -> bool:
@@ -230,11 +231,7 @@ def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tupl
     values = []
     for arg in args:
         if not _ASCII_NUMBER.fullmatch(arg):  # int() would also take "1_0", "٣", "+3", " 3"
-            raise GameError(
-                lambda t, text=repr(arg[:20]): t.gettext(
-                    "Usage: {usage}, e.g. /game 3 45 ({text} is not a number)"
-                ).format(usage=GAME_USAGE, text=text)
-            )
+            raise GameError(_not_a_number(repr(arg[:20])))
         values.append(int(arg))
     rounds = values[0] if values else rules.default_rounds
     seconds = values[1] if len(values) > 1 else rules.default_seconds
@@ -251,6 +248,12 @@ def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tupl
             )
         )
     return rounds, seconds
+
+
+def _not_a_number(shown: str) -> Callable[[Translator], str]:
+    return lambda t: t.gettext("Usage: {usage}, e.g. /game 3 45 ({text} is not a number)").format(
+        usage=GAME_USAGE, text=shown
+    )
 
 
 def start_game(

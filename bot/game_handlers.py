@@ -59,11 +59,12 @@ from .game import (
     start_game,
     stop_game,
 )
+from .i18n import Translator
 from .labels import clean_text
 from .outbox import CONTROL, Pending
 from .pictures import PictureRef, find_picture
 from .services import BotContext, ClassifierEngine, Services, job_queue_of, services_of
-from .telegram_io import classify_picture, is_chat_admin, message_of
+from .telegram_io import classify_picture, is_chat_admin, message_of, translator_of
 
 logger = logging.getLogger(__name__)
 
@@ -74,20 +75,20 @@ CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, an
 async def game_command(update: Update, context: BotContext) -> None:
     """/game [rounds] [seconds]: start a drawing game in this group."""
     message = message_of(update)
-    chat = message.chat
+    chat, t = message.chat, translator_of(update, context)
     if chat.type == ChatType.PRIVATE:
-        await message.reply_text(replies.GAME_PRIVATE_TEXT)
+        await message.reply_text(replies.GAME_PRIVATE_TEXT(t))
         return
     services = context.services
     games, rules = services.games, services.rules
     if chat.id in games:
-        await message.reply_text(replies.GAME_RUNNING_TEXT)
+        await message.reply_text(replies.GAME_RUNNING_TEXT(t))
         return
     try:
         rounds, seconds = parse_game_args(context.args or [], rules)
         game, events = start_game(
             chat.id,
-            _player(message),
+            _player(t, message),
             services.chat_labels(chat.id),
             rounds,
             seconds,
@@ -96,8 +97,9 @@ async def game_command(update: Update, context: BotContext) -> None:
             rules,
         )
     except UserError as exc:
-        await message.reply_text(exc.user_message)
+        await message.reply_text(replies.error_text(t, exc))
         return
+    game.language = t.language  # the chat's, or the starter's: for what the game says later
     games[chat.id] = game
     _commit(context.application, game, events)
     logger.info("chat %s: game %s started: %d rounds of %g s", chat.id, game.id, game.total_rounds, game.seconds)
@@ -110,15 +112,15 @@ async def game_command(update: Update, context: BotContext) -> None:
 async def stop_command(update: Update, context: BotContext) -> None:
     """/stop: end the game (the player who started it, or an admin)."""
     message = message_of(update)
-    chat = message.chat
+    chat, t = message.chat, translator_of(update, context)
     game = context.services.games.get(chat.id)
     if game is None:
-        await message.reply_text(replies.NO_GAME_TEXT)
+        await message.reply_text(replies.NO_GAME_TEXT(t))
         return
-    player = _player(message)
+    player = _player(t, message)
     is_admin = player.user_id != game.starter_id and await is_chat_admin(update, context)
     if not can_stop(game, player.user_id, is_admin):
-        await message.reply_text(replies.format_stop_refused(game.starter_name))
+        await message.reply_text(replies.format_stop_refused(t, game.starter_name))
         return
     if context.services.games.get(chat.id) is not game:
         return  # it ended while we asked Telegram about the admins
@@ -132,7 +134,7 @@ async def score_command(update: Update, context: BotContext) -> None:
     """/score: the chat's all-time leaderboard."""
     message = message_of(update)
     players = context.services.store.leaderboard(message.chat.id)
-    await message.reply_text(replies.format_leaderboard(players))
+    await message.reply_text(replies.format_leaderboard(translator_of(update, context), players))
 
 
 async def game_picture(update: Update, context: BotContext) -> None:
@@ -145,12 +147,13 @@ async def game_picture(update: Update, context: BotContext) -> None:
     found = find_picture(message)
     if not isinstance(found, PictureRef) or not found.is_typed:
         return  # not something we can judge (a PDF, a video sticker, an untyped file): not a drawing
-    rules, now, player = context.services.rules, time.time(), _player(message)
+    t = context.services.translator(chat.id, game.language)  # the game speaks one language
+    rules, now, player = context.services.rules, time.time(), _player(t, message)
     number = game.current.number
     if admit_picture(game, player.user_id, now, rules) is not None:
         logger.debug("chat %s: picture from %s ignored (cooldown)", chat.id, player.user_id)
         raise ApplicationHandlerStop
-    guesses = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
+    guesses = await classify_picture(found, message, game.labels, len(game.labels), context, t, show_typing=False)
     if guesses is None:
         raise ApplicationHandlerStop
     await _judge(context.application, game, number, player, guesses, now, message)
@@ -325,13 +328,14 @@ async def _announce(application: Application, game: Game, events: list[Event], p
     rest goes in one message to the chat. Control messages take the waiting verdicts along."""
     services = services_of(application)
     outbox = services.outbox
+    t = services.translator(game.chat_id, game.language)  # timers and verdicts: the chat's, else the starter's
     win, to_chat = None, []
     for event in events:
-        text = replies.format_game_event(event)
+        text = replies.format_game_event(t, event)
         if text is None:
             continue
         if picture is not None and isinstance(event, Judged):
-            line = replies.format_verdict_line(event)
+            line = replies.format_verdict_line(t, event)
             outbox.add(
                 application,
                 game.chat_id,
@@ -364,7 +368,7 @@ async def _announce(application: Application, game: Game, events: list[Event], p
                 game.chat_id,
                 "\n\n".join(to_chat),
                 rate_limit_args=CONTROL,
-                reply_markup=_draw_button(application, game, started),
+                reply_markup=_draw_button(application, game, started, t),
             )
             playing = services.games.get(game.chat_id) is game
             if started is not None and playing and confirm_round_start(game, started.number, time.time()):
@@ -375,14 +379,16 @@ async def _announce(application: Application, game: Game, events: list[Event], p
             _commit(application, game, stop_game(game, time.time(), reason="abandoned"))
 
 
-def _draw_button(application: Application, game: Game, started: RoundStarted | None) -> InlineKeyboardMarkup | None:
+def _draw_button(
+    application: Application, game: Game, started: RoundStarted | None, t: Translator
+) -> InlineKeyboardMarkup | None:
     """A "🎨 Draw here" link to the canvas for a round just announced, when the canvas serves groups."""
     webapp = services_of(application).webapp
     link = webapp.group_link if webapp is not None else None
     if started is None or link is None or game.id is None:
         return None
     url = link(game.chat_id, game.id, started.number)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=url)]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=url)]])
 
 
 async def _prepare_labels(engine: ClassifierEngine, labels: Sequence[str]) -> None:
@@ -392,16 +398,16 @@ async def _prepare_labels(engine: ClassifierEngine, labels: Sequence[str]) -> No
         logger.warning("preparing the game's labels failed: %r", exc)
 
 
-def _player(message: Message) -> Player:
+def _player(t: Translator, message: Message) -> Player:
     """Who sent it: the user, an anonymous admin (all of them one player), or the channel posting."""
     if message.sender_chat is not None:
         if message.sender_chat.id == message.chat_id:  # the group itself: its title names no one
-            return Player(message.sender_chat.id, replies.ANONYMOUS_ADMIN_NAME)
-        return Player(message.sender_chat.id, _name(message.sender_chat.title or "", "Channel"))
+            return Player(message.sender_chat.id, replies.ANONYMOUS_ADMIN_NAME(t))
+        return Player(message.sender_chat.id, _name(message.sender_chat.title or "", t.gettext("Channel")))
     user = message.from_user
     if user is None:  # only channels' own posts have no sender, and they are no group's
         raise ValueError(f"message {message.message_id} has no sender")
-    return Player(user.id, _name(user.first_name or "Player"))
+    return Player(user.id, _name(user.first_name or t.gettext("Player")))
 
 
 def named_player(user_id: int, first_name: str) -> Player:

@@ -20,7 +20,8 @@ from classifier.prompts import DEFAULT_LABELS
 
 from . import replies
 from .game_handlers import forget_game, move_game
-from .labels import apply_labels_command, command_args, parse_labels_command
+from .i18n import ENGLISH, LANGUAGES, Translator, get_translator
+from .labels import LabelsCommand, apply_labels_command, command_args, parse_labels_command
 from .outbox import Pending
 from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, callback_data
@@ -34,6 +35,7 @@ from .telegram_io import (
     message_of,
     query_of,
     sender_name,
+    translator_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,50 +57,50 @@ NO_PICTURE_TEXT = {
 
 async def start(update: Update, context: BotContext) -> None:
     """Greet and say what to send."""
-    user = update.effective_user
-    await message_of(update).reply_text(replies.build_start_text(user.first_name if user else None))
+    user, t = update.effective_user, translator_of(update, context)
+    await message_of(update).reply_text(replies.build_start_text(t, user.first_name if user else None))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot does and its commands."""
-    await message_of(update).reply_text(replies.HELP_TEXT)
+    await message_of(update).reply_text(replies.build_help_text(translator_of(update, context)))
 
 
 async def draw_command(update: Update, context: BotContext) -> None:
     """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
     message, chat = update.effective_message, update.effective_chat
-    server = context.services.webapp
+    server, t = context.services.webapp, translator_of(update, context)
     if server is None:
-        await message.reply_text(replies.DRAW_OFF_TEXT)
+        await message.reply_text(replies.DRAW_OFF_TEXT(t))
         return
     if chat.type == ChatType.PRIVATE:
         if not server.page_url.startswith("https://"):  # development: Telegram opens only https Mini Apps
-            await message.reply_text(f"{replies.DRAW_TEXT}\n{server.page_url}")
+            await message.reply_text(f"{replies.DRAW_TEXT(t)}\n{server.page_url}")
             return
-        button = InlineKeyboardButton(replies.DRAW_BUTTON, web_app=WebAppInfo(server.page_url))
-        await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+        button = InlineKeyboardButton(replies.DRAW_BUTTON(t), web_app=WebAppInfo(server.page_url))
+        await message.reply_text(replies.DRAW_TEXT(t), reply_markup=InlineKeyboardMarkup([[button]]))
         return
     link = server.group_link
     if link is None:  # web-app buttons work only in private chats; groups need the app's t.me link
-        await message.reply_text(replies.DRAW_GROUP_TEXT)
+        await message.reply_text(replies.DRAW_GROUP_TEXT(t))
         return
-    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=link(chat.id))
-    await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=link(chat.id))
+    await message.reply_text(replies.DRAW_TEXT(t), reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def private_text(update: Update, context: BotContext) -> None:
     """A plain text in a private chat: explain what to send."""
-    await message_of(update).reply_text(replies.NOTHING_TO_GUESS_TEXT)
+    await message_of(update).reply_text(replies.NOTHING_TO_GUESS_TEXT(translator_of(update, context)))
 
 
 async def private_other(update: Update, context: BotContext) -> None:
     """A voice message, video, location, poll… in a private chat: say what we look at."""
-    await message_of(update).reply_text(replies.NOT_A_PICTURE_TEXT)
+    await message_of(update).reply_text(replies.NOT_A_PICTURE_TEXT(translator_of(update, context)))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """A command we don't have, in a private chat: point at /help."""
-    await message_of(update).reply_text(replies.UNKNOWN_COMMAND_TEXT)
+    await message_of(update).reply_text(replies.UNKNOWN_COMMAND_TEXT(translator_of(update, context)))
 
 
 async def bot_membership(update: Update, context: BotContext) -> None:
@@ -107,24 +109,25 @@ async def bot_membership(update: Update, context: BotContext) -> None:
     if change is None:
         return
     if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
-        await _greet_group(change.chat, context)
+        await _greet_group(change.chat, context, change.from_user.language_code)
 
 
 async def new_chat_members(update: Update, context: BotContext) -> None:
     """Someone joined a group: greet it when it is the bot."""
     message = message_of(update)
     if any(user.id == context.bot.id for user in message.new_chat_members):
-        await _greet_group(message.chat, context)
+        await _greet_group(message.chat, context, message.from_user.language_code if message.from_user else None)
 
 
-async def _greet_group(chat: Chat, context: BotContext) -> None:
+async def _greet_group(chat: Chat, context: BotContext, language_code: str | None) -> None:
     """Say hello to a group once, whichever of the two join updates comes first."""
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return
     if not context.services.greeted.add(chat.id):
         return
     logger.info("chat %s: added to the group", chat.id)
-    await context.bot.send_message(chat.id, replies.build_group_greeting(context.bot.username))
+    t = context.services.translator(chat.id, language_code)  # the language of whoever added the bot
+    await context.bot.send_message(chat.id, replies.build_group_greeting(t, context.bot.username))
 
 
 def _is_member(member: ChatMember) -> bool:
@@ -134,28 +137,29 @@ def _is_member(member: ChatMember) -> bool:
 
 
 async def labels_command(update: Update, context: BotContext) -> None:
-    """/labels [set|add|remove|reset] …: show or change the chat's labels."""
+    """/labels [set|add|remove|reset] …: show or change the chat's labels (default ones in the chat's language)."""
     message = message_of(update)
     chat = message.chat
     store, engine = context.services.store, context.services.engine
+    t = translator_of(update, context)
     try:
-        command = parse_labels_command(command_args(message.text or ""))
+        command = _identities(t, parse_labels_command(command_args(message.text or "")))
     except UserError as exc:
-        await message.reply_text(exc.user_message)
+        await message.reply_text(replies.error_text(t, exc))
         return
     own = store.get_labels(chat.id)
     current = own or list(DEFAULT_LABELS)
     if command.kind == "show":
-        await message.reply_text(replies.format_labels(current, is_default=own is None))
+        await message.reply_text(replies.format_labels(t, current, is_default=own is None))
         return
     if not await is_chat_admin(update, context):
         logger.info("chat %s: non-admin tried /labels %s", chat.id, command.kind)
-        await message.reply_text(replies.NOT_ADMIN_TEXT)
+        await message.reply_text(replies.NOT_ADMIN_TEXT(t))
         return
     try:
         new = apply_labels_command(current, list(DEFAULT_LABELS), command)
     except UserError as exc:
-        await message.reply_text(exc.user_message)
+        await message.reply_text(replies.error_text(t, exc))
         return
     if command.kind == "reset":
         store.reset_labels(chat.id)
@@ -163,30 +167,59 @@ async def labels_command(update: Update, context: BotContext) -> None:
         store.set_labels(chat.id, new, chat_type=chat.type, title=chat.title)
     logger.info("chat %s: labels %s -> %d labels", chat.id, command.kind, len(new))
     if not engine.labels_ready(new):
-        await message.reply_text(replies.PREPARING_TEXT)
+        await message.reply_text(replies.PREPARING_TEXT(t))
         try:
             await engine.prepare_labels(new)
         except ClassifierError as exc:  # stored anyway: computed on first use
             logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
-    await message.reply_text(replies.format_labels_changed(new, is_default=command.kind == "reset"))
+    await message.reply_text(replies.format_labels_changed(t, new, is_default=command.kind == "reset"))
+
+
+def _identities(t: Translator, command: LabelsCommand) -> LabelsCommand:
+    """Default labels typed in the chat's language become their one identity ("jirafa" → "giraffe")."""
+    return replace(command, labels=tuple(t.identity(label) for label in command.labels))
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    """/language [en|es|ru|auto]: show or set the language the bot speaks in this chat (admins in groups)."""
+    message = message_of(update)
+    chat = message.chat
+    t = translator_of(update, context)
+    args = [arg.casefold() for arg in context.args or []]
+    if not args:
+        chosen = context.services.store.get_language(chat.id) is not None
+        await message.reply_text(replies.format_language(t, chosen))
+        return
+    if len(args) > 1 or args[0] not in (*LANGUAGES, "auto"):
+        await message.reply_text(replies.LANGUAGE_USAGE_TEXT(t))
+        return
+    if not await is_chat_admin(update, context):
+        logger.info("chat %s: non-admin tried /language %s", chat.id, args[0])
+        await message.reply_text(replies.NOT_ADMIN_LANGUAGE_TEXT(t))
+        return
+    language = None if args[0] == "auto" else args[0]
+    context.services.store.set_language(chat.id, language, chat_type=chat.type)
+    logger.info("chat %s: language set to %s", chat.id, language or "auto")
+    said_in = get_translator(language) if language else translator_of(update, context)
+    await message.reply_text(replies.format_language_set(said_in, language is not None))
 
 
 async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
     message, user = message_of(update), update.effective_user
-    chat = message.chat
+    chat, t = message.chat, translator_of(update, context)
     if not await is_chat_admin(update, context):
-        await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
+        await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT(t))
         return
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(replies.FORGET_YES, callback_data=callback_data(FORGET, "yes")),
-                InlineKeyboardButton(replies.FORGET_NO, callback_data=callback_data(FORGET, "no")),
+                InlineKeyboardButton(replies.FORGET_YES(t), callback_data=callback_data(FORGET, "yes")),
+                InlineKeyboardButton(replies.FORGET_NO(t), callback_data=callback_data(FORGET, "no")),
             ]
         ]
     )
-    sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
+    sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT(t), reply_markup=keyboard)
     asker = user.id if user else 0
     context.services.prompts.add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
 
@@ -198,15 +231,16 @@ async def forget_button(update: Update, context: BotContext) -> None:
     if action is None or query.message is None:  # refused (claim_press answered it)
         return
     chat = query.message.chat
+    t = translator_of(update, context)  # asked before the chat's language is erased
     await query.answer()
     if action != "yes":
-        await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
+        await query.edit_message_text(replies.FORGET_CANCELLED_TEXT(t))
         return
     deleted = context.services.store.forget_chat(chat.id)
     context.services.prompts.forget_chat(chat.id)
     forget_game(context, chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
-    await query.edit_message_text(replies.FORGOTTEN_TEXT)
+    await query.edit_message_text(replies.FORGOTTEN_TEXT(t))
 
 
 async def claim_press(update: Update, context: BotContext) -> str | None:
@@ -219,7 +253,7 @@ async def claim_press(update: Update, context: BotContext) -> str | None:
     query = query_of(update)
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
     if message is None:  # a message sent in inline mode: we never ask anything there
-        await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
+        await query.answer(replies.BUTTON_STALE_TEXT(translator_of(update, context)), show_alert=True)
         return None
     chat_id, message_id = message.chat.id, message.message_id
     prompts = context.services.prompts
@@ -230,7 +264,7 @@ async def claim_press(update: Update, context: BotContext) -> str | None:
         verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
     if verdict.decision is not Decision.HONOUR:
         logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
-        await query.answer(BUTTON_REFUSALS[verdict.decision], show_alert=True)
+        await query.answer(BUTTON_REFUSALS[verdict.decision](translator_of(update, context)), show_alert=True)
         return None
     return verdict.action
 
@@ -243,7 +277,7 @@ async def stray_button(update: Update, context: BotContext) -> None:
         update.effective_chat.id if update.effective_chat else None,
         query.from_user.id,
     )
-    await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
+    await query.answer(replies.BUTTON_UNKNOWN_TEXT(translator_of(update, context)), show_alert=True)
 
 
 async def chat_migrated(update: Update, context: BotContext) -> None:
@@ -283,7 +317,7 @@ async def picture(update: Update, context: BotContext) -> None:
         return
     if not _first_answer(context, message):
         return
-    await answer_picture(message, context)
+    await answer_picture(message, context, translator_of(update, context))
 
 
 async def album_message(update: Update, context: BotContext) -> None:
@@ -309,6 +343,8 @@ async def _answer_album(context: BotContext) -> None:
     if not messages:
         return
     first = messages[0]
+    language_code = first.from_user.language_code if first.from_user else None
+    t = context.services.translator(first.chat_id, language_code)
     addressed = any(is_addressed_to_bot(m, context.bot.id, context.bot.username) for m in messages)
     if first.chat.type != ChatType.PRIVATE and not addressed:
         return
@@ -316,24 +352,24 @@ async def _answer_album(context: BotContext) -> None:
         _first_answer(context, m)  # so that edits of its captions get nothing new
     if all(find_picture(m) is None for m in messages):  # an album of videos or songs
         if first.chat.type == ChatType.PRIVATE:
-            await first.reply_text(replies.NOT_A_PICTURE_TEXT)
+            await first.reply_text(replies.NOT_A_PICTURE_TEXT(t))
         return
     logger.info("chat %s: album of %d", first.chat_id, len(messages))
     await context.bot.send_chat_action(first.chat_id, ChatAction.TYPING)
-    results = await asyncio.gather(*(_guess_album_item(m, context) for m in messages))
-    await first.reply_text(replies.format_album_guesses(results))
+    results = await asyncio.gather(*(_guess_album_item(m, context, t) for m in messages))
+    await first.reply_text(replies.format_album_guesses(t, results))
 
 
-async def _guess_album_item(message: Message, context: BotContext) -> list | str:
+async def _guess_album_item(message: Message, context: BotContext, t: Translator) -> list | str:
     """One album item's guesses, or the text saying why there are none."""
     found = find_picture(message)
     if not isinstance(found, PictureRef):
-        return NO_PICTURE_TEXT[found.reason] if found else replies.UNSUPPORTED_FILE_TEXT
-    data = await fetch_picture(found, message.chat_id, context)
+        return NO_PICTURE_TEXT[found.reason](t) if found else replies.UNSUPPORTED_FILE_TEXT(t)
+    data = await fetch_picture(found, message.chat_id, context, t)
     if isinstance(data, str):
         return data
     labels = context.services.chat_labels(message.chat_id)
-    return await classify_bytes(context.services.engine, data, labels, replies.TOP_GUESSES, message.chat_id)
+    return await classify_bytes(context.services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, t)
 
 
 def _first_answer(context: BotContext, message: Message) -> bool:
@@ -346,31 +382,31 @@ async def guess_command(update: Update, context: BotContext) -> None:
     message = message_of(update)
     if not _first_answer(context, message):
         return
-    target = message.reply_to_message
+    target, t = message.reply_to_message, translator_of(update, context)
     if target is None or find_picture(target) is None:
-        await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+        await message.reply_text(replies.NOTHING_TO_GUESS_TEXT(t))
         return
-    await answer_picture(target, context)
+    await answer_picture(target, context, t)
 
 
-async def answer_picture(message: Message, context: BotContext) -> None:
-    """Download the picture in ``message``, classify it, reply to it."""
+async def answer_picture(message: Message, context: BotContext, t: Translator) -> None:
+    """Download the picture in ``message``, classify it, reply to it in ``t``'s language."""
     found = find_picture(message)
     if found is None:
         return
     if isinstance(found, NoPicture):
-        await message.reply_text(NO_PICTURE_TEXT[found.reason])
+        await message.reply_text(NO_PICTURE_TEXT[found.reason](t))
         return
     labels = context.services.chat_labels(message.chat_id)
-    guesses = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
+    guesses = await classify_picture(found, message, labels, replies.TOP_GUESSES, context, t)
     if guesses is None:
         return
     if message.chat.type == ChatType.PRIVATE:
-        await message.reply_text(replies.format_guesses(guesses))
+        await message.reply_text(replies.format_guesses(t, guesses))
         return
     # In a group, answers wait a moment in the outbox: several go out as one message.
-    line = replies.format_guess_line(sender_name(message), guesses)
-    item = Pending(message.message_id, replies.format_guesses(guesses), line, at=time.time())
+    line = replies.format_guess_line(t, sender_name(t, message), guesses)
+    item = Pending(message.message_id, replies.format_guesses(t, guesses), line, at=time.time())
     context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
 
 
@@ -383,6 +419,15 @@ async def on_error(update: object, context: BotContext) -> None:
     logger.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await update.effective_message.reply_text(replies.ERROR_TEXT)
+            await update.effective_message.reply_text(replies.ERROR_TEXT(_error_translator(update, context)))
         except TelegramError as exc:
             logger.warning("could not send the error reply: %s", exc)
+
+
+def _error_translator(update: Update, context: BotContext) -> Translator:
+    """The language for the apology: the usual one, or English when even that can't be read (the store failed)."""
+    try:
+        return translator_of(update, context)
+    except Exception:  # noqa: BLE001 (the error being handled may be the store's or the services')
+        logger.warning("no language for the error reply; answering in English")
+        return ENGLISH

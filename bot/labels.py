@@ -18,6 +18,7 @@ two labels "reset" and "rest".
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -138,7 +139,9 @@ def apply_labels_command(current: list[str], default: list[str], cmd: LabelsComm
         new = [label for label in cmd.labels if label.casefold() not in present]
         if not new:
             raise LabelsError(
-                lambda t: t.gettext("Already in the list: {labels}.").format(labels=_quote_all(cmd.labels))
+                lambda t: t.gettext("Already in the list: {labels}.").format(
+                    labels=_quote_all(t.label(x) for x in cmd.labels)
+                )
             )
         if len(current) + len(new) > MAX_LABELS:
             raise LabelsError(
@@ -152,7 +155,9 @@ def apply_labels_command(current: list[str], default: list[str], cmd: LabelsComm
     if cmd.kind == "remove":
         missing = [label for label in cmd.labels if label.casefold() not in present]
         if missing:
-            raise LabelsError(lambda t: t.gettext("Not in the list: {labels}.").format(labels=_quote_all(missing)))
+            raise LabelsError(
+                lambda t: t.gettext("Not in the list: {labels}.").format(labels=_quote_all(t.label(x) for x in missing))
+            )
         gone = {label.casefold() for label in cmd.labels}
         left = [label for label in current if label.casefold() not in gone]
         if len(left) < MIN_LABELS:
@@ -184,11 +189,7 @@ def _split_labels(text: str) -> list[str]:
             continue
         number += 1
         if len(label) > MAX_LABEL_LENGTH:
-            raise LabelsError(
-                lambda t, number=number, quoted=_quote(label): t.gettext(
-                    "Label {number} {label} is longer than {n} characters."
-                ).format(number=number, label=quoted, n=MAX_LABEL_LENGTH)
-            )
+            raise LabelsError(_too_long(number, label))
         key = label.casefold()
         if key not in seen:
             seen.add(key)
@@ -212,6 +213,13 @@ def clean_text(text: str) -> str:
         elif char in _JOINERS or not unicodedata.category(char).startswith("C"):
             kept.append(char)
     return " ".join("".join(kept).split()).strip(_JOINERS + " ")
+
+
+def _too_long(number: int, label: str) -> Callable[[Translator], str]:
+    quoted = _quote(label)
+    return lambda t: t.gettext("Label {number} {label} is longer than {n} characters.").format(
+        number=number, label=quoted, n=MAX_LABEL_LENGTH
+    )
 
 
 def _say_which(t: Translator, kind: str) -> str:

@@ -21,6 +21,7 @@ from classifier.types import Guess
 from .budget import Budgets
 from .config import Settings
 from .game import Game, GameRules
+from .i18n import Translator, get_translator, resolve_language
 from .outbox import Outbox
 from .prompts import PendingPrompts
 from .recent import RecentKeys
@@ -68,6 +69,15 @@ class Services:
     def chat_labels(self, chat_id: int) -> list[str]:
         """The chat's labels, or the defaults."""
         return self.store.get_labels(chat_id) or list(DEFAULT_LABELS)
+
+    def translator(self, chat_id: int, language_code: str | None = None) -> Translator:
+        """The chat's language (/language), else ``language_code`` (the user's Telegram one), else English."""
+        return get_translator(resolve_language(self.store.get_language(chat_id), language_code))
+
+    def chat_translator(self, chat_id: int) -> Translator:
+        """For what the bot says unasked: the chat's language, else that of its game's starter, else English."""
+        game = self.games.get(chat_id)
+        return self.translator(chat_id, game.language if game is not None else None)
 
 
 class BotData(dict):

@@ -115,6 +115,13 @@ def _create_games(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0003_languages")
+def _add_languages(db: Database) -> None:
+    """The chat's language (/language; NULL: each user's own) and the language a game was started in."""
+    db.table("chats").add_column("language", str)
+    db.table("games").add_column("language", str)
+
+
 class Store:
     """The bot's database: a file path, ``":memory:"``, or a ``Database`` (tests: ``Database(memory=True)``)."""
 
@@ -168,6 +175,17 @@ class Store:
         if self._get_chat(chat_id) is not None:
             self._upsert_chat(chat_id, labels=None)
 
+    def get_language(self, chat_id: int) -> str | None:
+        """The language the chat chose with /language, or None (each user's own)."""
+        row = self._get_chat(chat_id)
+        return row["language"] if row is not None else None
+
+    def set_language(self, chat_id: int, language: str | None, *, chat_type: str | None = None) -> None:
+        """Store the chat's language (None: back to each user's own)."""
+        if language is None and self._get_chat(chat_id) is None:
+            return
+        self._upsert_chat(chat_id, language=language, chat_type=chat_type)
+
     def forget_chat(self, chat_id: int) -> int:
         """Delete everything stored about the chat, from every table keyed by ``chat_id``.
 
@@ -187,7 +205,7 @@ class Store:
         Covers every table with a ``chat_id`` column, like ``forget_chat``. When
         the new chat already has its own ``chats`` row (it was used before the
         move was noticed), that row wins and takes the old labels only if it has
-        none. Moving again, or a chat with nothing stored, changes nothing.
+        none (and its language likewise). Moving again, or a chat with nothing stored, changes nothing.
         Returns the number of rows moved.
         """
         if old_id == new_id:
@@ -198,6 +216,8 @@ class Store:
             if old is not None and new is not None:
                 if new["labels"] is None and old["labels"] is not None:
                     self.db.execute("UPDATE chats SET labels = ? WHERE chat_id = ?", [old["labels"], new_id])
+                if new["language"] is None and old["language"] is not None:
+                    self.db.execute("UPDATE chats SET language = ? WHERE chat_id = ?", [old["language"], new_id])
                 moved += self.db.execute("DELETE FROM chats WHERE chat_id = ?", [old_id]).rowcount
             for table in self.db.tables:
                 if "chat_id" in table.columns_dict:
@@ -225,6 +245,7 @@ class Store:
             "started_at": game.started_at,
             "next_round_at": game.next_round_at,
             "ended_at": game.ended_at,
+            "language": game.language,
         }
         with self.db.atomic():
             if game.id is None:
@@ -297,6 +318,7 @@ class Store:
             status=row["status"],
             next_round_at=row["next_round_at"],
             ended_at=row["ended_at"],
+            language=row["language"] or "en",
         )
         for r in self.db.query("SELECT * FROM rounds WHERE game_id = ? ORDER BY number", [game.id]):
             round_ = Round(

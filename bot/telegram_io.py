@@ -17,6 +17,7 @@ from classifier.errors import UserError
 from classifier.types import Guess
 
 from . import replies
+from .i18n import Translator
 from .labels import clean_text
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
 from .services import BotContext, ClassifierEngine
@@ -35,6 +36,15 @@ def message_of(update: Update) -> Message:
     return message
 
 
+def translator_of(update: Update, context: BotContext) -> Translator:
+    """The language to answer this update in: the chat's (/language), else the sender's Telegram one."""
+    chat, user = update.effective_chat, update.effective_user
+    language_code = user.language_code if user is not None else None
+    if chat is None:
+        return context.services.translator(0, language_code)
+    return context.services.translator(chat.id, language_code)
+
+
 def query_of(update: Update) -> CallbackQuery:
     """The update's button press (asked by callbacks registered for presses only)."""
     query = update.callback_query
@@ -49,14 +59,15 @@ async def classify_picture(
     labels: Sequence[str],
     top_k: int,
     context: BotContext,
+    t: Translator,
     *,
     show_typing: bool = True,
 ) -> list[Guess] | None:
-    """Download the picture and rank ``labels`` for it; ``None`` after telling the user why not."""
-    data = await download_picture(found, message, context, show_typing=show_typing)
+    """Download the picture and rank ``labels`` for it; ``None`` after telling the user why not (in t's language)."""
+    data = await download_picture(found, message, context, t, show_typing=show_typing)
     if data is None:
         return None
-    result = await classify_bytes(context.services.engine, data, labels, top_k, message.chat_id)
+    result = await classify_bytes(context.services.engine, data, labels, top_k, message.chat_id, t)
     if isinstance(result, str):
         await message.reply_text(result)
         return None
@@ -64,18 +75,18 @@ async def classify_picture(
 
 
 async def classify_bytes(
-    engine: ClassifierEngine, data: bytes, labels: Sequence[str], top_k: int, chat_id: int
+    engine: ClassifierEngine, data: bytes, labels: Sequence[str], top_k: int, chat_id: int, t: Translator
 ) -> list[Guess] | str:
     """The top guesses over ``labels``, or the user's message for an error they caused (logged)."""
     try:
         return await engine.classify(data, labels, top_k=top_k)
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
-        return exc.user_message
+        return replies.error_text(t, exc)
 
 
 async def download_picture(
-    found: PictureRef, reply_to: Message, context: BotContext, *, show_typing: bool = True
+    found: PictureRef, reply_to: Message, context: BotContext, t: Translator, *, show_typing: bool = True
 ) -> bytes | None:
     """The file's bytes, or ``None`` after telling the user why not.
 
@@ -85,14 +96,14 @@ async def download_picture(
     too_big = found.file_size and found.file_size > MAX_DOWNLOAD_BYTES
     if show_typing and not too_big and reply_to.chat.type == ChatType.PRIVATE:
         await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
-    data = await fetch_picture(found, reply_to.chat_id, context)
+    data = await fetch_picture(found, reply_to.chat_id, context, t)
     if isinstance(data, str):
         await reply_to.reply_text(data)
         return None
     return data
 
 
-async def fetch_picture(found: PictureRef, chat_id: int, context: BotContext) -> bytes | str:
+async def fetch_picture(found: PictureRef, chat_id: int, context: BotContext, t: Translator) -> bytes | str:
     """The file's bytes, or the text telling the user why not.
 
     Downloads are idempotent, so network failures and flood waits are retried
@@ -100,22 +111,22 @@ async def fetch_picture(found: PictureRef, chat_id: int, context: BotContext) ->
     Telegram refuses (an unknown or expired ``file_id``) is not retried.
     """
     if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
-        return replies.TOO_BIG_TEXT
+        return replies.too_big_text(t)
     error: TelegramError
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
             file = await context.bot.get_file(found.file_id)
             if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
-                return replies.TOO_BIG_TEXT
+                return replies.too_big_text(t)
             data = bytes(await file.download_as_bytearray())
             if file.file_size and len(data) != file.file_size:
                 raise NetworkError(f"incomplete download: {len(data)} of {file.file_size} bytes")
             return data
         except BadRequest as exc:
             if "too big" in exc.message.lower():
-                return replies.TOO_BIG_TEXT
+                return replies.too_big_text(t)
             logger.warning("chat %s: Telegram refused the file: %s", chat_id, exc.message)
-            return replies.DOWNLOAD_FAILED_TEXT
+            return replies.DOWNLOAD_FAILED_TEXT(t)
         except RetryAfter as exc:
             delay, error = _seconds(exc.retry_after), exc
         except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
@@ -123,7 +134,7 @@ async def fetch_picture(found: PictureRef, chat_id: int, context: BotContext) ->
         logger.warning("chat %s: download attempt %d failed: %s", chat_id, attempt, error)
         if attempt < DOWNLOAD_ATTEMPTS:
             await asyncio.sleep(delay)
-    return replies.DOWNLOAD_FAILED_TEXT
+    return replies.DOWNLOAD_FAILED_TEXT(t)
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -149,13 +160,13 @@ async def is_admin_now(context: BotContext, chat_id: int, user_id: int) -> bool:
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
-def sender_name(message: Message, limit: int = 32) -> str:
+def sender_name(t: Translator, message: Message, limit: int = 32) -> str:
     """Who sent it, cleaned like players' names: the user, an anonymous admin, or the channel."""
     chat = message.sender_chat
     if chat is not None and chat.id == message.chat_id:
-        return replies.ANONYMOUS_ADMIN_NAME
+        return replies.ANONYMOUS_ADMIN_NAME(t)
     if chat is not None:
-        name = clean_text(chat.title or "") or "Channel"
+        name = clean_text(chat.title or "") or t.gettext("Channel")
     else:
-        name = clean_text(message.from_user.first_name if message.from_user else "") or "Someone"
+        name = clean_text(message.from_user.first_name if message.from_user else "") or t.gettext("Someone")
     return name if len(name) <= limit else name[: limit - 1] + "…"

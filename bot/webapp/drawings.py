@@ -65,7 +65,7 @@ async def send_drawing(application: Application, drawer: Drawer, data: bytes) ->
     target = drawer.target
     if target.game_id is not None and target.round_number is not None:  # a game's round
         player = game_handlers.named_player(drawer.user_id, drawer.first_name)
-        caption = replies.format_canvas_caption(player.name)
+        caption = replies.format_canvas_caption(services_of(application).chat_translator(target.chat_id), player.name)
         refused = await game_handlers.canvas_picture(
             application, target.chat_id, target.game_id, target.round_number, player, data, caption
         )
@@ -77,8 +77,9 @@ async def send_drawing(application: Application, drawer: Drawer, data: bytes) ->
     guesses = await guess_drawing(application, target.chat_id, data)
     in_private = target.chat_id == drawer.user_id
     name = None if in_private else game_handlers.named_player(drawer.user_id, drawer.first_name).name
+    t = services_of(application).chat_translator(target.chat_id)
     message = await application.bot.send_photo(
-        target.chat_id, data, caption=replies.format_canvas_caption(name, guesses)
+        target.chat_id, data, caption=replies.format_canvas_caption(t, name, guesses)
     )
     logger.info("chat %s: canvas drawing by %s posted", target.chat_id, drawer.user_id)
     return Sent(message_id=message.message_id)
