@@ -398,7 +398,7 @@ def format_language(t: Translator, chosen: bool) -> str:
 def format_language_set(t: Translator, chosen: bool) -> str:
     """Confirmation of /language, in the new language (``chosen`` False: back to automatic)."""
     if chosen:
-        return t.gettext("Done: I speak {language} in this chat now.").format(language=LANGUAGE_NAMES[t.language])
+        return t.gettext("Done: this chat's language is now {language}.").format(language=LANGUAGE_NAMES[t.language])
     return t.gettext("Done: I answer everyone here in the language of their Telegram app.")
 
 
