@@ -114,7 +114,7 @@ def parse_labels_command(args_text: str) -> LabelsCommand:
         return LabelsCommand(kind)
     if kind == "set":
         if not rest:
-            raise LabelsError(lambda t: t.gettext("Say which labels to use, e.g. /labels set cat, dog, owl"))
+            raise LabelsError(lambda t: t.gettext("Say which labels to use, e.g. /labels set cat, dog, bird"))
         return LabelsCommand("set", tuple(parse_labels(rest)))
     labels = _split_labels(rest)
     if not labels:

@@ -262,9 +262,9 @@ def build_help_text(t: Translator, commands: Iterable[tuple[str, Text]] = COMMAN
     lines += [
         "",
         t.gettext("Change what I choose between with /labels, e.g."),
-        t.gettext("/labels cat, dog, owl"),
+        t.gettext("/labels cat, dog, bird"),
         t.gettext("/labels add zebra"),
-        t.gettext("/labels remove owl"),
+        t.gettext("/labels remove bird"),
         "/labels reset",
     ]
     return "\n".join(lines)
@@ -303,8 +303,8 @@ def format_labels(t: Translator, labels: Sequence[str], *, is_default: bool = Fa
     else:
         head = _n(
             t,
-            "I choose between {n} label set for this chat:",
-            "I choose between {n} labels set for this chat:",
+            "I choose between {n} label (set for this chat):",
+            "I choose between {n} labels (set for this chat):",
             len(labels),
         )
     head = prefix + head
@@ -440,9 +440,11 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
         case g.GameStarted(total_rounds=total, seconds=seconds, asked_rounds=asked):
             rounds = _n(t, "{n} round", "{n} rounds", total)
             capped = (
-                " " + _n(t, "(only {n} label to draw)", "(only {n} labels to draw)", total) if asked > total else ""
+                " " + _n(t, "(only {n} label to draw, so {n})", "(only {n} labels to draw, so {n})", total)
+                if asked > total
+                else ""
             )
-            head = t.gettext("🎨 Drawing game! {rounds} of {time}{capped}.").format(
+            head = t.gettext("🎨 Drawing game! {rounds}{capped} of {time}.").format(
                 rounds=rounds, time=_secs(t, seconds), capped=capped
             )
             return (
@@ -472,11 +474,13 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
                 points=_points(t, points),
             )
         case g.RoundTimedOut(target=target, winner=None):
-            return t.gettext("⏰ Time's up! No drawing I recognised as: {label}.").format(label=t.label(target))
+            return t.gettext("⏰ Time's up! Nobody drew anything I recognised as: {label}.").format(
+                label=t.label(target)
+            )
         case g.RoundTimedOut(target=target, winner=g.Best(name=name, score=score)):
             return t.gettext(
-                "⏰ Time's up! No drawing I was sure was: {label}. {name} came closest ({percent}%): "
-                "the round goes to {name}."
+                "⏰ Time's up! Nobody drew anything I was sure was: {label}, but {name} came closest "
+                "({percent}%): the round goes to {name}."
             ).format(label=t.label(target), name=name, percent=_percent(score))
         case g.BackOnline():
             return t.gettext("I'm back after a restart.")
@@ -488,9 +492,9 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
             if reason == "finished":
                 head = t.gettext("🏁 Game over!")
             elif reason == "stopped" and by:
-                head = t.gettext("🛑 {name} stopped the game.").format(name=by)
+                head = t.gettext("🛑 Game stopped by {name}.").format(name=by)
             elif reason == "stopped":
-                head = t.gettext("🛑 The game was stopped.")
+                head = t.gettext("🛑 Game stopped.")
             elif reason == "abandoned":
                 head = t.gettext("I was away too long for this game to go on, so it's over.")
             else:
@@ -565,7 +569,7 @@ DRAW_OFF_TEXT = Text("The drawing canvas isn't set up on this bot. Send me a pho
 def format_canvas_caption(t: Translator, name: str | None, guesses: Sequence[GuessLike] | None = None) -> str:
     """The caption of a drawing the bot posts from the canvas: who drew it, and the guesses if any."""
     if name:
-        head = t.gettext("🎨 Drawn on the canvas by {name}.").format(name=name)
+        head = t.gettext("🎨 {name} drew this on the canvas.").format(name=name)
     else:
         head = t.gettext("🎨 Drawn on the canvas.")
     text = head if guesses is None else f"{head}\n{format_guesses(t, guesses)}"

@@ -10,7 +10,7 @@ import time
 
 from bot_harness import running_bot, settings_for
 from fake_bot_api import FakeBotApi
-from test_game_e2e import ScriptedEngine, drawing, target_of, with_article
+from test_game_e2e import ScriptedEngine, drawing, target_of
 
 from bot.app import build_application
 from bot.budget import Budgets
@@ -115,7 +115,7 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
         return call.at
 
     def warning_for(target: str):
-        return lambda line: line.startswith("⏳") and line.endswith(f" left to draw {with_article(target)}!")
+        return lambda line: line.startswith("⏳") and line.endswith(f". Draw: {target}!")
 
     first, second = rounds
     announce1 = accepted(lambda t: t.startswith("Round 1/2"))
@@ -154,7 +154,7 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
         message_id, (_, _, seen, _, at) = next(
             (m, s) for m, s in sent.items() if s[0] == i and s[3] == percent and s[2] == row["seen"]
         )
-        verdict = f"I see {with_article(seen)} {get_emoji(seen)}"
+        verdict = f"I see: {seen} {get_emoji(seen)}"
         covering = [
             c
             for c, line in lines

@@ -6,6 +6,7 @@ import pytest
 
 from bot import pictures, replies
 from bot.game import GameError, Player, start_game
+from bot.i18n import ENGLISH as EN
 from bot.labels import MAX_LABEL_LENGTH, MAX_LABELS, MIN_LABELS, LabelsError, parse_labels
 from classifier import errors, images
 from classifier.defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
@@ -53,7 +54,7 @@ def test_game_needs_as_many_labels_as_the_labels_rule():
 def test_picture_limits_are_one_constant_quoted_by_every_message():
     assert pictures.MAX_DOWNLOAD_BYTES is MAX_PICTURE_BYTES
     megabytes = f"under {MAX_PICTURE_BYTES // 2**20} MB"
-    assert megabytes in errors.ImageTooLarge.user_message and megabytes in replies.TOO_BIG_TEXT
+    assert megabytes in errors.ImageTooLarge.user_message and megabytes in replies.too_big_text(EN)
     assert f"under {MAX_PICTURE_PIXELS // 10**6} megapixels" in errors.ImageTooManyPixels.user_message
     with pytest.raises(errors.ImageTooLarge):
         images.decode_image(b"\xff" * (MAX_PICTURE_BYTES + 1))

@@ -35,6 +35,7 @@ from bot.game import (
     stop_game,
     timeout_floor,
 )
+from bot.i18n import ENGLISH as EN
 from classifier.types import Guess
 
 LABELS = ("giraffe", "llama", "zebra", "owl", "cat")
@@ -391,34 +392,34 @@ def test_game_rules_import_neither_telegram_nor_torch():
 
 
 def test_event_texts():
-    assert replies.format_game_event(GameStarted(2, 60, 5)).startswith("🎨 Drawing game! 2 rounds (only 2 labels")
-    assert replies.format_game_event(RoundStarted(1, 3, "giraffe", 60)) == (
-        "Round 1/3: draw a giraffe 🦒! You have 60 s."
+    assert replies.format_game_event(EN, GameStarted(2, 60, 5)).startswith("🎨 Drawing game! 2 rounds (only 2 labels")
+    assert replies.format_game_event(EN, RoundStarted(1, 3, "giraffe", 60)) == (
+        "Round 1/3. Draw: giraffe 🦒! You have 60 s."
     )
-    assert replies.format_game_event(RoundStarted(2, 3, "owl", 300)).endswith("an owl 🦉! You have 5 min.")
-    assert replies.format_game_event(TimeWarning(1, "owl", 10.0)) == "⏳ 10 s left to draw an owl!"
-    assert replies.format_game_event(Judged(1, 1, "Ada", T0, "giraffe", "llama", 0.12, False)) == (
-        "I see a llama 🦙… keep trying! (giraffe: 12%)"
+    assert replies.format_game_event(EN, RoundStarted(2, 3, "owl", 300)).endswith("Draw: owl 🦉! You have 5 min.")
+    assert replies.format_game_event(EN, TimeWarning(1, "owl", 10.0)) == "⏳ Time left: 10 s. Draw: owl!"
+    assert replies.format_game_event(EN, Judged(1, 1, "Ada", T0, "giraffe", "llama", 0.12, False)) == (
+        "I see: llama 🦙… keep trying! (giraffe: 12%)"
     )
-    assert replies.format_game_event(Judged(1, 1, "Ada", T0, "giraffe", "giraffe", 0.9, True)) is None
-    assert replies.format_game_event(RoundWon(1, "Alice", "giraffe", 12.4, 2)) == (
-        "🎉 Alice drew a giraffe 🦒 in 12 s! (2 points)"
+    assert replies.format_game_event(EN, Judged(1, 1, "Ada", T0, "giraffe", "giraffe", 0.9, True)) is None
+    assert replies.format_game_event(EN, RoundWon(1, "Alice", "giraffe", 12.4, 2)) == (
+        "🎉 Alice wins the round: giraffe 🦒 in 12 s! (2 points)"
     )
-    timed_out = replies.format_game_event(RoundTimedOut(1, "cat", None))
-    assert "Nobody" in timed_out and "a cat" in timed_out
+    timed_out = replies.format_game_event(EN, RoundTimedOut(1, "cat", None))
+    assert "Nobody" in timed_out and timed_out.endswith(": cat.")
     players = (Player(2, "Bob", 2, 30.0), Player(1, "Ada", 1, 9.0), Player(3, "Cy", 0))
-    over = replies.format_game_event(GameOver("finished", players))
+    over = replies.format_game_event(EN, GameOver("finished", players))
     assert over.splitlines()[:4] == [
         "🏁 Game over!",
         "🥇 Bob: 2 points (30 s)",
         "🥈 Ada: 1 point (9 s)",
         "3. Cy: 0 points",
     ]
-    assert "by Ada" in replies.format_game_event(GameOver("stopped", (), "Ada"))
-    assert "Nobody scored" in replies.format_game_event(GameOver("abandoned", ()))
-    assert replies.format_leaderboard([]) == replies.NO_SCORES_TEXT
+    assert "by Ada" in replies.format_game_event(EN, GameOver("stopped", (), "Ada"))
+    assert "Nobody scored" in replies.format_game_event(EN, GameOver("abandoned", ()))
+    assert replies.format_leaderboard(EN, []) == replies.NO_SCORES_TEXT(EN)
     crowd = [Player(i, f"P{i}", 30 - i) for i in range(25)]
-    assert replies.format_standings(crowd).splitlines()[-2:] == ["20. P19: 11 points (0 s)", "… and 5 more"]
+    assert replies.format_standings(EN, crowd).splitlines()[-2:] == ["20. P19: 11 points (0 s)", "… and 5 more"]
 
 
 # -- the tables --------------------------------------------------------------------------------

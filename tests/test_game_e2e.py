@@ -24,7 +24,7 @@ from classifier.types import Guess
 
 # Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
 FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
-ROUND = re.compile(r"Round (\d+)/(\d+)(?: goes on)?: draw (.+?) \S+!")
+ROUND = re.compile(r"Round (\d+)/(\d+)(?: goes on)?\. Draw: (.+?) \S+!")
 _colours = itertools.count(1)
 
 
@@ -107,11 +107,6 @@ def game_bot(fake, db_path, engine: ClassifierEngine, **rules):
     return running_bot(fake, settings_for(fake, db_path), None, build=build)
 
 
-def with_article(label: str) -> str:
-    """English indefinite article for a default label: "a giraffe", "an owl"."""
-    return ("an " if label[0] in "aeiou" else "a ") + label
-
-
 async def start(fake, group, user, args="") -> tuple[int, str]:
     fake.send_text(group, user, f"/game {args}".strip())
     announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
@@ -132,17 +127,17 @@ async def test_a_full_game_in_a_group_of_three(fake, db_path):
             group, bob, engine.sees(drawing(), seen, 0.7, **{target: 0.1}), caption="@toonzoo_test_bot"
         )
         reply = await fake.wait_for("sendMessage", replying_to(miss))
-        assert reply["text"].startswith(f"I see {with_article(seen)}") and f"{target}: 10%" in reply["text"]
+        assert reply["text"].startswith(f"I see: {seen}") and f"{target}: 10%" in reply["text"]
         assert engine.classified[-1][2] == len(DEFAULT_LABELS), "the target's score needs every label"
 
         hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.8))
         win = await fake.wait_for("sendMessage", replying_to(hit))
-        assert win["text"].startswith(f"🎉 Cy drew {with_article(target)}") and "(1 point)" in win["text"]
+        assert win["text"].startswith(f"🎉 Cy wins the round: {target}") and "(1 point)" in win["text"]
 
         number, target2 = target_of((await fake.wait_for("sendMessage", in_chat(group, "Round 2/2")))["text"])
         assert number == 2 and target2 != target
         warning = await fake.wait_for("sendMessage", in_chat(group, "⏳"))
-        assert warning["text"] == f"⏳ 1 s left to draw {with_article(target2)}!"
+        assert warning["text"] == f"⏳ Time left: 1 s. Draw: {target2}!"
         close = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target2), 0.5, **{target2: 0.45}))
         await fake.wait_for("sendMessage", replying_to(close))
         end = await fake.wait_for("sendMessage", in_chat(group, "Time's up"), timeout=5)
@@ -192,7 +187,7 @@ async def test_only_the_starter_or_an_admin_can_stop(fake, db_path):
         refusal = await fake.wait_for("sendMessage", in_chat(group))
         assert refusal["text"] == "Only Bob or a group admin can stop this game."
         hit = fake.send_photo(group, dee, engine.sees(drawing(), target, 0.9))
-        assert "🎉 Dee drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        assert "🎉 Dee wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         await fake.wait_for("sendMessage", in_chat(group, "Round 2/3"))
         fake.send_text(group, ada, "/stop")
         stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
@@ -215,7 +210,7 @@ async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
         await fake.expect_no_call("sendMessage", replying_to(spam), within=0.5)
         assert len(engine.classified) == 1, "the ignored picture was not even classified"
         hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))  # others aren't slowed down
-        assert "🎉 Ada drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        assert "🎉 Ada wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
 
 
 async def test_two_groups_play_at_once_without_interfering(fake, db_path):
@@ -259,7 +254,7 @@ async def test_restart_mid_round_resumes_with_the_time_left(fake, db_path):
         left = int(re.search(r"(\d+) s left", back["text"])[1])
         assert 3 <= left <= 6
         hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.9))
-        assert "🎉 Cy drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        assert "🎉 Cy wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         await fake.wait_for("sendMessage", in_chat(group, "Round 2/2"))
         fake.send_text(group, ada, "/stop")
         stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
@@ -385,7 +380,7 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
         winning = await fake.wait_for("sendPhoto")
         photos = [c for c in fake.all_calls if c.method == "sendPhoto" and c.status == 200]
         win = await fake.wait_for("sendMessage", lambda p: in_chat(group, "🎉")(p))
-        assert win["text"].startswith(f"🎉 Cy drew {with_article(target)}") and "(1 point)" in win["text"]
+        assert win["text"].startswith(f"🎉 Cy wins the round: {target}") and "(1 point)" in win["text"]
         assert win["reply_parameters"]["message_id"] == photos[-1].result["message_id"], "the win replies to it"
         assert winning["photo"] == hit
         assert any("Bob" in c.params.get("text", "") for c in fake.all_calls if c.method == "sendMessage"), miss

@@ -8,6 +8,7 @@ from test_bot_e2e import guessed_labels
 from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
 
 from bot import replies
+from bot.i18n import ENGLISH as EN
 
 BOT = "@toonzoo_test_bot"
 
@@ -38,7 +39,7 @@ async def test_editing_an_answered_caption_gets_no_new_guesses(fake, db_path, ti
         for n in range(3):
             fake.edit_message(private, ada, mine["message_id"], caption=f"my cat {n}")
         text = fake.send_text(private, ada, "hello")
-        await fake.wait_for("sendMessage", lambda p: p["text"] == replies.NOTHING_TO_GUESS_TEXT)
+        await fake.wait_for("sendMessage", lambda p: p["text"] == replies.NOTHING_TO_GUESS_TEXT(EN))
         fake.edit_message(private, ada, text["message_id"], text="hello there")
         await fake.expect_no_call("sendMessage", within=1.5)
 
@@ -107,7 +108,7 @@ async def test_album_photo_that_cannot_be_fetched_is_named_in_the_one_reply(fake
         reply = await fake.wait_for("sendMessage", timeout=20)
         first, second = reply["text"].split("\n\n")
         assert len(guessed_labels(first)) == 3
-        assert second == f"2. {replies.DOWNLOAD_FAILED_TEXT}"
+        assert second == f"2. {replies.DOWNLOAD_FAILED_TEXT(EN)}"
         await fake.expect_no_call("sendMessage", within=2.0)
 
 
@@ -125,7 +126,7 @@ async def test_unknown_or_expired_file_id_asks_to_send_it_again(fake, db_path, t
         else:
             fake.fail_next("getFile", 400, description=description)
         reply = await fake.wait_for("sendMessage", timeout=20)
-        assert reply["text"] == replies.DOWNLOAD_FAILED_TEXT
+        assert reply["text"] == replies.DOWNLOAD_FAILED_TEXT(EN)
         assert len(fake.calls("getFile")) == 1, "a refused file_id is not retried"
         assert not fake.calls("download")
 
@@ -148,7 +149,7 @@ async def test_video_audio_and_pdf_documents_are_declined_without_download(fake,
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         for mime_type, name in (("video/mp4", "clip.mp4"), ("audio/mpeg", "song.mp3"), ("application/pdf", "a.pdf")):
             fake.send_document(chat, ada, png_bytes(), mime_type, name)
-            assert (await fake.wait_for("sendMessage"))["text"] == replies.UNSUPPORTED_FILE_TEXT
+            assert (await fake.wait_for("sendMessage"))["text"] == replies.UNSUPPORTED_FILE_TEXT(EN)
         assert not fake.calls("getFile")
 
 
@@ -162,9 +163,9 @@ async def test_unknown_command_in_a_private_chat_points_at_help(fake, db_path, t
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         fake.send_text(chat, ada, "/foo")
         reply = await fake.wait_for("sendMessage")
-        assert reply["text"] == replies.UNKNOWN_COMMAND_TEXT and "/help" in reply["text"]
+        assert reply["text"] == replies.UNKNOWN_COMMAND_TEXT(EN) and "/help" in reply["text"]
         fake.send_text(chat, ada, "/help")
-        assert (await fake.wait_for("sendMessage"))["text"] == replies.HELP_TEXT
+        assert (await fake.wait_for("sendMessage"))["text"] == replies.build_help_text(EN)
         fake.send_text(group, ada, "/foo")  # in groups, commands may be for other bots
         await fake.expect_no_call("sendMessage", within=1.0)
 
@@ -183,7 +184,7 @@ async def test_other_messages_in_a_private_chat_get_a_hint(fake, db_path, tiny_c
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         message = send(chat)
         reply = await fake.wait_for("sendMessage")
-        assert reply["text"] == replies.NOT_A_PICTURE_TEXT
+        assert reply["text"] == replies.NOT_A_PICTURE_TEXT(EN)
         assert reply["reply_parameters"]["message_id"] == message["message_id"]
         send(group)
         await fake.expect_no_call("sendMessage", within=1.0)
@@ -199,7 +200,7 @@ async def test_being_added_to_a_group_greets_it_once(fake, db_path, tiny_classif
         fake.add_bot_to_group(group, ada, updates=updates)
         greeting = await fake.wait_for("sendMessage")
         assert greeting["chat_id"] == group["id"]
-        assert greeting["text"] == replies.build_group_greeting("toonzoo_test_bot")
+        assert greeting["text"] == replies.build_group_greeting(EN, "toonzoo_test_bot")
         await fake.expect_no_call("sendMessage", within=1.5)
         fake.add_bot_to_group(group, ada, status="administrator", updates=("my_chat_member",))  # promoted
         await fake.expect_no_call("sendMessage", within=1.0)

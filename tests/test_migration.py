@@ -36,7 +36,7 @@ async def test_upgrade_to_supergroup_moves_everything(fake, db_path, notify):
         fake.send_text(supergroup, bob, "/labels")
         assert "kite, boat" in (await fake.wait_for("sendMessage", in_chat(supergroup)))["text"]
         hit = fake.send_photo(supergroup, bob, engine.sees(drawing(), target, 0.9))  # the running round goes on
-        assert "🎉 Bob drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        assert "🎉 Bob wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         await fake.wait_for("sendMessage", in_chat(supergroup, "Round 2/2"))  # its timer moved too
         fake.send_text(supergroup, ada, "/score")
         assert "Bob: 2 points" in (await fake.wait_for("sendMessage", in_chat(supergroup, "All-time")))["text"]

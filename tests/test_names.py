@@ -13,7 +13,7 @@ async def test_a_name_with_direction_controls_cannot_reverse_the_standings(fake,
         _, target = await start(fake, group, ada, "1 30")
         hit = fake.send_photo(group, eve, engine.sees(drawing(), target, 0.9))
         win = await fake.wait_for("sendMessage", replying_to(hit))
-        assert win["text"].startswith("🎉 Eve drew") and not BIDI_CONTROLS & set(win["text"])
+        assert win["text"].startswith("🎉 Eve wins the round") and not BIDI_CONTROLS & set(win["text"])
         over = await fake.wait_for("sendMessage", in_chat(group, "🏁"))
         assert "🥇 Eve: 1 point" in over["text"] and not BIDI_CONTROLS & set(over["text"])
         fake.send_text(group, ada, "/score")
