@@ -251,7 +251,7 @@ async def test_restart_mid_round_resumes_with_the_time_left(fake, db_path):
         back = await fake.wait_for("sendMessage", in_chat(group, "I'm back"))
         number, resumed = target_of(back["text"])
         assert (number, resumed) == (1, target) and "Round 1/2 goes on" in back["text"]
-        left = int(re.search(r"(\d+) s left", back["text"])[1])
+        left = int(re.search(r"Time left: (\d+) s", back["text"])[1])
         assert 3 <= left <= 6
         hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.9))
         assert "🎉 Cy wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
