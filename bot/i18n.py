@@ -66,11 +66,13 @@ class Text:
         return t.gettext(self.msgid)
 
 
-@cache
 def get_translator(language: str) -> Translator:
-    """The translator for one of ``LANGUAGES`` (English for anything else)."""
-    if language not in LANGUAGES:
-        language = DEFAULT_LANGUAGE
+    """The translator for one of ``LANGUAGES`` (English for anything else), loaded once."""
+    return _load(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@cache
+def _load(language: str) -> Translator:
     if language == DEFAULT_LANGUAGE:
         return Translator(language, gettext.NullTranslations())
     catalogue = gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[language])

@@ -109,6 +109,7 @@ def test_fresh_database_gets_both_migration_sets(db_path):
         assert applied == {
             ("toonzoo", "0001_chats"),
             ("toonzoo", "0002_games"),
+            ("toonzoo", "0003_languages"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []
@@ -128,6 +129,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
         assert CLASSIFIER_MIGRATIONS.pending(store.db) == [] and BOT_MIGRATIONS.pending(store.db) == []
         assert store.get_labels(-1001) == ["giraffe", "zèbre", "🦁 lion"]
         assert store.get_labels(7) == ["cat", "dog"]
+        assert store.get_language(-1001) is None and store.get_language(7) is None
         game = store.db["games"].get(1)
         assert (game["chat_id"], game["status"], game["total_rounds"]) == (-1001, "finished", 2)
         assert store.db["rounds"].count == 2 and store.db["submissions"].count == 2
@@ -144,7 +146,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 3
+        assert store.db["_sqlite_migrations"].count == 4
     cache._db.close()
 
 

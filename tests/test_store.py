@@ -9,7 +9,7 @@ from bot.store import MIGRATIONS, Store
 
 EXPECTED_SCHEMA = {
     "_sqlite_migrations": {"id": int, "migration_set": str, "name": str, "applied_at": str},
-    "chats": {"chat_id": int, "type": str, "title": str, "labels": str, "updated_at": str},
+    "chats": {"chat_id": int, "type": str, "title": str, "labels": str, "updated_at": str, "language": str},
     "games": {
         "id": int,
         "chat_id": int,
@@ -22,6 +22,7 @@ EXPECTED_SCHEMA = {
         "started_at": float,
         "next_round_at": float,
         "ended_at": float,
+        "language": str,
     },
     "rounds": {
         "game_id": int,
@@ -62,7 +63,7 @@ def test_blank_database_migrates_to_expected_schema(store):
     assert store.db["chats"].pks == ["chat_id"]
     assert store.db.view_names() == ["scores"]
     assert store.db["rounds"].pks == ["game_id", "number"]
-    assert [m.name for m in MIGRATIONS.applied(store.db)] == ["0001_chats", "0002_games"]
+    assert [m.name for m in MIGRATIONS.applied(store.db)] == ["0001_chats", "0002_games", "0003_languages"]
 
 
 def test_migrate_is_idempotent(store):
