@@ -41,11 +41,11 @@ import torch
 from .decode_pool import DecodePool, PixelPlan
 from .defaults import DECODE_WORKERS, MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
+from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .jpeg import gpu_fallback_reason, read_header
 from .pipeline import ZeroShotClassifier
 from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
 from .text_cache import ENCODE_CHUNK
-from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .types import Classified, Guess
 
 logger = logging.getLogger(__name__)

@@ -59,15 +59,13 @@ def test_same_picture_gets_its_taught_label_first():
     assert float(near @ w[0]) >= SAME_PICTURE
     examples = Examples(w[0:1].clone(), ["b"], alpha=0.0)  # taught: this picture is "b"; α = 0: no blend
     labels = ("a", "b", "c")
-    for picture in (w[0], near):
-        guesses = rank_with_examples(picture[None], w, labels, 100.0, examples)[0]
+    for seen in (w[0], near):
+        guesses = rank_with_examples(seen[None], w, labels, 100.0, examples)[0]
         assert guesses[0].label == "b"
     other = torch.from_numpy(unit(rng, 8))
     assert float(other @ w[0]) < SAME_PICTURE
     plain = rank(other[None], w, labels, 100.0)[0]
-    assert [g.label for g in rank_with_examples(other[None], w, labels, 100.0, examples)[0]] == [
-        g.label for g in plain
-    ]
+    assert [g.label for g in rank_with_examples(other[None], w, labels, 100.0, examples)[0]] == [g.label for g in plain]
 
 
 def test_examples_of_labels_not_in_the_list_are_left_out():
