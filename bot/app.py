@@ -25,10 +25,11 @@ from telegram.ext import (
 )
 
 from classifier.engine import Engine
+from classifier.few_shot import Examples
 from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
-from . import game_handlers, handlers
+from . import game_handlers, handlers, teach_handlers
 from .budget import Budgets
 from .config import Settings
 from .game import GameRules
@@ -37,6 +38,7 @@ from .prompts import PendingPrompts
 from .replies import COMMANDS
 from .sending import build_bot
 from .store import Store
+from .teaching import RecentAnswers, TaughtCache
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ OTHER_MEDIA = (
     | filters.STORY
 )
 NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+TYPED_LABELS = filters.REPLY & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
 _GIVEN_ENGINE = "given_engine"
 BOOTSTRAP_RETRIES = 3  # setting up polling or the webhook, once Telegram answered getMe
@@ -84,7 +87,8 @@ def build_application(
 
     Without ``classifier`` the model named in ``settings`` is loaded in ``post_init``.
     An ``engine`` (anything with the ``Engine`` interface: ``start``, ``close``,
-    ``classify``, ``labels_ready``, ``prepare_labels``) is used as it is, instead
+    ``classify``, ``classify_embedded``, ``identity``, ``labels_ready``,
+    ``prepare_labels``) is used as it is, instead
     of an ``Engine`` around the classifier; the application starts and closes it.
     ``game_rules`` sets the drawing game's limits and timings (tests: short rounds);
     ``budgets`` the groups' sending limit (tests: shorter windows, ``Budgets(20, 6.0)``).
@@ -105,6 +109,7 @@ def build_application(
     application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
     application.bot_data[handlers.CHAT_MOVED_HOOK] = game_handlers.move_game
     application.bot_data[handlers.PROMPTS] = PendingPrompts()
+    application.bot_data[handlers.RECENT_ANSWERS] = RecentAnswers()
     if classifier is not None:
         application.bot_data["classifier"] = classifier
     if engine is not None:
@@ -117,11 +122,14 @@ def build_application(
     application.add_handler(CommandHandler("guess", handlers.guess_command))
     application.add_handler(CommandHandler("forget", handlers.forget_command))
     application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
+    application.add_handler(CallbackQueryHandler(teach_handlers.teach_button, pattern=r"^teach:"))
     application.add_handler(CallbackQueryHandler(handlers.stray_button))  # last: every press gets an answer
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
+    # A reply naming what a guessed picture shows ("Other…"): before the usual text handlers.
+    application.add_handler(MessageHandler(TYPED_LABELS, teach_handlers.typed_label), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
     application.add_handler(MessageHandler(NEW_PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
@@ -155,6 +163,10 @@ async def _post_init(application: Application) -> None:
         engine = Engine(classifier, **settings.engine_options)
     await engine.start()
     application.bot_data[handlers.ENGINE] = engine
+    identity = engine.identity  # taught pictures of other models are never mixed in
+    application.bot_data[handlers.TAUGHT] = TaughtCache(
+        lambda chat_id: Examples.from_rows(store.taught(chat_id, identity))
+    )
     await engine.prepare_labels(list(DEFAULT_LABELS))
     await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
     await game_handlers.resume_games(application)

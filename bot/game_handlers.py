@@ -58,7 +58,7 @@ from .game import (
     start_game,
     stop_game,
 )
-from .handlers import ENGINE, STORE, chat_labels, download_picture, is_chat_admin
+from .handlers import ENGINE, STORE, chat_labels, download_picture, is_chat_admin, taught_examples
 from .labels import clean_text
 from .outbox import BUDGETS, CONTROL, OUTBOX, Outbox, Pending
 from .pictures import PictureRef, find_picture
@@ -156,7 +156,8 @@ async def game_picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if data is None:
         raise ApplicationHandlerStop
     try:
-        guesses = await context.bot_data[ENGINE].classify(data, game.labels, top_k=len(game.labels))
+        examples = taught_examples(context, chat.id)
+        guesses = await context.bot_data[ENGINE].classify(data, game.labels, top_k=len(game.labels), examples=examples)
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat.id, type(exc).__name__, exc)
         await message.reply_text(exc.user_message)

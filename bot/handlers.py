@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
+from classifier.types import Classified
 
 from . import replies
 from .labels import apply_labels_command, clean_text, command_args, parse_labels_command
@@ -23,6 +24,7 @@ from .outbox import OUTBOX, Pending
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, PendingPrompts, callback_data
 from .recent import RecentKeys
+from .teaching import RECENT_MAX_AGE_S, Answered
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ FORGET = "forget"  # the /forget question's kind, in its buttons' data
 ANSWERED = "answered"  # RecentKeys of (chat id, message id) already answered: edits get nothing new
 ALBUMS = "albums"  # (chat id, media_group_id) -> the album's messages received so far
 GREETED = "greeted"  # RecentKeys of groups just greeted: joining sends two updates
+RECENT_ANSWERS = "recent_answers"  # RecentAnswers: embeddings of pictures answered with feedback buttons
+TAUGHT = "taught"  # TaughtCache: each chat's taught examples, ready for the engine
+TEACH = "teach"  # the feedback buttons' kind, in their data
+FEEDBACK_ACTIONS = ("ok", "fix")
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
 ANSWERED_REMEMBERED = 4096
@@ -127,11 +133,22 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     own = store.get_labels(chat.id)
     current = own or list(DEFAULT_LABELS)
     if command.kind == "show":
-        await message.reply_text(replies.format_labels(current, is_default=own is None))
+        text = replies.format_labels(current, is_default=own is None)
+        counts = store.taught_counts(chat.id, engine.identity)
+        if counts:
+            text = replies.fit_text(f"{text}\n\n{replies.format_taught_counts(counts)}")
+        await message.reply_text(text)
         return
     if not await is_chat_admin(update, context):
         logger.info("chat %s: non-admin tried /labels %s", chat.id, command.kind)
-        await message.reply_text(replies.NOT_ADMIN_TEXT)
+        refusal = replies.NOT_ADMIN_UNTRAIN_TEXT if command.kind == "untrain" else replies.NOT_ADMIN_TEXT
+        await message.reply_text(refusal)
+        return
+    if command.kind == "untrain":
+        untrained = {label: n for label in command.labels if (n := store.untrain(chat.id, label))}
+        context.bot_data[TAUGHT].drop(chat.id)
+        logger.info("chat %s: untrained %s", chat.id, untrained)
+        await message.reply_text(replies.format_untrained(untrained))
         return
     try:
         new = apply_labels_command(current, list(DEFAULT_LABELS), command)
@@ -201,6 +218,8 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     deleted = context.bot_data[STORE].forget_chat(chat.id)
     context.bot_data[PROMPTS].forget_chat(chat.id)
+    context.bot_data[RECENT_ANSWERS].forget_chat(chat.id)
+    context.bot_data[TAUGHT].drop(chat.id)
     hook = context.bot_data.get(FORGET_HOOK)
     if hook is not None:
         await hook(context, chat.id)
@@ -208,12 +227,15 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
-async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+async def claim_press(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, refusals: dict[Decision, str] | None = None
+) -> str | None:
     """The action of a press to honour now (its prompt is consumed), or None after an alert.
 
     Honoured: a press on a pending prompt's own message, with one of its
     buttons' data, by the person who asked or by someone who is an admin of
     the chat right now. Nothing in the callback data counts as identity.
+    ``refusals`` replaces some of the alerts (``BUTTON_REFUSALS``).
     """
     query = update.callback_query
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
@@ -229,7 +251,7 @@ async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
         verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
     if verdict.decision is not Decision.HONOUR:
         logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
-        await query.answer(BUTTON_REFUSALS[verdict.decision], show_alert=True)
+        await query.answer({**BUTTON_REFUSALS, **(refusals or {})}[verdict.decision], show_alert=True)
         return None
     return verdict.action
 
@@ -259,6 +281,8 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
     moved = context.bot_data[STORE].move_chat(old_id, new_id)
     context.bot_data[PROMPTS].move_chat(old_id, new_id)
+    context.bot_data[RECENT_ANSWERS].move_chat(old_id, new_id)
+    context.bot_data[TAUGHT].drop(old_id, new_id)
     hook = context.bot_data.get(CHAT_MOVED_HOOK)
     if hook is not None:
         await hook(context, old_id, new_id)
@@ -346,7 +370,12 @@ async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Download the picture in ``message``, classify it, reply to it."""
+    """Download the picture in ``message``, classify it, reply to it with feedback buttons.
+
+    In a group the answer waits a moment in the outbox: when several pictures'
+    answers go out as one message, that message has no buttons (which picture
+    would a press be about?); an answer sent alone has them.
+    """
     found = find_picture(message)
     if found is None:
         return
@@ -356,15 +385,51 @@ async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -
     data = await download_picture(found, message, context)
     if data is None:
         return
-    result = await _classify(data, message.chat_id, context)
-    outbox = context.bot_data.get(OUTBOX)
-    if isinstance(result, str) or message.chat.type == ChatType.PRIVATE or outbox is None:
-        await message.reply_text(result if isinstance(result, str) else replies.format_guesses(result))
+    labels = chat_labels(context, message.chat_id)
+    result = await _classify(data, message.chat_id, context, labels=labels, embed=True)
+    if isinstance(result, str):
+        await message.reply_text(result)
         return
-    # In a group, answers wait a moment in the outbox: several go out as one message.
-    line = replies.format_guess_line(sender_name(message), result)
-    item = Pending(message.message_id, replies.format_guesses(result), line, at=time.time())
+    text = replies.format_guesses(result.guesses)
+
+    def offer_feedback(sent: Message) -> None:
+        _remember_answer(context, message, sent, result, labels)
+
+    outbox = context.bot_data.get(OUTBOX)
+    if message.chat.type == ChatType.PRIVATE or outbox is None:
+        offer_feedback(await message.reply_text(text, reply_markup=feedback_keyboard()))
+        return
+    line = replies.format_guess_line(sender_name(message), result.guesses)
+    item = Pending(
+        message.message_id, text, line, at=time.time(), reply_markup=feedback_keyboard(), on_sent=offer_feedback
+    )
     outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
+
+
+def feedback_keyboard() -> InlineKeyboardMarkup:
+    """👍 and ✏️ under a guess: the data names the action only."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(replies.FEEDBACK_GOOD, callback_data=callback_data(TEACH, "ok")),
+                InlineKeyboardButton(replies.FEEDBACK_FIX, callback_data=callback_data(TEACH, "fix")),
+            ]
+        ]
+    )
+
+
+def _remember_answer(
+    context: ContextTypes.DEFAULT_TYPE, picture: Message, sent: Message, result: Classified, labels: list[str]
+) -> None:
+    """Keep the answered picture's embedding and who may correct it, for the buttons under ``sent``."""
+    sender = picture.from_user.id if picture.from_user and picture.sender_chat is None else 0
+    answered = Answered(
+        sent.chat_id, sent.message_id, sender, context.bot_data[ENGINE].identity, result.embedding, tuple(labels)
+    )
+    context.bot_data[RECENT_ANSWERS].add(answered)
+    context.bot_data[PROMPTS].add(
+        TEACH, sent.chat_id, sent.message_id, sender, FEEDBACK_ACTIONS, time.time(), ttl_s=RECENT_MAX_AGE_S
+    )
 
 
 def sender_name(message: Message, limit: int = 32) -> str:
@@ -379,11 +444,27 @@ def sender_name(message: Message, limit: int = 32) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-async def _classify(data: bytes, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> list | str:
-    """The top guesses over the chat's labels, or the user's message for a classifier error."""
-    labels = chat_labels(context, chat_id)
+def taught_examples(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
+    """The chat's taught examples for the engine (None when it taught nothing)."""
+    return context.bot_data[TAUGHT].get(chat_id)
+
+
+async def _classify(
+    data: bytes,
+    chat_id: int,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    labels: list[str] | None = None,
+    embed: bool = False,
+) -> list | Classified | str:
+    """The top guesses over the chat's labels (``embed``: with the picture's embedding), with what
+    the chat taught, or the user's message for a classifier error."""
+    labels = labels or chat_labels(context, chat_id)
+    engine, examples = context.bot_data[ENGINE], taught_examples(context, chat_id)
     try:
-        return await context.bot_data[ENGINE].classify(data, labels, top_k=replies.TOP_GUESSES)
+        if embed:
+            return await engine.classify_embedded(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
+        return await engine.classify(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
         return exc.user_message
