@@ -26,11 +26,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .defaults import FEW_SHOT_ALPHA, FEW_SHOT_BETA
 from .types import Guess
 from .zero_shot import rank, top_guesses
 
-DEFAULT_ALPHA = 1.0
-DEFAULT_BETA = 5.5
+DEFAULT_ALPHA = FEW_SHOT_ALPHA
+DEFAULT_BETA = FEW_SHOT_BETA
 SAME_PICTURE = 0.95  # cosine to a taught picture at which it counts as that picture
 SAME_MARGIN = 5.0  # logits the taught label gets above the best other one for the same picture
 _VALUES_KEPT = 8  # label lists an Examples keeps its value matrix for
@@ -148,3 +149,52 @@ def rank_with_examples(
         return rank(features, label_weights, labels, logit_scale, top_k)
     logits = blend_logits(features, label_weights, logit_scale, keys, values, examples.alpha, examples.beta)
     return [top_guesses(row, labels, top_k) for row in logits.softmax(dim=-1)]
+
+
+TUNE_ALPHAS = (0.5, 1.0, 2.0, 4.0, 8.0)
+TUNE_BETAS = (1.0, 2.0, 3.5, 5.5, 8.0, 12.0)
+
+
+def leave_one_out_top1(
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    label_weights: torch.Tensor,
+    logit_scale: float,
+    alpha: float,
+    beta: float,
+) -> float:
+    """Top-1 accuracy on the taught examples themselves, each ranked with all the others as the cache.
+
+    ``features`` ``[N, dim]`` unit embeddings, ``targets`` ``[N]`` label indices into ``label_weights``.
+    """
+    features = F.normalize(features.float(), dim=-1)
+    values = F.one_hot(targets, label_weights.shape[0]).float()
+    affinity = features @ features.T
+    affinity.fill_diagonal_(-torch.inf)  # an example never sees itself: exp(-inf) = 0
+    logits = logit_scale * features @ label_weights.float().T + alpha * torch.exp(-beta * (1.0 - affinity)) @ values
+    best, nearest = affinity.max(dim=1)
+    same = (best >= SAME_PICTURE).nonzero().flatten()
+    if same.numel():
+        logits[same, targets[nearest[same]]] = logits[same].max(dim=1).values + SAME_MARGIN
+    return float((logits.argmax(dim=1) == targets).float().mean()) if len(targets) else 0.0
+
+
+def tune_blend(
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    label_weights: torch.Tensor,
+    logit_scale: float,
+    alphas: Sequence[float] = TUNE_ALPHAS,
+    betas: Sequence[float] = TUNE_BETAS,
+) -> list[tuple[float, float, float]]:
+    """(α, β, leave-one-out top-1) for each pair of the grid, best first; ties favour the defaults' neighbours."""
+
+    def distance(alpha: float, beta: float) -> float:
+        return abs(np.log(alpha / DEFAULT_ALPHA)) + abs(np.log(beta / DEFAULT_BETA))
+
+    results = [
+        (alpha, beta, leave_one_out_top1(features, targets, label_weights, logit_scale, alpha, beta))
+        for alpha in alphas
+        for beta in betas
+    ]
+    return sorted(results, key=lambda r: (-r[2], distance(r[0], r[1])))

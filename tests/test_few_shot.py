@@ -1,22 +1,29 @@
 """The cache model (Tip-Adapter) against a straight NumPy reference, and the engine ranking with examples."""
 
 import asyncio
+import json
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from test_engine import ANIMALS, GatedClassifier, hold_first_batch, picture, until
 
+from bot.cli import main
 from classifier.engine import Engine
 from classifier.few_shot import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
     SAME_PICTURE,
     Examples,
     blend_logits,
     cache_logits,
     embedding_bytes,
     embedding_from_bytes,
+    leave_one_out_top1,
     rank_with_examples,
+    tune_blend,
 )
 from classifier.types import Classified
 from classifier.zero_shot import rank
@@ -112,3 +119,64 @@ async def test_mixed_chats_share_one_forward_pass_and_each_gets_its_own_examples
     assert isinstance(embedded, Classified) and embedded.guesses[0].label == plain[0].label
     assert torch.allclose(embedding_from_bytes(embedded.embedding), features[0], atol=1e-5)
     assert engine.identity == tiny_classifier.identity
+
+
+def test_leave_one_out_matches_a_loop_over_the_blend():
+    rng = np.random.default_rng(11)
+    features, weights = torch.from_numpy(unit(rng, 8, 16)), torch.from_numpy(unit(rng, 3, 16))
+    targets = torch.tensor([0, 0, 1, 1, 2, 2, 0, 1])
+    hits = 0
+    for i in range(8):
+        others = [j for j in range(8) if j != i]
+        values = F.one_hot(targets[others], 3).float()
+        logits = blend_logits(features[i : i + 1], weights, 30.0, features[others], values, 2.0, 3.5)
+        hits += int(logits.argmax() == targets[i])
+    assert leave_one_out_top1(features, targets, weights, 30.0, 2.0, 3.5) == hits / 8
+    grid = tune_blend(features, targets, weights, 30.0, alphas=(1.0, 2.0), betas=(3.5, 5.5))
+    assert len(grid) == 4 and grid[0][2] == max(score for _, _, score in grid)
+
+
+def drawings_folder(root) -> str:
+    """Three labels of six drawings each: one colour per label, sizes and a dot varying."""
+    for label, colour in [("red_thing", (230, 20, 20)), ("blue thing", (20, 20, 230)), ("green", (20, 200, 20))]:
+        folder = root / "set" / label
+        folder.mkdir(parents=True)
+        for i in range(6):
+            image = Image.new("RGB", (60 + 4 * i, 60), colour)
+            image.putpixel((i, i), (255, 255, 255))
+            image.save(folder / f"{i}.png")
+    return str(root / "set")
+
+
+def evaluate(folder, model, capsys, *options) -> tuple[int, str]:
+    code = main(["evaluate", folder, "--model", model, "--db", ":memory:", *options])
+    return code, capsys.readouterr().out
+
+
+def test_evaluate_shots_reports_both_columns_and_is_seeded(tmp_path, tiny_model_name, capsys):
+    folder = drawings_folder(tmp_path)
+    code, out = evaluate(folder, tiny_model_name, capsys, "--shots", "2", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["zero_shot"]["images"] == report["taught"]["images"] == 12  # 18 drawings, 6 taught
+    assert {label: len(paths) for label, paths in report["taught_images"].items()} == {
+        "red thing": 2,
+        "blue thing": 2,
+        "green": 2,
+    }
+    assert (report["alpha"], report["beta"], report["seed"]) == (DEFAULT_ALPHA, DEFAULT_BETA, 0)
+    assert 0.0 <= report["zero_shot"]["top1"] <= 1.0 and report["taught"]["top1"] == 1.0  # near-same drawings
+    assert evaluate(folder, tiny_model_name, capsys, "--shots", "2", "--json")[1] == out  # same seed, same run
+    other = json.loads(evaluate(folder, tiny_model_name, capsys, "--shots", "2", "--json", "--seed", "3")[1])
+    assert other["taught_images"] != report["taught_images"]
+
+    code, text = evaluate(folder, tiny_model_name, capsys, "--shots", "3", "--alpha", "2", "--beta", "8", "--tune")
+    assert code == 0
+    assert "zero-shot" in text and "taught (alpha" in text and "top-1 accuracy" in text and "top-5 accuracy" in text
+    assert "tuned on the taught drawings (leave-one-out, 30 pairs)" in text and "taught drawings:" in text
+
+
+def test_alpha_beta_and_tune_need_shots(tmp_path, tiny_model_name, capsys):
+    folder = drawings_folder(tmp_path)
+    assert main(["evaluate", folder, "--tune", "--model", tiny_model_name, "--db", ":memory:"]) == 2
+    assert "--shots" in capsys.readouterr().err
