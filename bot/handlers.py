@@ -2,6 +2,8 @@
 
 Every failure a user can cause gets a short reply here; anything unexpected
 goes to ``on_error``, which logs it and apologises without a traceback.
+State (store, engine, prompts, answered messages, albums) lives in
+``context.services`` (``bot.services``); Telegram I/O helpers in ``bot.telegram_io``.
 """
 
 import asyncio
@@ -11,42 +13,28 @@ from dataclasses import replace
 
 from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.error import NetworkError, TelegramError
 
 from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Classified
 
 from . import replies
-from .labels import apply_labels_command, clean_text, command_args, parse_labels_command
-from .outbox import OUTBOX, Pending
-from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
-from .prompts import Decision, PendingPrompts, callback_data
-from .recent import RecentKeys
+from .game_handlers import forget_game, move_game
+from .labels import apply_labels_command, command_args, parse_labels_command
+from .outbox import Pending
+from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
+from .prompts import Decision, callback_data
+from .services import BotContext
 from .teaching import RECENT_MAX_AGE_S, Answered
+from .telegram_io import classify_bytes, classify_picture, fetch_picture, is_admin_now, is_chat_admin, sender_name
 
 logger = logging.getLogger(__name__)
 
-ENGINE = "engine"
-STORE = "store"
-SETTINGS = "settings"
-PROMPTS = "prompts"  # PendingPrompts: questions asked with inline buttons
-FORGET_HOOK = "forget_hook"  # async (context, chat_id): more to clear, e.g. a running game
-CHAT_MOVED_HOOK = "chat_moved_hook"  # async (context, old_id, new_id): more to move, e.g. a running game
 FORGET = "forget"  # the /forget question's kind, in its buttons' data
-ANSWERED = "answered"  # RecentKeys of (chat id, message id) already answered: edits get nothing new
-ALBUMS = "albums"  # (chat id, media_group_id) -> the album's messages received so far
-GREETED = "greeted"  # RecentKeys of groups just greeted: joining sends two updates
-RECENT_ANSWERS = "recent_answers"  # RecentAnswers: embeddings of pictures answered with feedback buttons
-TAUGHT = "taught"  # TaughtCache: each chat's taught examples, ready for the engine
 TEACH = "teach"  # the feedback buttons' kind, in their data
 FEEDBACK_ACTIONS = ("ok", "fix")
-DOWNLOAD_ATTEMPTS = 3
-DOWNLOAD_BACKOFF_S = 0.5
-ANSWERED_REMEMBERED = 4096
 ALBUM_WAIT_S = 1.0  # an album's messages arrive as separate updates within moments
-GREETING_DEDUP_S = 60.0
 
 BUTTON_REFUSALS = {
     Decision.NOT_YOURS: replies.FORGET_NOT_YOURS_TEXT,
@@ -60,56 +48,50 @@ NO_PICTURE_TEXT = {
 }
 
 
-def chat_labels(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> list[str]:
-    """The chat's labels, or the defaults."""
-    return context.bot_data[STORE].get_labels(chat_id) or list(DEFAULT_LABELS)
-
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Greet and say what to send."""
     user = update.effective_user
     await update.effective_message.reply_text(replies.build_start_text(user.first_name if user else None))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot does and its commands."""
     await update.effective_message.reply_text(replies.HELP_TEXT)
 
 
-async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_text(update: Update, context: BotContext) -> None:
     """A plain text in a private chat: explain what to send."""
     await update.effective_message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
 
 
-async def private_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_other(update: Update, context: BotContext) -> None:
     """A voice message, video, location, poll… in a private chat: say what we look at."""
     await update.effective_message.reply_text(replies.NOT_A_PICTURE_TEXT)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A command we don't have, in a private chat: point at /help."""
     await update.effective_message.reply_text(replies.UNKNOWN_COMMAND_TEXT)
 
 
-async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def bot_membership(update: Update, context: BotContext) -> None:
     """The bot's own membership changed: greet a group that just added it."""
     change = update.my_chat_member
     if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
         await _greet_group(change.chat, context)
 
 
-async def new_chat_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def new_chat_members(update: Update, context: BotContext) -> None:
     """Someone joined a group: greet it when it is the bot."""
     if any(user.id == context.bot.id for user in update.effective_message.new_chat_members):
         await _greet_group(update.effective_chat, context)
 
 
-async def _greet_group(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _greet_group(chat: Chat, context: BotContext) -> None:
     """Say hello to a group once, whichever of the two join updates comes first."""
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return
-    greeted = context.bot_data.setdefault(GREETED, RecentKeys(max_age_s=GREETING_DEDUP_S))
-    if not greeted.add(chat.id):
+    if not context.services.greeted.add(chat.id):
         return
     logger.info("chat %s: added to the group", chat.id)
     await context.bot.send_message(chat.id, replies.build_group_greeting(context.bot.username))
@@ -121,10 +103,10 @@ def _is_member(member: ChatMember) -> bool:
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
 
 
-async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def labels_command(update: Update, context: BotContext) -> None:
     """/labels [set|add|remove|reset] …: show or change the chat's labels."""
     message, chat = update.effective_message, update.effective_chat
-    store, engine = context.bot_data[STORE], context.bot_data[ENGINE]
+    store, engine = context.services.store, context.services.engine
     try:
         command = parse_labels_command(command_args(message.text or ""))
     except UserError as exc:
@@ -146,7 +128,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if command.kind == "untrain":
         untrained = {label: n for label in command.labels if (n := store.untrain(chat.id, label))}
-        context.bot_data[TAUGHT].drop(chat.id)
+        context.services.taught.drop(chat.id)
         logger.info("chat %s: untrained %s", chat.id, untrained)
         await message.reply_text(replies.format_untrained(untrained))
         return
@@ -169,25 +151,7 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await message.reply_text(replies.format_labels_changed(new, is_default=command.kind == "reset"))
 
 
-async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Private chats: always. Groups: the creator and administrators (also posting anonymously)."""
-    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
-    if chat.type == ChatType.PRIVATE:
-        return True
-    if message.sender_chat is not None and message.sender_chat.id == chat.id:
-        return True  # an anonymous group admin
-    if user is None:
-        return False
-    return await is_admin_now(context, chat.id, user.id)
-
-
-async def is_admin_now(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    """Whether the user is the chat's creator or an administrator, asking Telegram now."""
-    member = await context.bot.get_chat_member(chat_id, user_id)
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
-
-
-async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if not await is_chat_admin(update, context):
@@ -203,10 +167,10 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
     sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
     asker = user.id if user else 0
-    context.bot_data[PROMPTS].add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
+    context.services.prompts.add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
 
 
-async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_button(update: Update, context: BotContext) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
     action = await claim_press(update, context)
     if action is None:
@@ -216,20 +180,16 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
         return
-    deleted = context.bot_data[STORE].forget_chat(chat.id)
-    context.bot_data[PROMPTS].forget_chat(chat.id)
-    context.bot_data[RECENT_ANSWERS].forget_chat(chat.id)
-    context.bot_data[TAUGHT].drop(chat.id)
-    hook = context.bot_data.get(FORGET_HOOK)
-    if hook is not None:
-        await hook(context, chat.id)
+    deleted = context.services.store.forget_chat(chat.id)
+    context.services.prompts.forget_chat(chat.id)
+    context.services.recent_answers.forget_chat(chat.id)
+    context.services.taught.drop(chat.id)
+    forget_game(context, chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
-async def claim_press(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, refusals: dict[Decision, str] | None = None
-) -> str | None:
+async def claim_press(update: Update, context: BotContext, refusals: dict[Decision, str] | None = None) -> str | None:
     """The action of a press to honour now (its prompt is consumed), or None after an alert.
 
     Honoured: a press on a pending prompt's own message, with one of its
@@ -243,7 +203,7 @@ async def claim_press(
         await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
         return None
     chat_id, message_id = message.chat.id, message.message_id
-    prompts: PendingPrompts = context.bot_data[PROMPTS]
+    prompts = context.services.prompts
     verdict = prompts.check(chat_id, message_id, query.from_user.id, query.data, time.time())
     if verdict.decision is Decision.NOT_YOURS and await is_admin_now(context, chat_id, query.from_user.id):
         verdict = replace(verdict, decision=Decision.HONOUR)
@@ -256,7 +216,7 @@ async def claim_press(
     return verdict.action
 
 
-async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stray_button(update: Update, context: BotContext) -> None:
     """Any other button press (old keyboards, forged data): answer it and do nothing."""
     query = update.callback_query
     logger.info(
@@ -267,7 +227,7 @@ async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
 
 
-async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chat_migrated(update: Update, context: BotContext) -> None:
     """A group became a supergroup: its labels, games, scores and prompts move to the new chat id.
 
     Telegram tells both chats (``migrate_to_chat_id`` in the old one,
@@ -279,19 +239,17 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
     else:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
-    moved = context.bot_data[STORE].move_chat(old_id, new_id)
-    context.bot_data[PROMPTS].move_chat(old_id, new_id)
-    context.bot_data[RECENT_ANSWERS].move_chat(old_id, new_id)
-    context.bot_data[TAUGHT].drop(old_id, new_id)
-    hook = context.bot_data.get(CHAT_MOVED_HOOK)
-    if hook is not None:
-        await hook(context, old_id, new_id)
+    moved = context.services.store.move_chat(old_id, new_id)
+    context.services.prompts.move_chat(old_id, new_id)
+    context.services.recent_answers.move_chat(old_id, new_id)
+    context.services.taught.drop(old_id, new_id)
+    move_game(context, old_id, new_id)
     if old_id in context.application.chat_data:
         context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
     logger.info("chat %s: moved to %s (%d rows)", old_id, new_id, moved)
 
 
-async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def picture(update: Update, context: BotContext) -> None:
     """A photo, image document, sticker or GIF: answer with guesses when it is meant for us.
 
     Each message is answered once: an edit gets guesses only when it newly
@@ -308,20 +266,20 @@ async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_picture(message, context)
 
 
-async def album_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def album_message(update: Update, context: BotContext) -> None:
     """One item of an album: collect them, and answer the album once it is complete."""
     message = update.effective_message
     key = (message.chat_id, message.media_group_id)
-    context.bot_data.setdefault(ALBUMS, {}).setdefault(key, []).append(message)
+    context.services.albums.setdefault(key, []).append(message)
     name = f"album:{key[0]}:{key[1]}"
     for job in context.job_queue.get_jobs_by_name(name):
         job.schedule_removal()
     context.job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
 
 
-async def _answer_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _answer_album(context: BotContext) -> None:
     """No new item came for a moment: guess every picture, in one reply, if the album asks us."""
-    messages = sorted(context.bot_data.get(ALBUMS, {}).pop(context.job.data, []), key=lambda m: m.message_id)
+    messages = sorted(context.services.albums.pop(context.job.data, []), key=lambda m: m.message_id)
     if not messages:
         return
     first = messages[0]
@@ -340,7 +298,7 @@ async def _answer_album(context: ContextTypes.DEFAULT_TYPE) -> None:
     await first.reply_text(replies.format_album_guesses(results))
 
 
-async def _guess_album_item(message: Message, context: ContextTypes.DEFAULT_TYPE) -> list | str:
+async def _guess_album_item(message: Message, context: BotContext) -> list | str:
     """One album item's guesses, or the text saying why there are none."""
     found = find_picture(message)
     if not isinstance(found, PictureRef):
@@ -348,16 +306,17 @@ async def _guess_album_item(message: Message, context: ContextTypes.DEFAULT_TYPE
     data = await fetch_picture(found, message.chat_id, context)
     if isinstance(data, str):
         return data
-    return await _classify(data, message.chat_id, context)
+    services = context.services
+    labels, examples = services.chat_labels(message.chat_id), services.taught_examples(message.chat_id)
+    return await classify_bytes(services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, examples)
 
 
-def _first_answer(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
+def _first_answer(context: BotContext, message: Message) -> bool:
     """True the first time we answer ``message`` (checked and recorded before any await)."""
-    answered = context.bot_data.setdefault(ANSWERED, RecentKeys(ANSWERED_REMEMBERED))
-    return answered.add((message.chat_id, message.message_id))
+    return context.services.answered.add((message.chat_id, message.message_id))
 
 
-async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guess_command(update: Update, context: BotContext) -> None:
     """/guess as a reply to a picture: guess that picture (an edited /guess is not answered again)."""
     message = update.effective_message
     if not _first_answer(context, message):
@@ -369,7 +328,7 @@ async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await answer_picture(target, context)
 
 
-async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_picture(message: Message, context: BotContext) -> None:
     """Download the picture in ``message``, classify it, reply to it with feedback buttons.
 
     In a group the answer waits a moment in the outbox: when several pictures'
@@ -382,28 +341,23 @@ async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -
     if isinstance(found, NoPicture):
         await message.reply_text(NO_PICTURE_TEXT[found.reason])
         return
-    data = await download_picture(found, message, context)
-    if data is None:
-        return
-    labels = chat_labels(context, message.chat_id)
-    result = await _classify(data, message.chat_id, context, labels=labels, embed=True)
-    if isinstance(result, str):
-        await message.reply_text(result)
+    labels = context.services.chat_labels(message.chat_id)
+    result = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
+    if result is None:
         return
     text = replies.format_guesses(result.guesses)
 
     def offer_feedback(sent: Message) -> None:
         _remember_answer(context, message, sent, result, labels)
 
-    outbox = context.bot_data.get(OUTBOX)
-    if message.chat.type == ChatType.PRIVATE or outbox is None:
+    if message.chat.type == ChatType.PRIVATE:
         offer_feedback(await message.reply_text(text, reply_markup=feedback_keyboard()))
         return
     line = replies.format_guess_line(sender_name(message), result.guesses)
     item = Pending(
         message.message_id, text, line, at=time.time(), reply_markup=feedback_keyboard(), on_sent=offer_feedback
     )
-    outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
+    context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
 
 
 def feedback_keyboard() -> InlineKeyboardMarkup:
@@ -419,113 +373,21 @@ def feedback_keyboard() -> InlineKeyboardMarkup:
 
 
 def _remember_answer(
-    context: ContextTypes.DEFAULT_TYPE, picture: Message, sent: Message, result: Classified, labels: list[str]
+    context: BotContext, picture: Message, sent: Message, result: Classified, labels: list[str]
 ) -> None:
     """Keep the answered picture's embedding and who may correct it, for the buttons under ``sent``."""
+    services = context.services
     sender = picture.from_user.id if picture.from_user and picture.sender_chat is None else 0
     answered = Answered(
-        sent.chat_id, sent.message_id, sender, context.bot_data[ENGINE].identity, result.embedding, tuple(labels)
+        sent.chat_id, sent.message_id, sender, services.engine.identity, result.embedding, tuple(labels)
     )
-    context.bot_data[RECENT_ANSWERS].add(answered)
-    context.bot_data[PROMPTS].add(
+    services.recent_answers.add(answered)
+    services.prompts.add(
         TEACH, sent.chat_id, sent.message_id, sender, FEEDBACK_ACTIONS, time.time(), ttl_s=RECENT_MAX_AGE_S
     )
 
 
-def sender_name(message: Message, limit: int = 32) -> str:
-    """Who sent it, cleaned like players' names: the user, an anonymous admin, or the channel."""
-    chat = message.sender_chat
-    if chat is not None and chat.id == message.chat_id:
-        return replies.ANONYMOUS_ADMIN_NAME
-    if chat is not None:
-        name = clean_text(chat.title or "") or "Channel"
-    else:
-        name = clean_text(message.from_user.first_name if message.from_user else "") or "Someone"
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-def taught_examples(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
-    """The chat's taught examples for the engine (None when it taught nothing)."""
-    return context.bot_data[TAUGHT].get(chat_id)
-
-
-async def _classify(
-    data: bytes,
-    chat_id: int,
-    context: ContextTypes.DEFAULT_TYPE,
-    *,
-    labels: list[str] | None = None,
-    embed: bool = False,
-) -> list | Classified | str:
-    """The top guesses over the chat's labels (``embed``: with the picture's embedding), with what
-    the chat taught, or the user's message for a classifier error."""
-    labels = labels or chat_labels(context, chat_id)
-    engine, examples = context.bot_data[ENGINE], taught_examples(context, chat_id)
-    try:
-        if embed:
-            return await engine.classify_embedded(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
-        return await engine.classify(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
-    except UserError as exc:
-        logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
-        return exc.user_message
-
-
-async def download_picture(
-    found: PictureRef, reply_to: Message, context: ContextTypes.DEFAULT_TYPE, *, show_typing: bool = True
-) -> bytes | None:
-    """The file's bytes, or ``None`` after telling the user why not.
-
-    "typing…" is shown in private chats only (unless ``show_typing=False``):
-    in a group it would cost one of its 20 messages a minute.
-    """
-    too_big = found.file_size and found.file_size > MAX_DOWNLOAD_BYTES
-    if show_typing and not too_big and reply_to.chat.type == ChatType.PRIVATE:
-        await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
-    data = await fetch_picture(found, reply_to.chat_id, context)
-    if isinstance(data, str):
-        await reply_to.reply_text(data)
-        return None
-    return data
-
-
-async def fetch_picture(found: PictureRef, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> bytes | str:
-    """The file's bytes, or the text telling the user why not.
-
-    Downloads are idempotent, so network failures and flood waits are retried
-    a few times before the user is asked to send the picture again. A file
-    Telegram refuses (an unknown or expired ``file_id``) is not retried.
-    """
-    if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
-        return replies.TOO_BIG_TEXT
-    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-        try:
-            file = await context.bot.get_file(found.file_id)
-            if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
-                return replies.TOO_BIG_TEXT
-            data = bytes(await file.download_as_bytearray())
-            if file.file_size and len(data) != file.file_size:
-                raise NetworkError(f"incomplete download: {len(data)} of {file.file_size} bytes")
-            return data
-        except BadRequest as exc:
-            if "too big" in exc.message.lower():
-                return replies.TOO_BIG_TEXT
-            logger.warning("chat %s: Telegram refused the file: %s", chat_id, exc.message)
-            return replies.DOWNLOAD_FAILED_TEXT
-        except RetryAfter as exc:
-            delay, error = _seconds(exc.retry_after), exc
-        except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
-            delay, error = DOWNLOAD_BACKOFF_S * attempt, exc
-        logger.warning("chat %s: download attempt %d failed: %s", chat_id, attempt, error)
-        if attempt < DOWNLOAD_ATTEMPTS:
-            await asyncio.sleep(delay)
-    return replies.DOWNLOAD_FAILED_TEXT
-
-
-def _seconds(value) -> float:
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
-
-
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the exception; tell the user something went wrong, never how."""
     if update is None and context.job is None and isinstance(context.error, NetworkError):
         # Polling lost Telegram for a moment; PTB's updater retries with growing pauses.

@@ -19,24 +19,15 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
 from classifier.errors import ClassifierError
 
 from . import replies
-from .handlers import (
-    ENGINE,
-    PROMPTS,
-    RECENT_ANSWERS,
-    STORE,
-    TAUGHT,
-    TEACH,
-    chat_labels,
-    claim_press,
-    is_admin_now,
-)
+from .handlers import TEACH, claim_press
 from .labels import LabelsCommand, LabelsError, apply_labels_command, clean_text, parse_labels_command
 from .prompts import Decision, callback_data
+from .services import BotContext
 from .teaching import (
     PER_CHAT,
     PER_LABEL,
@@ -47,6 +38,7 @@ from .teaching import (
     find_label,
     picker_page,
 )
+from .telegram_io import is_admin_now
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +46,20 @@ REFUSALS = {Decision.NOT_YOURS: replies.TEACH_NOT_YOURS_TEXT, Decision.STALE: re
 HOUR_S = 3600.0
 
 
-async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def teach_button(update: Update, context: BotContext) -> None:
     """A press on a guess's buttons, the picker, or the offer to add a typed label."""
     action = await claim_press(update, context, REFUSALS)
     if action is None:
         return
     query = update.callback_query
     chat_id, message_id = query.message.chat.id, query.message.message_id
-    answered = context.bot_data[RECENT_ANSWERS].get(chat_id, message_id)
+    answered = context.services.recent_answers.get(chat_id, message_id)
     if answered is None:  # forgotten (too old, too many since, /forget) while its prompt lived
         await query.answer(replies.TEACH_GONE_TEXT, show_alert=True)
         await _drop_keyboard(query.message)
         return
     if action == "ok":
-        context.bot_data[RECENT_ANSWERS].pop(chat_id, message_id)
+        context.services.recent_answers.pop(chat_id, message_id)
         await query.answer(replies.TEACH_THANKS_TEXT)
         await _drop_keyboard(query.message)
     elif action in ("fix", "prev", "next"):
@@ -82,20 +74,20 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif action.startswith("l") and action[1:].isdigit() and int(action[1:]) < len(answered.labels):
         await _teach_and_say(context, query, answered, answered.labels[int(action[1:])])
     elif action == "add" and answered.new_label:
-        await _add_label_and_teach(context, query, answered)
+        await _add_label_and_teach(context, query, answered, answered.new_label)
     else:  # "no": the offer to add a typed label, declined
-        context.bot_data[RECENT_ANSWERS].pop(chat_id, message_id)
+        context.services.recent_answers.pop(chat_id, message_id)
         await query.answer()
         await query.message.edit_text(replies.TEACH_OFFER_DECLINED_TEXT)
 
 
-async def typed_label(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def typed_label(update: Update, context: BotContext) -> None:
     """A reply to a guess after "Other…", from the person who pressed it: the right label."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     target = message.reply_to_message
     if target is None or user is None or target.from_user is None or target.from_user.id != context.bot.id:
         return
-    answered = context.bot_data[RECENT_ANSWERS].get(chat.id, target.message_id)
+    answered = context.services.recent_answers.get(chat.id, target.message_id)
     if answered is None or answered.typing_user != user.id:
         return
     try:
@@ -104,7 +96,7 @@ async def typed_label(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(exc.user_message)
         raise ApplicationHandlerStop from None
     typed = command.labels[0] if command.labels else clean_text(message.text or "")
-    known = find_label(chat_labels(context, chat.id), typed)
+    known = find_label(context.services.chat_labels(chat.id), typed)
     if known is not None:
         answered.typing_user = None
         text = _teach(context, answered, known, user.id)
@@ -123,12 +115,12 @@ async def typed_label(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         ]
     )
     offer = await message.reply_text(replies.format_new_label_offer(typed), reply_markup=keyboard)
-    context.bot_data[RECENT_ANSWERS].add(answered, offer.message_id)
-    context.bot_data[PROMPTS].add(TEACH, chat.id, offer.message_id, user.id, ("add", "no"), time.time())
+    context.services.recent_answers.add(answered, offer.message_id)
+    context.services.prompts.add(TEACH, chat.id, offer.message_id, user.id, ("add", "no"), time.time())
     raise ApplicationHandlerStop
 
 
-async def _show_picker(context: ContextTypes.DEFAULT_TYPE, message: Message, answered: Answered, page: int) -> None:
+async def _show_picker(context: BotContext, message: Message, answered: Answered, page: int) -> None:
     """Turn the buttons into one page of labels and wait for the next press."""
     shown = picker_page(answered.labels, page)
     answered.page = shown.page
@@ -147,13 +139,13 @@ async def _show_picker(context: ContextTypes.DEFAULT_TYPE, message: Message, ans
         actions.append("next")
     rows += [nav] if nav else []
     rows.append([InlineKeyboardButton(replies.PICK_OTHER, callback_data=callback_data(TEACH, "other"))])
-    context.bot_data[PROMPTS].add(
+    context.services.prompts.add(
         TEACH, answered.chat_id, message.message_id, answered.sender_id, actions, time.time(), ttl_s=RECENT_MAX_AGE_S
     )
     await message.edit_reply_markup(InlineKeyboardMarkup(rows))
 
 
-async def _teach_and_say(context: ContextTypes.DEFAULT_TYPE, query, answered: Answered, label: str) -> None:
+async def _teach_and_say(context: BotContext, query, answered: Answered, label: str) -> None:
     text = _teach(context, answered, label, query.from_user.id)
     if text is None:
         await query.answer(replies.TEACH_TOO_MANY_TEXT, show_alert=True)
@@ -163,15 +155,15 @@ async def _teach_and_say(context: ContextTypes.DEFAULT_TYPE, query, answered: An
     await query.message.edit_text(text)
 
 
-async def _add_label_and_teach(context: ContextTypes.DEFAULT_TYPE, query, answered: Answered) -> None:
+async def _add_label_and_teach(context: BotContext, query, answered: Answered, typed: str) -> None:
     """An admin agreed to add the label they typed: add it, then teach it."""
     chat = query.message.chat
-    store, engine = context.bot_data[STORE], context.bot_data[ENGINE]
-    current = chat_labels(context, chat.id)
-    label = find_label(current, answered.new_label)
+    store, engine = context.services.store, context.services.engine
+    current = context.services.chat_labels(chat.id)
+    label = find_label(current, typed)
     if label is None:
         try:
-            labels = apply_labels_command(current, current, LabelsCommand("add", (answered.new_label,)))
+            labels = apply_labels_command(current, current, LabelsCommand("add", (typed,)))
         except LabelsError as exc:  # the list is full
             await query.answer(exc.user_message, show_alert=True)
             return
@@ -181,13 +173,13 @@ async def _add_label_and_teach(context: ContextTypes.DEFAULT_TYPE, query, answer
             await engine.prepare_labels(labels)
         except ClassifierError as exc:  # stored anyway: computed on first use
             logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
-        label = answered.new_label
+        label = typed
     await _teach_and_say(context, query, answered, label)
 
 
-def _teach(context: ContextTypes.DEFAULT_TYPE, answered: Answered, label: str, user_id: int) -> str | None:
+def _teach(context: BotContext, answered: Answered, label: str, user_id: int) -> str | None:
     """Store the picture's embedding as ``label``; None when the user reached the hourly limit."""
-    store, now = context.bot_data[STORE], time.time()
+    store, now = context.services.store, time.time()
     if store.taught_by_user_since(answered.chat_id, user_id, now - HOUR_S) >= PER_USER_HOUR:
         logger.info("chat %s: %s reached the hourly limit of corrections", answered.chat_id, user_id)
         return None
@@ -201,8 +193,8 @@ def _teach(context: ContextTypes.DEFAULT_TYPE, answered: Answered, label: str, u
         per_label=PER_LABEL,
         per_chat=PER_CHAT,
     )
-    context.bot_data[TAUGHT].drop(answered.chat_id)
-    recent = context.bot_data[RECENT_ANSWERS]
+    context.services.taught.drop(answered.chat_id)
+    recent = context.services.recent_answers
     recent.pop(answered.chat_id, answered.message_id)
     logger.info("chat %s: taught a picture (%d older dropped)", answered.chat_id, dropped)
     return replies.format_taught(label)

@@ -144,8 +144,10 @@ def rank_with_examples(
 ) -> list[list[Guess]]:
     """Top-k guesses for each row, with the chat's examples blended in (plain zero-shot without any)."""
     labels = tuple(labels)
-    keys, values = examples.for_labels(labels) if examples is not None else (None, None)
-    if keys is None or keys.shape[0] == 0:
+    if examples is None:
+        return rank(features, label_weights, labels, logit_scale, top_k)
+    keys, values = examples.for_labels(labels)
+    if keys.shape[0] == 0:
         return rank(features, label_weights, labels, logit_scale, top_k)
     logits = blend_logits(features, label_weights, logit_scale, keys, values, examples.alpha, examples.beta)
     return [top_guesses(row, labels, top_k) for row in logits.softmax(dim=-1)]

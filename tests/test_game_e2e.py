@@ -16,6 +16,7 @@ from PIL import Image
 
 from bot.app import build_application
 from bot.game import GameRules
+from bot.services import ClassifierEngine
 from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Classified, Guess
@@ -28,6 +29,8 @@ _colours = itertools.count(1)
 
 class ScriptedEngine:
     """What the model sees is set per picture: ``engine.sees(picture, "giraffe", 0.9)``.
+
+    It satisfies ``bot.services.ClassifierEngine`` (mypy checks it where it is passed as one).
 
     Unknown pictures look like nothing in particular (every label equally likely).
     """
@@ -99,7 +102,7 @@ def replying_to(message):
     return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
 
 
-def game_bot(fake, db_path, engine, **rules):
+def game_bot(fake, db_path, engine: ClassifierEngine, **rules):
     game_rules = dataclasses.replace(FAST, **rules)
 
     def build(settings, _classifier):
