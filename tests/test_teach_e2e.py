@@ -8,6 +8,7 @@ from bot_harness import png_bytes, running_bot, settings_for
 from test_bot_e2e import guessed_labels
 from test_buttons import ask_forget, sent_message_id
 
+from bot import teach_handlers
 from bot.store import Store
 from classifier.prompts import DEFAULT_LABELS
 
@@ -161,3 +162,21 @@ async def test_other_label_typed_by_an_admin_is_offered_added_and_taught(fake, d
 
         after, _, _ = await guess(fake, group, bob, picture, caption=MENTION)
         assert after[0] == "Narwhal"
+
+
+async def test_one_person_cannot_flood_a_chats_memory(fake, db_path, tiny_classifier, monkeypatch):
+    monkeypatch.setattr(teach_handlers, "PER_USER_HOUR", 1)
+    ada = fake.add_user("Ada")
+    chat = fake.add_private_chat(ada)
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        for n, colour in enumerate([(10, 10, 10), (250, 250, 250)]):
+            before, reply_id, _ = await guess(fake, chat, ada, png_bytes(colour=colour))
+            picker = await open_picker(fake, chat, ada, reply_id)
+            right = next(label for label in DEFAULT_LABELS[:8] if label != before[0])
+            fake.press_button(chat, ada, reply_id, label_button(picker, right))
+            if n == 0:
+                assert "Got it" in (await fake.wait_for("editMessageText"))["text"]
+        refusal = await fake.wait_for("answerCallbackQuery", lambda p: p.get("show_alert"))
+        assert "this hour" in refusal["text"]
+        await fake.expect_no_call("editMessageText", within=0.3)
+        assert len(taught_rows(db_path, chat["id"])) == 1
