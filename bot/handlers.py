@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import replace
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, TelegramError
 
@@ -25,9 +25,18 @@ from .labels import apply_labels_command, command_args, parse_labels_command
 from .outbox import Pending
 from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, callback_data
-from .services import BotContext
+from .services import BotContext, job_queue_of
 from .teaching import RECENT_MAX_AGE_S, Answered
-from .telegram_io import classify_bytes, classify_picture, fetch_picture, is_admin_now, is_chat_admin, sender_name
+from .telegram_io import (
+    classify_bytes,
+    classify_picture,
+    fetch_picture,
+    is_admin_now,
+    is_chat_admin,
+    message_of,
+    query_of,
+    sender_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,40 +60,65 @@ NO_PICTURE_TEXT = {
 async def start(update: Update, context: BotContext) -> None:
     """Greet and say what to send."""
     user = update.effective_user
-    await update.effective_message.reply_text(replies.build_start_text(user.first_name if user else None))
+    await message_of(update).reply_text(replies.build_start_text(user.first_name if user else None))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot does and its commands."""
-    await update.effective_message.reply_text(replies.HELP_TEXT)
+    await message_of(update).reply_text(replies.HELP_TEXT)
+
+
+async def draw_command(update: Update, context: BotContext) -> None:
+    """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
+    message, chat = update.effective_message, update.effective_chat
+    server = context.services.webapp
+    if server is None:
+        await message.reply_text(replies.DRAW_OFF_TEXT)
+        return
+    if chat.type == ChatType.PRIVATE:
+        if not server.page_url.startswith("https://"):  # development: Telegram opens only https Mini Apps
+            await message.reply_text(f"{replies.DRAW_TEXT}\n{server.page_url}")
+            return
+        button = InlineKeyboardButton(replies.DRAW_BUTTON, web_app=WebAppInfo(server.page_url))
+        await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+        return
+    link = server.group_link
+    if link is None:  # web-app buttons work only in private chats; groups need the app's t.me link
+        await message.reply_text(replies.DRAW_GROUP_TEXT)
+        return
+    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=link(chat.id))
+    await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def private_text(update: Update, context: BotContext) -> None:
     """A plain text in a private chat: explain what to send."""
-    await update.effective_message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+    await message_of(update).reply_text(replies.NOTHING_TO_GUESS_TEXT)
 
 
 async def private_other(update: Update, context: BotContext) -> None:
     """A voice message, video, location, poll… in a private chat: say what we look at."""
-    await update.effective_message.reply_text(replies.NOT_A_PICTURE_TEXT)
+    await message_of(update).reply_text(replies.NOT_A_PICTURE_TEXT)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """A command we don't have, in a private chat: point at /help."""
-    await update.effective_message.reply_text(replies.UNKNOWN_COMMAND_TEXT)
+    await message_of(update).reply_text(replies.UNKNOWN_COMMAND_TEXT)
 
 
 async def bot_membership(update: Update, context: BotContext) -> None:
     """The bot's own membership changed: greet a group that just added it."""
     change = update.my_chat_member
+    if change is None:
+        return
     if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
         await _greet_group(change.chat, context)
 
 
 async def new_chat_members(update: Update, context: BotContext) -> None:
     """Someone joined a group: greet it when it is the bot."""
-    if any(user.id == context.bot.id for user in update.effective_message.new_chat_members):
-        await _greet_group(update.effective_chat, context)
+    message = message_of(update)
+    if any(user.id == context.bot.id for user in message.new_chat_members):
+        await _greet_group(message.chat, context)
 
 
 async def _greet_group(chat: Chat, context: BotContext) -> None:
@@ -105,7 +139,8 @@ def _is_member(member: ChatMember) -> bool:
 
 async def labels_command(update: Update, context: BotContext) -> None:
     """/labels [set|add|remove|reset] …: show or change the chat's labels."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     store, engine = context.services.store, context.services.engine
     try:
         command = parse_labels_command(command_args(message.text or ""))
@@ -153,7 +188,8 @@ async def labels_command(update: Update, context: BotContext) -> None:
 
 async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, user = message_of(update), update.effective_user
+    chat = message.chat
     if not await is_chat_admin(update, context):
         await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
         return
@@ -173,9 +209,10 @@ async def forget_command(update: Update, context: BotContext) -> None:
 async def forget_button(update: Update, context: BotContext) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
     action = await claim_press(update, context)
-    if action is None:
+    query = query_of(update)
+    if action is None or query.message is None:  # refused (claim_press answered it)
         return
-    query, chat = update.callback_query, update.effective_chat
+    chat = query.message.chat
     await query.answer()
     if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
@@ -197,7 +234,7 @@ async def claim_press(update: Update, context: BotContext, refusals: dict[Decisi
     the chat right now. Nothing in the callback data counts as identity.
     ``refusals`` replaces some of the alerts (``BUTTON_REFUSALS``).
     """
-    query = update.callback_query
+    query = query_of(update)
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
     if message is None:  # a message sent in inline mode: we never ask anything there
         await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
@@ -218,7 +255,7 @@ async def claim_press(update: Update, context: BotContext, refusals: dict[Decisi
 
 async def stray_button(update: Update, context: BotContext) -> None:
     """Any other button press (old keyboards, forged data): answer it and do nothing."""
-    query = update.callback_query
+    query = query_of(update)
     logger.info(
         "chat %s: unknown button data from %s",
         update.effective_chat.id if update.effective_chat else None,
@@ -234,11 +271,13 @@ async def chat_migrated(update: Update, context: BotContext) -> None:
     ``migrate_from_chat_id`` in the new one); whichever comes first moves
     everything, the other finds nothing left to move.
     """
-    message = update.effective_message
+    message = message_of(update)
     if message.migrate_to_chat_id:
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
-    else:
+    elif message.migrate_from_chat_id:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
+    else:
+        return  # filters.StatusUpdate.MIGRATE lets only the two through
     moved = context.services.store.move_chat(old_id, new_id)
     context.services.prompts.move_chat(old_id, new_id)
     context.services.recent_answers.move_chat(old_id, new_id)
@@ -255,7 +294,8 @@ async def picture(update: Update, context: BotContext) -> None:
     Each message is answered once: an edit gets guesses only when it newly
     addresses the bot in a group (edits in private chats never do).
     """
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         if update.edited_message is not None:
             return
@@ -268,18 +308,24 @@ async def picture(update: Update, context: BotContext) -> None:
 
 async def album_message(update: Update, context: BotContext) -> None:
     """One item of an album: collect them, and answer the album once it is complete."""
-    message = update.effective_message
+    message = message_of(update)
+    if message.media_group_id is None:  # ALBUM_ITEMS lets only album items through
+        return
     key = (message.chat_id, message.media_group_id)
     context.services.albums.setdefault(key, []).append(message)
     name = f"album:{key[0]}:{key[1]}"
-    for job in context.job_queue.get_jobs_by_name(name):
+    job_queue = job_queue_of(context.application)
+    for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
-    context.job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
+    job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
 
 
 async def _answer_album(context: BotContext) -> None:
     """No new item came for a moment: guess every picture, in one reply, if the album asks us."""
-    messages = sorted(context.services.albums.pop(context.job.data, []), key=lambda m: m.message_id)
+    job = context.job
+    if job is None or not isinstance(job.data, tuple):  # album_message sets the album's key
+        return
+    messages = sorted(context.services.albums.pop(job.data, []), key=lambda m: m.message_id)
     if not messages:
         return
     first = messages[0]
@@ -318,11 +364,11 @@ def _first_answer(context: BotContext, message: Message) -> bool:
 
 async def guess_command(update: Update, context: BotContext) -> None:
     """/guess as a reply to a picture: guess that picture (an edited /guess is not answered again)."""
-    message = update.effective_message
+    message = message_of(update)
     if not _first_answer(context, message):
         return
     target = message.reply_to_message
-    if find_picture(target) is None:
+    if target is None or find_picture(target) is None:
         await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
         return
     await answer_picture(target, context)

@@ -18,7 +18,8 @@ pacing allows (``ChatBudget.next_flush``). A single pending reply goes out in
 its usual form, with its buttons (``reply_markup``; ``on_sent`` is then told
 the message): a coalesced message has none, as a press could not say which
 picture it is about. A control message of the game takes the game's pending lines
-along for free (``take``).
+along for free (``take``). The bot's one ``Outbox`` and ``Budgets`` live in
+``bot.services.Services``; the outbox's flush jobs are its own bound method.
 """
 
 import asyncio

@@ -10,10 +10,10 @@ Nothing is kept under string keys in ``bot_data``, ``chat_data`` or ``user_data`
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Message
-from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from classifier.few_shot import Examples
 from classifier.prompts import DEFAULT_LABELS
@@ -27,6 +27,9 @@ from .prompts import PendingPrompts
 from .recent import RecentKeys
 from .store import Store
 from .teaching import RecentAnswers, TaughtCache
+
+if TYPE_CHECKING:
+    from .webapp.server import WebAppServer
 
 ANSWERED_REMEMBERED = 4096  # messages remembered as answered, so that their edits get nothing new
 GREETING_DEDUP_S = 60.0  # joining a group sends two updates: greet once within this time
@@ -75,6 +78,7 @@ class Services:
     answered: RecentKeys = field(default_factory=lambda: RecentKeys(ANSWERED_REMEMBERED))  # (chat id, message id)
     greeted: RecentKeys = field(default_factory=lambda: RecentKeys(max_age_s=GREETING_DEDUP_S))  # group ids
     albums: dict[tuple[int, str], list[Message]] = field(default_factory=dict)  # (chat id, media_group_id) -> items
+    webapp: "WebAppServer | None" = None  # the drawing canvas's server (bot.webapp), when TOONZOO_WEBAPP_URL is set
     recent_answers: RecentAnswers = field(default_factory=RecentAnswers)  # embeddings of pictures with buttons
     taught: TaughtCache = field(init=False)  # each chat's taught pictures, ready for the engine
 
@@ -97,12 +101,23 @@ class BotData(dict):
     services: "Services | None" = None
 
 
-def services_of(application: Application) -> Services:
+BotApplication = Application[Any, Any, Any, Any, BotData, Any]  # built with CONTEXT_TYPES
+
+
+def services_of(application: BotApplication) -> Services:
     """The running bot's ``Services``."""
     services = application.bot_data.services
     if services is None:
         raise RuntimeError("the bot's services are set up in post_init")
     return services
+
+
+def job_queue_of(application: BotApplication) -> "JobQueue[BotContext]":
+    """PTB's JobQueue (never ``None``: the bot is built with one)."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("the bot needs PTB's JobQueue: install python-telegram-bot[job-queue]")
+    return job_queue
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

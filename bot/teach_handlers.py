@@ -16,7 +16,7 @@ and a label button's data is an index into the labels kept on the server.
 import logging
 import time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
@@ -38,7 +38,7 @@ from .teaching import (
     find_label,
     picker_page,
 )
-from .telegram_io import is_admin_now
+from .telegram_io import is_admin_now, message_of, query_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,39 +51,38 @@ async def teach_button(update: Update, context: BotContext) -> None:
     action = await claim_press(update, context, REFUSALS)
     if action is None:
         return
-    query = update.callback_query
-    chat_id, message_id = query.message.chat.id, query.message.message_id
-    answered = context.services.recent_answers.get(chat_id, message_id)
-    if answered is None:  # forgotten (too old, too many since, /forget) while its prompt lived
+    query = query_of(update)
+    message = query.message  # claim_press honoured it: there is a message
+    answered = context.services.recent_answers.get(message.chat.id, message.message_id) if message else None
+    if answered is None or not isinstance(message, Message):  # forgotten (too old, too many since, /forget)
         await query.answer(replies.TEACH_GONE_TEXT, show_alert=True)
-        await _drop_keyboard(query.message)
         return
     if action == "ok":
-        context.services.recent_answers.pop(chat_id, message_id)
+        context.services.recent_answers.pop(message.chat.id, message.message_id)
         await query.answer(replies.TEACH_THANKS_TEXT)
-        await _drop_keyboard(query.message)
+        await _drop_keyboard(message)
     elif action in ("fix", "prev", "next"):
         page = {"fix": 0, "prev": answered.page - 1, "next": answered.page + 1}[action]
         await query.answer()
-        await _show_picker(context, query.message, answered, page)
+        await _show_picker(context, message, answered, page)
     elif action == "other":
         answered.typing_user = query.from_user.id
         await query.answer()
-        text = getattr(query.message, "text", None) or ""
-        await query.message.edit_text(f"{text}\n\n{replies.TEACH_TYPE_TEXT}".strip())
+        await message.edit_text(f"{message.text or ''}\n\n{replies.TEACH_TYPE_TEXT}".strip())
     elif action.startswith("l") and action[1:].isdigit() and int(action[1:]) < len(answered.labels):
-        await _teach_and_say(context, query, answered, answered.labels[int(action[1:])])
+        await _teach_and_say(context, query, message, answered, answered.labels[int(action[1:])])
     elif action == "add" and answered.new_label:
-        await _add_label_and_teach(context, query, answered, answered.new_label)
+        await _add_label_and_teach(context, query, message, answered, answered.new_label)
     else:  # "no": the offer to add a typed label, declined
-        context.services.recent_answers.pop(chat_id, message_id)
+        context.services.recent_answers.pop(message.chat.id, message.message_id)
         await query.answer()
-        await query.message.edit_text(replies.TEACH_OFFER_DECLINED_TEXT)
+        await message.edit_text(replies.TEACH_OFFER_DECLINED_TEXT)
 
 
 async def typed_label(update: Update, context: BotContext) -> None:
     """A reply to a guess after "Other…", from the person who pressed it: the right label."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, user = message_of(update), update.effective_user
+    chat = message.chat
     target = message.reply_to_message
     if target is None or user is None or target.from_user is None or target.from_user.id != context.bot.id:
         return
@@ -145,19 +144,23 @@ async def _show_picker(context: BotContext, message: Message, answered: Answered
     await message.edit_reply_markup(InlineKeyboardMarkup(rows))
 
 
-async def _teach_and_say(context: BotContext, query, answered: Answered, label: str) -> None:
+async def _teach_and_say(
+    context: BotContext, query: CallbackQuery, message: Message, answered: Answered, label: str
+) -> None:
     text = _teach(context, answered, label, query.from_user.id)
     if text is None:
         await query.answer(replies.TEACH_TOO_MANY_TEXT, show_alert=True)
-        await _show_picker(context, query.message, answered, answered.page)  # the prompt was consumed
+        await _show_picker(context, message, answered, answered.page)  # the prompt was consumed
         return
     await query.answer()
-    await query.message.edit_text(text)
+    await message.edit_text(text)
 
 
-async def _add_label_and_teach(context: BotContext, query, answered: Answered, typed: str) -> None:
+async def _add_label_and_teach(
+    context: BotContext, query: CallbackQuery, message: Message, answered: Answered, typed: str
+) -> None:
     """An admin agreed to add the label they typed: add it, then teach it."""
-    chat = query.message.chat
+    chat = message.chat
     store, engine = context.services.store, context.services.engine
     current = context.services.chat_labels(chat.id)
     label = find_label(current, typed)
@@ -174,7 +177,7 @@ async def _add_label_and_teach(context: BotContext, query, answered: Answered, t
         except ClassifierError as exc:  # stored anyway: computed on first use
             logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
         label = typed
-    await _teach_and_say(context, query, answered, label)
+    await _teach_and_say(context, query, message, answered, label)
 
 
 def _teach(context: BotContext, answered: Answered, label: str, user_id: int) -> str | None:
@@ -200,9 +203,9 @@ def _teach(context: BotContext, answered: Answered, label: str, user_id: int) ->
     return replies.format_taught(label)
 
 
-async def _drop_keyboard(message) -> None:
+async def _drop_keyboard(message: Message) -> None:
     """Remove a message's buttons; a message that can't be edited any more keeps them."""
     try:
         await message.edit_reply_markup(None)
-    except (BadRequest, AttributeError) as exc:
+    except BadRequest as exc:
         logger.info("couldn't remove the buttons: %s", exc)

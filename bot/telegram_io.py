@@ -9,9 +9,9 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import ChatMember, Message, Update
+from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from classifier.errors import UserError
 from classifier.few_shot import Examples
@@ -26,6 +26,22 @@ logger = logging.getLogger(__name__)
 
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
+
+
+def message_of(update: Update) -> Message:
+    """The update's message (every callback that asks is registered for updates that carry one)."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError(f"update {update.update_id} carries no message")
+    return message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The update's button press (asked by callbacks registered for presses only)."""
+    query = update.callback_query
+    if query is None:
+        raise ValueError(f"update {update.update_id} carries no button press")
+    return query
 
 
 async def classify_picture(
@@ -95,6 +111,7 @@ async def fetch_picture(found: PictureRef, chat_id: int, context: BotContext) ->
     """
     if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
         return replies.TOO_BIG_TEXT
+    error: TelegramError
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
             file = await context.bot.get_file(found.file_id)
@@ -125,7 +142,8 @@ def _seconds(value: float | timedelta) -> float:
 
 async def is_chat_admin(update: Update, context: BotContext) -> bool:
     """Private chats: always. Groups: the creator and administrators (also posting anonymously)."""
-    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    message, user = message_of(update), update.effective_user
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         return True
     if message.sender_chat is not None and message.sender_chat.id == chat.id:
