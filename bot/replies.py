@@ -147,6 +147,21 @@ BUTTON_UNKNOWN_TEXT = Text("This button doesn't do anything.")
 NOT_ADMIN_FORGET_TEXT = Text("Only the group's admins can erase its data.")
 UNKNOWN_COMMAND_TEXT = Text("I don't know that command. Send /help to see what I can do.")
 NOT_A_PICTURE_TEXT = Text("I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker).")
+# Teaching by corrections (bot.teach_handlers)
+FEEDBACK_GOOD = "👍"
+FEEDBACK_FIX = Text("✏️ Not right")
+PICK_OTHER = Text("Other…")
+PICK_PREV = "◀️"
+PICK_NEXT = "▶️"
+OFFER_ADD = Text("Add it")
+OFFER_CANCEL = Text("Cancel")
+TEACH_THANKS_TEXT = Text("Thanks!")
+TEACH_GONE_TEXT = Text("I no longer have that picture in mind: send it again and correct me then.")
+TEACH_NOT_YOURS_TEXT = Text("Only the person who sent the picture (or an admin) can correct me here.")
+TEACH_TOO_MANY_TEXT = Text("You've taught me a lot this hour: try again later.")
+TEACH_TYPE_TEXT = Text("What is it? Reply to this message with its name.")
+TEACH_OFFER_DECLINED_TEXT = Text("Not added: nothing was remembered.")
+NOT_ADMIN_UNTRAIN_TEXT = Text("Only the group's admins can make me forget taught drawings here.")
 
 # The classifier's errors' own messages (``error_text`` looks them up by their English text).
 CLASSIFIER_ERROR_TEXTS: tuple[Text, ...] = (
@@ -327,6 +342,47 @@ def format_labels(t: Translator, labels: Sequence[str], *, is_default: bool = Fa
 def format_labels_changed(t: Translator, labels: Sequence[str], *, is_default: bool = False) -> str:
     """Confirmation after /labels changed the list (``is_default``: back to the defaults)."""
     return format_labels(t, labels, is_default=is_default, prefix=t.gettext("Done.") + " ")
+
+
+def format_taught(t: Translator, label: str) -> str:
+    """After a correction."""
+    return t.gettext("Got it: {label} {emoji}. I'll remember this picture.").format(
+        label=t.label(label), emoji=get_emoji(label)
+    )
+
+
+def format_new_label_offer(t: Translator, label: str) -> str:
+    """A typed label the chat doesn't have, to an admin."""
+    return t.gettext(
+        "“{label}” isn't one of this chat's labels yet. Add it, and remember this picture as “{label}”?"
+    ).format(label=label)
+
+
+def format_new_label_refused(t: Translator, label: str) -> str:
+    """A typed label the chat doesn't have, from someone who may not add labels."""
+    return t.gettext("“{label}” isn't one of this chat's labels: an admin can add it with /labels add {label}").format(
+        label=label
+    )
+
+
+def format_taught_counts(t: Translator, counts: dict[str, int]) -> str:
+    """``fox: 3 taught drawings`` per label, for /labels."""
+    lines = [
+        f"{t.label(label)}: " + _n(t, "{n} taught drawing", "{n} taught drawings", n)
+        for label, n in sorted(counts.items(), key=lambda item: t.label(item[0]))
+    ]
+    head = t.gettext("Taught by corrections:")
+    tail = t.gettext("(/labels untrain fox forgets a label's drawings)")
+    return head + "\n" + "\n".join(lines) + "\n" + tail
+
+
+def format_untrained(t: Translator, counts: dict[str, int]) -> str:
+    """After /labels untrain."""
+    parts = [
+        f"{t.label(label)}: " + _n(t, "{n} taught drawing forgotten", "{n} taught drawings forgotten", n)
+        for label, n in counts.items()
+    ]
+    return "\n".join(parts) if parts else t.gettext("Nothing was taught for that.")
 
 
 def text_length(text: str) -> int:

@@ -71,6 +71,15 @@ EXPECTED_SCHEMA = {
         "vector": bytes,
         "created_at": str,
     },
+    "taught": {
+        "id": int,
+        "chat_id": int,
+        "model": str,
+        "label": str,
+        "user_id": int,
+        "vector": bytes,
+        "taught_at": float,
+    },
 }
 
 
@@ -109,7 +118,8 @@ def test_fresh_database_gets_both_migration_sets(db_path):
         assert applied == {
             ("toonzoo", "0001_chats"),
             ("toonzoo", "0002_games"),
-            ("toonzoo", "0003_languages"),
+            ("toonzoo", "0003_taught"),
+            ("toonzoo", "0004_languages"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []

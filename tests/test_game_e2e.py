@@ -20,7 +20,7 @@ from bot.game import GameRules
 from bot.services import ClassifierEngine
 from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
-from classifier.types import Guess
+from classifier.types import Classified, Guess
 
 # Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
 FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
@@ -35,6 +35,8 @@ class ScriptedEngine:
 
     Unknown pictures look like nothing in particular (every label equally likely).
     """
+
+    identity = "scripted"
 
     def __init__(self):
         self.verdicts: dict[bytes, dict[str, float]] = {}
@@ -57,7 +59,10 @@ class ScriptedEngine:
     async def prepare_labels(self, labels) -> None:
         pass
 
-    async def classify(self, image: bytes, labels, top_k: int = 3) -> list[Guess]:
+    async def classify_embedded(self, image: bytes, labels, top_k: int = 3, *, examples=None) -> Classified:
+        return Classified(await self.classify(image, labels, top_k), b"\0" * 16)
+
+    async def classify(self, image: bytes, labels, top_k: int = 3, *, examples=None) -> list[Guess]:
         if not self.running:
             raise EngineClosed("not running")
         labels = tuple(labels)
