@@ -22,7 +22,7 @@ RELEASE_0_1_0_TEMPLATES = ["a drawing of a {}.", "a {}."]
 
 EXPECTED_SCHEMA = {
     "_sqlite_migrations": {"id": int, "migration_set": str, "name": str, "applied_at": str},
-    "chats": {"chat_id": int, "type": str, "title": str, "labels": str, "updated_at": str},
+    "chats": {"chat_id": int, "type": str, "title": str, "labels": str, "updated_at": str, "language": str},
     "games": {
         "id": int,
         "chat_id": int,
@@ -35,6 +35,7 @@ EXPECTED_SCHEMA = {
         "started_at": float,
         "next_round_at": float,
         "ended_at": float,
+        "language": str,
     },
     "rounds": {
         "game_id": int,
@@ -156,7 +157,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 4
+        assert store.db["_sqlite_migrations"].count == 5
     cache._db.close()
 
 
