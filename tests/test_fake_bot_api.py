@@ -28,6 +28,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
+from bot.i18n import ENGLISH, get_translator
 from bot.replies import COMMANDS
 
 
@@ -278,9 +279,14 @@ async def test_get_chat_member_statuses(fake, bot, ada):
 
 
 async def test_commands_round_trip(fake, bot):
-    commands = [BotCommand(name, description) for name, description in COMMANDS]
+    commands = [BotCommand(name, description(ENGLISH)) for name, description in COMMANDS]
     assert await bot.set_my_commands(commands)
     assert tuple(await bot.get_my_commands()) == tuple(commands)
+    spanish = [BotCommand(name, description(get_translator("es"))) for name, description in COMMANDS]
+    assert await bot.set_my_commands(spanish, language_code="es")
+    assert tuple(await bot.get_my_commands(language_code="es")) == tuple(spanish)
+    assert tuple(await bot.get_my_commands()) == tuple(commands)  # each language keeps its own menu
+    assert await bot.delete_my_commands(language_code="es")
     with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("Bad-Name", "x")])
     assert await bot.delete_my_commands()
