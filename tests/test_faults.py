@@ -4,6 +4,7 @@ answers twice, never loses a labels change, and recovers when the server does.""
 from bot_harness import png_bytes, running_bot, settings_for
 from fake_bot_api import FakeBotApi
 
+from bot.i18n import ENGLISH
 from bot.replies import DOWNLOAD_FAILED_TEXT
 from bot.store import Store
 
@@ -48,7 +49,7 @@ async def test_download_that_keeps_failing_gets_a_clear_reply(fake, tmp_path, ti
         photo = fake.send_photo(chat, ada, png_bytes())
         fake.set_file_fault(photo["photo"][-1]["file_id"], "drop", count=None)
         reply = await fake.wait_for("sendMessage", timeout=20)
-        assert reply["text"] == DOWNLOAD_FAILED_TEXT
+        assert reply["text"] == DOWNLOAD_FAILED_TEXT(ENGLISH)
         assert [c.status for c in fake.all_calls if c.method == "download"] == ["drop"] * 3
         fake.clear_faults()
         fake.send_photo(chat, ada, png_bytes())

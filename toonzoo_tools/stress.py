@@ -28,6 +28,7 @@ from fake_bot_api import FakeBotApi  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.i18n import ENGLISH  # noqa: E402
 from bot.replies import BUSY_TEXT  # noqa: E402
 from bot.services import services_of  # noqa: E402
 
@@ -132,7 +133,7 @@ async def run(args) -> dict:
             await application.stop()
             await application.post_shutdown(application)
     guesses = sum(1 for text in replies if text.count("%") == 3)
-    busy = sum(1 for text in replies if text == BUSY_TEXT)
+    busy = sum(1 for text in replies if text == BUSY_TEXT(ENGLISH))
     return {
         "model": classifier.identity,
         "random_weights": loaded.random_weights,
