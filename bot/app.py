@@ -17,7 +17,7 @@ import asyncio
 import logging
 from functools import partial
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, MenuButtonWebApp, Message, Update, WebAppInfo
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -31,15 +31,16 @@ from classifier.engine import Engine
 from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
-from . import game_handlers, handlers
+from . import game_handlers, handlers, replies, teach_handlers
 from .budget import Budgets
 from .config import Settings
 from .game import GameRules
 from .outbox import Outbox
 from .replies import COMMANDS
 from .sending import build_bot
-from .services import CONTEXT_TYPES, ClassifierEngine, Services
+from .services import CONTEXT_TYPES, ClassifierEngine, Services, services_of
 from .store import Store
+from .webapp.server import WebAppServer
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ OTHER_MEDIA = (
     | filters.STORY
 )
 NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+TYPED_LABELS = filters.REPLY & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
 BOOTSTRAP_RETRIES = 3  # setting up polling or the webhook, once Telegram answered getMe
 
@@ -118,11 +120,15 @@ def build_application(
     application.add_handler(CommandHandler("guess", handlers.guess_command))
     application.add_handler(CommandHandler("forget", handlers.forget_command))
     application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
+    application.add_handler(CallbackQueryHandler(teach_handlers.teach_button, pattern=r"^teach:"))
     application.add_handler(CallbackQueryHandler(handlers.stray_button))  # last: every press gets an answer
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
+    application.add_handler(CommandHandler("draw", handlers.draw_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
+    # A reply naming what a guessed picture shows ("Other…"): before the usual text handlers.
+    application.add_handler(MessageHandler(TYPED_LABELS, teach_handlers.typed_label), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
     application.add_handler(MessageHandler(NEW_PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
@@ -158,8 +164,20 @@ async def _post_init(
     )
     await engine.prepare_labels(list(DEFAULT_LABELS))
     await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
+    if settings.webapp_url:
+        await _start_canvas(application, settings)
     await game_handlers.resume_games(application)
     logger.info("ready as @%s", application.bot.username)
+
+
+async def _start_canvas(application: Application, settings: Settings) -> None:
+    """Serve the drawing canvas; private chats get a "🎨 Draw" menu button, groups' rounds a link."""
+    server = WebAppServer(application, settings)
+    await server.start()
+    services_of(application).webapp = server
+    if server.page_url.startswith("https://"):  # Telegram opens only https Mini Apps
+        button = MenuButtonWebApp(replies.DRAW_BUTTON, WebAppInfo(server.page_url))
+        await application.bot.set_chat_menu_button(menu_button=button)
 
 
 async def _load_classifier(settings: Settings, classifier: ZeroShotClassifier | None) -> ZeroShotClassifier:
@@ -182,6 +200,8 @@ async def _post_shutdown(application: Application) -> None:
     if services is None:
         return  # post_init failed before the services were complete (it closed what it had opened)
     application.bot_data.services = None
+    if services.webapp is not None:
+        await services.webapp.stop()
     await services.engine.close()
     services.store.close()
 

@@ -30,12 +30,13 @@ import logging
 import time
 from collections.abc import Sequence
 
-from telegram import Bot, Message, ReplyParameters, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, JobQueue
+from telegram.ext import Application, ApplicationHandlerStop, ExtBot, JobQueue
 
 from classifier.errors import ClassifierError, UserError
+from classifier.types import Guess
 
 from . import replies
 from .game import (
@@ -61,8 +62,8 @@ from .game import (
 from .labels import clean_text
 from .outbox import CONTROL, Pending
 from .pictures import PictureRef, find_picture
-from .services import BotContext, ClassifierEngine, Services, services_of
-from .telegram_io import classify_picture, is_chat_admin
+from .services import BotContext, ClassifierEngine, Services, job_queue_of, services_of
+from .telegram_io import classify_picture, is_chat_admin, message_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, an
 
 async def game_command(update: Update, context: BotContext) -> None:
     """/game [rounds] [seconds]: start a drawing game in this group."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         await message.reply_text(replies.GAME_PRIVATE_TEXT)
         return
@@ -107,7 +109,8 @@ async def game_command(update: Update, context: BotContext) -> None:
 
 async def stop_command(update: Update, context: BotContext) -> None:
     """/stop: end the game (the player who started it, or an admin)."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     game = context.services.games.get(chat.id)
     if game is None:
         await message.reply_text(replies.NO_GAME_TEXT)
@@ -127,14 +130,15 @@ async def stop_command(update: Update, context: BotContext) -> None:
 
 async def score_command(update: Update, context: BotContext) -> None:
     """/score: the chat's all-time leaderboard."""
-    chat = update.effective_chat
-    players = context.services.store.leaderboard(chat.id)
-    await update.effective_message.reply_text(replies.format_leaderboard(players))
+    message = message_of(update)
+    players = context.services.store.leaderboard(message.chat.id)
+    await message.reply_text(replies.format_leaderboard(players))
 
 
 async def game_picture(update: Update, context: BotContext) -> None:
     """A picture in a group: while a round is open, judge it for the game and nothing else."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     game = context.services.games.get(chat.id)
     if game is None or game.current is None:
         return  # no round running: the usual picture handler decides
@@ -146,15 +150,68 @@ async def game_picture(update: Update, context: BotContext) -> None:
     if admit_picture(game, player.user_id, now, rules) is not None:
         logger.debug("chat %s: picture from %s ignored (cooldown)", chat.id, player.user_id)
         raise ApplicationHandlerStop
-    guesses = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
-    if guesses is None:
+    seen = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
+    if seen is None:
         raise ApplicationHandlerStop
-    if context.services.games.get(chat.id) is not game:
-        raise ApplicationHandlerStop  # stopped while we looked
-    events = judge_picture(game, number, player, guesses, now, rules)
-    _commit(context.application, game, events)
-    await _announce(context.application, game, events, picture=message)
+    await _judge(context.application, game, number, player, seen.guesses, now, message)
     raise ApplicationHandlerStop
+
+
+async def canvas_picture(
+    application: Application, chat_id: int, game_id: int, number: int, player: Player, data: bytes, caption: str
+) -> str | None:
+    """A drawing sent from the canvas for round ``number``: judged exactly like a photo from
+    ``player`` (same cooldown, same scoring), after the bot posted it into the group.
+
+    None when it was judged; else why not: "no-round" (that round is not open now) or
+    "cooldown". A ``UserError`` from the classifier reaches the caller, and nothing is posted.
+    """
+    game = services_of(application).games.get(chat_id)
+    if game is None or game.id != game_id or game.current is None or game.current.number != number:
+        return "no-round"
+    now = time.time()
+    refused = admit_picture(game, player.user_id, now, services_of(application).rules)
+    if refused is not None:
+        return refused
+    guesses = await _classify(application, game, data)
+    posted = await application.bot.send_photo(chat_id, data, caption=caption)  # the group's budget decides when
+    await _judge(application, game, number, player, guesses, now, posted)
+    return None
+
+
+def cooldown_left(application: Application, chat_id: int, user_id: int) -> float:
+    """Seconds until this player's next picture counts in the chat's game (0 when it would now)."""
+    services = services_of(application)
+    game = services.games.get(chat_id)
+    last = game.last_judged.get(user_id) if game is not None else None
+    if last is None:
+        return 0.0
+    return max(0.0, last + services.rules.cooldown_s - time.time())
+
+
+async def _classify(application: Application, game: Game, data: bytes) -> list[Guess]:
+    """Guesses over all the game's labels, as for a photo (the target's score is needed, wherever it ranks)."""
+    services = services_of(application)
+    examples = services.taught_examples(game.chat_id)
+    return await services.engine.classify(data, game.labels, top_k=len(game.labels), examples=examples)
+
+
+async def _judge(
+    application: Application,
+    game: Game,
+    number: int,
+    player: Player,
+    guesses: Sequence[Guess],
+    now: float,
+    picture: Message,
+) -> None:
+    """Judge a round's picture (a member's photo, or a canvas drawing the bot posted) and announce."""
+    services = services_of(application)
+    if services.games.get(game.chat_id) is not game:
+        return  # stopped while we looked
+    events = judge_picture(game, number, player, guesses, now, services.rules)
+    _commit(application, game, events)
+    await _announce(application, game, events, picture=picture)
 
 
 async def resume_games(application: Application) -> None:
@@ -176,7 +233,7 @@ async def resume_games(application: Application) -> None:
 def forget_game(context: BotContext, chat_id: int) -> None:
     """After /forget erased the chat's rows: drop its running game and timer, saying nothing."""
     game = context.services.games.pop(chat_id, None)
-    for job in context.job_queue.get_jobs_by_name(_job_name(chat_id)):
+    for job in job_queue_of(context.application).get_jobs_by_name(_job_name(chat_id)):
         job.schedule_removal()
     if game is not None:
         logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
@@ -186,7 +243,7 @@ def move_game(context: BotContext, old_id: int, new_id: int) -> None:
     """After a group became a supergroup (its rows already moved): its running game and timer follow."""
     games = context.services.games
     game = games.pop(old_id, None)
-    for job in context.job_queue.get_jobs_by_name(_job_name(old_id)):
+    for job in job_queue_of(context.application).get_jobs_by_name(_job_name(old_id)):
         job.schedule_removal()
     if game is None:
         return
@@ -194,7 +251,7 @@ def move_game(context: BotContext, old_id: int, new_id: int) -> None:
     if new_id in games:  # a game was started in the new chat before the move was noticed: it goes on
         logger.info("chat %s: game %s from chat %s closed: another game is running", new_id, game.id, old_id)
         _commit(context.application, game, stop_game(game, time.time(), reason="abandoned"))
-        _set_timer(context.job_queue, games[new_id], context.services.rules)
+        _set_timer(job_queue_of(context.application), games[new_id], context.services.rules)
         return
     games[new_id] = game
     _commit(context.application, game, [])
@@ -204,6 +261,8 @@ def move_game(context: BotContext, old_id: int, new_id: int) -> None:
 async def _on_timer(context: BotContext) -> None:
     """The chat's deadline came: warn, end the round, or start the next one."""
     job = context.job
+    if job is None or job.chat_id is None or not isinstance(job.data, tuple):  # _set_timer sets both
+        return
     game_id, due = job.data
     game = context.services.games.get(job.chat_id)
     if game is None or game.id != game_id:
@@ -222,7 +281,7 @@ def _commit(application: Application, game: Game, events: list[Event]) -> None:
     games = services.games
     if not game.playing and games.get(game.chat_id) is game:
         del games[game.chat_id]
-    _set_timer(application.job_queue, game, services.rules)
+    _set_timer(job_queue_of(application), game, services.rules)
 
 
 def _plan(services: Services, game: Game) -> None:
@@ -292,9 +351,9 @@ async def _announce(application: Application, game: Game, events: list[Event], p
         win, waiting = "\n\n".join([win, "\n".join(waiting)]), []
     elif waiting:
         to_chat.insert(0, "\n".join(waiting))
-    bot: Bot = application.bot
+    bot: ExtBot = application.bot
     try:
-        if win is not None:
+        if win is not None and picture is not None:
             await bot.send_message(
                 game.chat_id,
                 win,
@@ -302,8 +361,13 @@ async def _announce(application: Application, game: Game, events: list[Event], p
                 reply_parameters=ReplyParameters(picture.message_id, allow_sending_without_reply=True),
             )
         if to_chat:
-            await bot.send_message(game.chat_id, "\n\n".join(to_chat), rate_limit_args=CONTROL)
             started = next((e for e in events if isinstance(e, RoundStarted)), None)
+            await bot.send_message(
+                game.chat_id,
+                "\n\n".join(to_chat),
+                rate_limit_args=CONTROL,
+                reply_markup=_draw_button(application, game, started),
+            )
             playing = services.games.get(game.chat_id) is game
             if started is not None and playing and confirm_round_start(game, started.number, time.time()):
                 _commit(application, game, [])
@@ -311,6 +375,16 @@ async def _announce(application: Application, game: Game, events: list[Event], p
         logger.warning("chat %s: can't post (%s); closing game %s", game.chat_id, exc, game.id)
         if game.playing:
             _commit(application, game, stop_game(game, time.time(), reason="abandoned"))
+
+
+def _draw_button(application: Application, game: Game, started: RoundStarted | None) -> InlineKeyboardMarkup | None:
+    """A "🎨 Draw here" link to the canvas for a round just announced, when the canvas serves groups."""
+    webapp = services_of(application).webapp
+    link = webapp.group_link if webapp is not None else None
+    if started is None or link is None or game.id is None:
+        return None
+    url = link(game.chat_id, game.id, started.number)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=url)]])
 
 
 async def _prepare_labels(engine: ClassifierEngine, labels: Sequence[str]) -> None:
@@ -327,7 +401,14 @@ def _player(message: Message) -> Player:
             return Player(message.sender_chat.id, replies.ANONYMOUS_ADMIN_NAME)
         return Player(message.sender_chat.id, _name(message.sender_chat.title or "", "Channel"))
     user = message.from_user
+    if user is None:  # only channels' own posts have no sender, and they are no group's
+        raise ValueError(f"message {message.message_id} has no sender")
     return Player(user.id, _name(user.first_name or "Player"))
+
+
+def named_player(user_id: int, first_name: str) -> Player:
+    """A player known by id and first name (a canvas drawer: Telegram's signed init data names them)."""
+    return Player(user_id, _name(first_name or "Player"))
 
 
 def _name(text: str, fallback: str = "Player") -> str:

@@ -11,12 +11,13 @@ import logging
 import time
 from dataclasses import replace
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, TelegramError
 
 from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
+from classifier.types import Classified
 
 from . import replies
 from .game_handlers import forget_game, move_game
@@ -24,12 +25,24 @@ from .labels import apply_labels_command, command_args, parse_labels_command
 from .outbox import Pending
 from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, callback_data
-from .services import BotContext
-from .telegram_io import classify_bytes, classify_picture, fetch_picture, is_admin_now, is_chat_admin, sender_name
+from .services import BotContext, job_queue_of
+from .teaching import RECENT_MAX_AGE_S, Answered
+from .telegram_io import (
+    classify_bytes,
+    classify_picture,
+    fetch_picture,
+    is_admin_now,
+    is_chat_admin,
+    message_of,
+    query_of,
+    sender_name,
+)
 
 logger = logging.getLogger(__name__)
 
 FORGET = "forget"  # the /forget question's kind, in its buttons' data
+TEACH = "teach"  # the feedback buttons' kind, in their data
+FEEDBACK_ACTIONS = ("ok", "fix")
 ALBUM_WAIT_S = 1.0  # an album's messages arrive as separate updates within moments
 
 BUTTON_REFUSALS = {
@@ -47,40 +60,65 @@ NO_PICTURE_TEXT = {
 async def start(update: Update, context: BotContext) -> None:
     """Greet and say what to send."""
     user = update.effective_user
-    await update.effective_message.reply_text(replies.build_start_text(user.first_name if user else None))
+    await message_of(update).reply_text(replies.build_start_text(user.first_name if user else None))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot does and its commands."""
-    await update.effective_message.reply_text(replies.HELP_TEXT)
+    await message_of(update).reply_text(replies.HELP_TEXT)
+
+
+async def draw_command(update: Update, context: BotContext) -> None:
+    """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
+    message, chat = update.effective_message, update.effective_chat
+    server = context.services.webapp
+    if server is None:
+        await message.reply_text(replies.DRAW_OFF_TEXT)
+        return
+    if chat.type == ChatType.PRIVATE:
+        if not server.page_url.startswith("https://"):  # development: Telegram opens only https Mini Apps
+            await message.reply_text(f"{replies.DRAW_TEXT}\n{server.page_url}")
+            return
+        button = InlineKeyboardButton(replies.DRAW_BUTTON, web_app=WebAppInfo(server.page_url))
+        await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+        return
+    link = server.group_link
+    if link is None:  # web-app buttons work only in private chats; groups need the app's t.me link
+        await message.reply_text(replies.DRAW_GROUP_TEXT)
+        return
+    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=link(chat.id))
+    await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def private_text(update: Update, context: BotContext) -> None:
     """A plain text in a private chat: explain what to send."""
-    await update.effective_message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+    await message_of(update).reply_text(replies.NOTHING_TO_GUESS_TEXT)
 
 
 async def private_other(update: Update, context: BotContext) -> None:
     """A voice message, video, location, poll… in a private chat: say what we look at."""
-    await update.effective_message.reply_text(replies.NOT_A_PICTURE_TEXT)
+    await message_of(update).reply_text(replies.NOT_A_PICTURE_TEXT)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """A command we don't have, in a private chat: point at /help."""
-    await update.effective_message.reply_text(replies.UNKNOWN_COMMAND_TEXT)
+    await message_of(update).reply_text(replies.UNKNOWN_COMMAND_TEXT)
 
 
 async def bot_membership(update: Update, context: BotContext) -> None:
     """The bot's own membership changed: greet a group that just added it."""
     change = update.my_chat_member
+    if change is None:
+        return
     if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
         await _greet_group(change.chat, context)
 
 
 async def new_chat_members(update: Update, context: BotContext) -> None:
     """Someone joined a group: greet it when it is the bot."""
-    if any(user.id == context.bot.id for user in update.effective_message.new_chat_members):
-        await _greet_group(update.effective_chat, context)
+    message = message_of(update)
+    if any(user.id == context.bot.id for user in message.new_chat_members):
+        await _greet_group(message.chat, context)
 
 
 async def _greet_group(chat: Chat, context: BotContext) -> None:
@@ -101,7 +139,8 @@ def _is_member(member: ChatMember) -> bool:
 
 async def labels_command(update: Update, context: BotContext) -> None:
     """/labels [set|add|remove|reset] …: show or change the chat's labels."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     store, engine = context.services.store, context.services.engine
     try:
         command = parse_labels_command(command_args(message.text or ""))
@@ -111,11 +150,22 @@ async def labels_command(update: Update, context: BotContext) -> None:
     own = store.get_labels(chat.id)
     current = own or list(DEFAULT_LABELS)
     if command.kind == "show":
-        await message.reply_text(replies.format_labels(current, is_default=own is None))
+        text = replies.format_labels(current, is_default=own is None)
+        counts = store.taught_counts(chat.id, engine.identity)
+        if counts:
+            text = replies.fit_text(f"{text}\n\n{replies.format_taught_counts(counts)}")
+        await message.reply_text(text)
         return
     if not await is_chat_admin(update, context):
         logger.info("chat %s: non-admin tried /labels %s", chat.id, command.kind)
-        await message.reply_text(replies.NOT_ADMIN_TEXT)
+        refusal = replies.NOT_ADMIN_UNTRAIN_TEXT if command.kind == "untrain" else replies.NOT_ADMIN_TEXT
+        await message.reply_text(refusal)
+        return
+    if command.kind == "untrain":
+        untrained = {label: n for label in command.labels if (n := store.untrain(chat.id, label))}
+        context.services.taught.drop(chat.id)
+        logger.info("chat %s: untrained %s", chat.id, untrained)
+        await message.reply_text(replies.format_untrained(untrained))
         return
     try:
         new = apply_labels_command(current, list(DEFAULT_LABELS), command)
@@ -138,7 +188,8 @@ async def labels_command(update: Update, context: BotContext) -> None:
 
 async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, user = message_of(update), update.effective_user
+    chat = message.chat
     if not await is_chat_admin(update, context):
         await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
         return
@@ -158,28 +209,32 @@ async def forget_command(update: Update, context: BotContext) -> None:
 async def forget_button(update: Update, context: BotContext) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
     action = await claim_press(update, context)
-    if action is None:
+    query = query_of(update)
+    if action is None or query.message is None:  # refused (claim_press answered it)
         return
-    query, chat = update.callback_query, update.effective_chat
+    chat = query.message.chat
     await query.answer()
     if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
         return
     deleted = context.services.store.forget_chat(chat.id)
     context.services.prompts.forget_chat(chat.id)
+    context.services.recent_answers.forget_chat(chat.id)
+    context.services.taught.drop(chat.id)
     forget_game(context, chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
-async def claim_press(update: Update, context: BotContext) -> str | None:
+async def claim_press(update: Update, context: BotContext, refusals: dict[Decision, str] | None = None) -> str | None:
     """The action of a press to honour now (its prompt is consumed), or None after an alert.
 
     Honoured: a press on a pending prompt's own message, with one of its
     buttons' data, by the person who asked or by someone who is an admin of
     the chat right now. Nothing in the callback data counts as identity.
+    ``refusals`` replaces some of the alerts (``BUTTON_REFUSALS``).
     """
-    query = update.callback_query
+    query = query_of(update)
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
     if message is None:  # a message sent in inline mode: we never ask anything there
         await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
@@ -193,14 +248,14 @@ async def claim_press(update: Update, context: BotContext) -> str | None:
         verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
     if verdict.decision is not Decision.HONOUR:
         logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
-        await query.answer(BUTTON_REFUSALS[verdict.decision], show_alert=True)
+        await query.answer({**BUTTON_REFUSALS, **(refusals or {})}[verdict.decision], show_alert=True)
         return None
     return verdict.action
 
 
 async def stray_button(update: Update, context: BotContext) -> None:
     """Any other button press (old keyboards, forged data): answer it and do nothing."""
-    query = update.callback_query
+    query = query_of(update)
     logger.info(
         "chat %s: unknown button data from %s",
         update.effective_chat.id if update.effective_chat else None,
@@ -216,13 +271,17 @@ async def chat_migrated(update: Update, context: BotContext) -> None:
     ``migrate_from_chat_id`` in the new one); whichever comes first moves
     everything, the other finds nothing left to move.
     """
-    message = update.effective_message
+    message = message_of(update)
     if message.migrate_to_chat_id:
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
-    else:
+    elif message.migrate_from_chat_id:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
+    else:
+        return  # filters.StatusUpdate.MIGRATE lets only the two through
     moved = context.services.store.move_chat(old_id, new_id)
     context.services.prompts.move_chat(old_id, new_id)
+    context.services.recent_answers.move_chat(old_id, new_id)
+    context.services.taught.drop(old_id, new_id)
     move_game(context, old_id, new_id)
     if old_id in context.application.chat_data:
         context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
@@ -235,7 +294,8 @@ async def picture(update: Update, context: BotContext) -> None:
     Each message is answered once: an edit gets guesses only when it newly
     addresses the bot in a group (edits in private chats never do).
     """
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         if update.edited_message is not None:
             return
@@ -248,18 +308,24 @@ async def picture(update: Update, context: BotContext) -> None:
 
 async def album_message(update: Update, context: BotContext) -> None:
     """One item of an album: collect them, and answer the album once it is complete."""
-    message = update.effective_message
+    message = message_of(update)
+    if message.media_group_id is None:  # ALBUM_ITEMS lets only album items through
+        return
     key = (message.chat_id, message.media_group_id)
     context.services.albums.setdefault(key, []).append(message)
     name = f"album:{key[0]}:{key[1]}"
-    for job in context.job_queue.get_jobs_by_name(name):
+    job_queue = job_queue_of(context.application)
+    for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
-    context.job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
+    job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
 
 
 async def _answer_album(context: BotContext) -> None:
     """No new item came for a moment: guess every picture, in one reply, if the album asks us."""
-    messages = sorted(context.services.albums.pop(context.job.data, []), key=lambda m: m.message_id)
+    job = context.job
+    if job is None or not isinstance(job.data, tuple):  # album_message sets the album's key
+        return
+    messages = sorted(context.services.albums.pop(job.data, []), key=lambda m: m.message_id)
     if not messages:
         return
     first = messages[0]
@@ -286,8 +352,9 @@ async def _guess_album_item(message: Message, context: BotContext) -> list | str
     data = await fetch_picture(found, message.chat_id, context)
     if isinstance(data, str):
         return data
-    labels = context.services.chat_labels(message.chat_id)
-    return await classify_bytes(context.services.engine, data, labels, replies.TOP_GUESSES, message.chat_id)
+    services = context.services
+    labels, examples = services.chat_labels(message.chat_id), services.taught_examples(message.chat_id)
+    return await classify_bytes(services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, examples)
 
 
 def _first_answer(context: BotContext, message: Message) -> bool:
@@ -297,18 +364,23 @@ def _first_answer(context: BotContext, message: Message) -> bool:
 
 async def guess_command(update: Update, context: BotContext) -> None:
     """/guess as a reply to a picture: guess that picture (an edited /guess is not answered again)."""
-    message = update.effective_message
+    message = message_of(update)
     if not _first_answer(context, message):
         return
     target = message.reply_to_message
-    if find_picture(target) is None:
+    if target is None or find_picture(target) is None:
         await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
         return
     await answer_picture(target, context)
 
 
 async def answer_picture(message: Message, context: BotContext) -> None:
-    """Download the picture in ``message``, classify it, reply to it."""
+    """Download the picture in ``message``, classify it, reply to it with feedback buttons.
+
+    In a group the answer waits a moment in the outbox: when several pictures'
+    answers go out as one message, that message has no buttons (which picture
+    would a press be about?); an answer sent alone has them.
+    """
     found = find_picture(message)
     if found is None:
         return
@@ -316,16 +388,49 @@ async def answer_picture(message: Message, context: BotContext) -> None:
         await message.reply_text(NO_PICTURE_TEXT[found.reason])
         return
     labels = context.services.chat_labels(message.chat_id)
-    guesses = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
-    if guesses is None:
+    result = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
+    if result is None:
         return
+    text = replies.format_guesses(result.guesses)
+
+    def offer_feedback(sent: Message) -> None:
+        _remember_answer(context, message, sent, result, labels)
+
     if message.chat.type == ChatType.PRIVATE:
-        await message.reply_text(replies.format_guesses(guesses))
+        offer_feedback(await message.reply_text(text, reply_markup=feedback_keyboard()))
         return
-    # In a group, answers wait a moment in the outbox: several go out as one message.
-    line = replies.format_guess_line(sender_name(message), guesses)
-    item = Pending(message.message_id, replies.format_guesses(guesses), line, at=time.time())
+    line = replies.format_guess_line(sender_name(message), result.guesses)
+    item = Pending(
+        message.message_id, text, line, at=time.time(), reply_markup=feedback_keyboard(), on_sent=offer_feedback
+    )
     context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
+
+
+def feedback_keyboard() -> InlineKeyboardMarkup:
+    """👍 and ✏️ under a guess: the data names the action only."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(replies.FEEDBACK_GOOD, callback_data=callback_data(TEACH, "ok")),
+                InlineKeyboardButton(replies.FEEDBACK_FIX, callback_data=callback_data(TEACH, "fix")),
+            ]
+        ]
+    )
+
+
+def _remember_answer(
+    context: BotContext, picture: Message, sent: Message, result: Classified, labels: list[str]
+) -> None:
+    """Keep the answered picture's embedding and who may correct it, for the buttons under ``sent``."""
+    services = context.services
+    sender = picture.from_user.id if picture.from_user and picture.sender_chat is None else 0
+    answered = Answered(
+        sent.chat_id, sent.message_id, sender, services.engine.identity, result.embedding, tuple(labels)
+    )
+    services.recent_answers.add(answered)
+    services.prompts.add(
+        TEACH, sent.chat_id, sent.message_id, sender, FEEDBACK_ACTIONS, time.time(), ttl_s=RECENT_MAX_AGE_S
+    )
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -24,11 +24,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("game", "Start a drawing game in this chat"),
     ("stop", "Stop the game"),
     ("score", "Show the game scores"),
+    ("draw", "Draw on a canvas while I guess"),
     ("forget", "Delete everything I keep about this chat"),
 )
 
 MESSAGE_LIMIT = 4096  # Telegram's longest text message, in UTF-16 code units
 ALERT_LIMIT = 200  # the longest answerCallbackQuery text
+CAPTION_LIMIT = 1024  # the longest photo caption
 TOP_GUESSES = 3
 BAR_CELLS = 8
 UNSURE_BELOW = 0.35
@@ -134,12 +136,30 @@ BUTTON_STALE_TEXT = "This question has expired or was already answered. Ask agai
 BUTTON_UNKNOWN_TEXT = "This button doesn't do anything."
 NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
 UNKNOWN_COMMAND_TEXT = "I don't know that command. Send /help to see what I can do."
+# Teaching by corrections (bot.teach_handlers)
+FEEDBACK_GOOD = "👍"
+FEEDBACK_FIX = "✏️ Not right"
+PICK_OTHER = "Other…"
+PICK_PREV = "◀️"
+PICK_NEXT = "▶️"
+OFFER_ADD = "Add it"
+OFFER_CANCEL = "Cancel"
+TEACH_THANKS_TEXT = "Thanks!"
+TEACH_GONE_TEXT = "I no longer have that picture in mind: send it again and correct me then."
+TEACH_NOT_YOURS_TEXT = "Only the person who sent the picture (or an admin) can correct me here."
+TEACH_TOO_MANY_TEXT = "You've taught me a lot this hour: try again later."
+TEACH_TYPE_TEXT = "What is it? Reply to this message with its name."
+TEACH_OFFER_DECLINED_TEXT = "Not added: nothing was remembered."
+NOT_ADMIN_UNTRAIN_TEXT = "Only the group's admins can make me forget taught drawings here."
 NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker)."
 
 
 class GuessLike(Protocol):
-    label: str
-    score: float
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 def format_guesses(guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
@@ -262,6 +282,33 @@ def format_labels_changed(labels: Sequence[str], *, is_default: bool = False) ->
     return format_labels(labels, is_default=is_default, prefix="Done. ")
 
 
+def format_taught(label: str) -> str:
+    """After a correction."""
+    return f"Got it: that's {_a(label)}. I'll remember."
+
+
+def format_new_label_offer(label: str) -> str:
+    """A typed label the chat doesn't have, to an admin."""
+    return f"“{label}” isn't one of this chat's labels yet. Add it, and remember this picture as {_a(label)}?"
+
+
+def format_new_label_refused(label: str) -> str:
+    """A typed label the chat doesn't have, from someone who may not add labels."""
+    return f"“{label}” isn't one of this chat's labels: an admin can add it with /labels add {label}"
+
+
+def format_taught_counts(counts: dict[str, int]) -> str:
+    """``fox: 3 taught drawings`` per label, for /labels."""
+    lines = [f"{label}: {n} taught drawing{'s' if n != 1 else ''}" for label, n in sorted(counts.items())]
+    return "Taught by corrections:\n" + "\n".join(lines) + "\n(/labels untrain fox forgets a label's drawings)"
+
+
+def format_untrained(counts: dict[str, int]) -> str:
+    """After /labels untrain."""
+    parts = [f"{label}: {n} taught drawing{'s' if n != 1 else ''} forgotten" for label, n in counts.items()]
+    return "\n".join(parts) if parts else "Nothing was taught for that."
+
+
 def text_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji is often 2)."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
@@ -341,10 +388,10 @@ def format_game_event(event: "g.Event") -> str | None:
             return f"🎉 {name} drew {_a(target)} {get_emoji(target)} in {_secs(win_s)}! ({points} {plural})"
         case g.RoundTimedOut(target=target, winner=None):
             return f"⏰ Time's up! Nobody drew {_a(target)} I could recognise this round."
-        case g.RoundTimedOut(target=target, winner=best):
+        case g.RoundTimedOut(target=target, winner=g.Best(name=name, score=score)):
             return (
-                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {best.name} came "
-                f"closest ({round(_clamp(best.score) * 100)}%): the round goes to {best.name}."
+                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {name} came "
+                f"closest ({round(_clamp(score) * 100)}%): the round goes to {name}."
             )
         case g.BackOnline():
             return "I'm back after a restart."
@@ -406,3 +453,18 @@ def _a(label: str) -> str:
     if not words or words[0].casefold() in ("a", "an", "the", "some") or label[:1].isupper():
         return label
     return ("an " if label[0].casefold() in "aeiou" else "a ") + label
+
+
+# The drawing canvas (a Mini App: bot.webapp).
+DRAW_BUTTON = "🎨 Draw"
+DRAW_HERE_BUTTON = "🎨 Draw here"
+DRAW_TEXT = "Draw something on the canvas: I guess while you draw, and Send posts it here."
+DRAW_GROUP_TEXT = "The canvas opens in a private chat with me; in a game, each round has a 🎨 Draw here link."
+DRAW_OFF_TEXT = "The drawing canvas isn't set up on this bot. Send me a photo of a drawing instead."
+
+
+def format_canvas_caption(name: str | None, guesses: Sequence[GuessLike] | None = None) -> str:
+    """The caption of a drawing the bot posts from the canvas: who drew it, and the guesses if any."""
+    head = f"🎨 {name} drew this on the canvas." if name else "🎨 Drawn on the canvas."
+    text = head if guesses is None else f"{head}\n{format_guesses(guesses)}"
+    return fit_text(text, CAPTION_LIMIT)

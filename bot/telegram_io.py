@@ -9,12 +9,13 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import ChatMember, Message, Update
+from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from classifier.errors import UserError
-from classifier.types import Guess
+from classifier.few_shot import Examples
+from classifier.types import Classified, Guess
 
 from . import replies
 from .labels import clean_text
@@ -27,6 +28,22 @@ DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_BACKOFF_S = 0.5
 
 
+def message_of(update: Update) -> Message:
+    """The update's message (every callback that asks is registered for updates that carry one)."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError(f"update {update.update_id} carries no message")
+    return message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The update's button press (asked by callbacks registered for presses only)."""
+    query = update.callback_query
+    if query is None:
+        raise ValueError(f"update {update.update_id} carries no button press")
+    return query
+
+
 async def classify_picture(
     found: PictureRef,
     message: Message,
@@ -35,24 +52,33 @@ async def classify_picture(
     context: BotContext,
     *,
     show_typing: bool = True,
-) -> list[Guess] | None:
-    """Download the picture and rank ``labels`` for it; ``None`` after telling the user why not."""
+) -> Classified | None:
+    """Download the picture and rank ``labels`` for it, with what the chat taught; ``None`` after
+    telling the user why not. The picture's embedding comes along, to teach from."""
     data = await download_picture(found, message, context, show_typing=show_typing)
     if data is None:
         return None
-    result = await classify_bytes(context.services.engine, data, labels, top_k, message.chat_id)
-    if isinstance(result, str):
-        await message.reply_text(result)
+    examples = context.services.taught_examples(message.chat_id)
+    try:
+        return await context.services.engine.classify_embedded(data, labels, top_k=top_k, examples=examples)
+    except UserError as exc:
+        logger.info("chat %s: %s: %s", message.chat_id, type(exc).__name__, exc)
+        await message.reply_text(exc.user_message)
         return None
-    return result
 
 
 async def classify_bytes(
-    engine: ClassifierEngine, data: bytes, labels: Sequence[str], top_k: int, chat_id: int
+    engine: ClassifierEngine,
+    data: bytes,
+    labels: Sequence[str],
+    top_k: int,
+    chat_id: int,
+    examples: Examples | None = None,
 ) -> list[Guess] | str:
-    """The top guesses over ``labels``, or the user's message for an error they caused (logged)."""
+    """The top guesses over ``labels`` (with the chat's taught ``examples``), or the user's message
+    for an error they caused (logged)."""
     try:
-        return await engine.classify(data, labels, top_k=top_k)
+        return await engine.classify(data, labels, top_k=top_k, examples=examples)
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
         return exc.user_message
@@ -85,6 +111,7 @@ async def fetch_picture(found: PictureRef, chat_id: int, context: BotContext) ->
     """
     if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
         return replies.TOO_BIG_TEXT
+    error: TelegramError
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
             file = await context.bot.get_file(found.file_id)
@@ -115,7 +142,8 @@ def _seconds(value: float | timedelta) -> float:
 
 async def is_chat_admin(update: Update, context: BotContext) -> bool:
     """Private chats: always. Groups: the creator and administrators (also posting anonymously)."""
-    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    message, user = message_of(update), update.effective_user
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         return True
     if message.sender_chat is not None and message.sender_chat.id == chat.id:

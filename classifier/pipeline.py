@@ -18,13 +18,14 @@ from PIL import Image
 from torchvision import transforms
 
 from .database import open_database
+from .few_shot import Examples, rank_with_examples
 from .images import decode_image
 from .model import LoadedModel, load_model
 from .presets import reads
 from .prompts import DEFAULT_LANGUAGE, DEFAULT_TEMPLATES, LANGUAGES, check_templates, templates_for
 from .text_cache import TextEmbeddingCache
 from .types import Guess
-from .zero_shot import encode_text, rank
+from .zero_shot import encode_text
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +101,24 @@ class ZeroShotClassifier:
         return self.text_cache_for(language).get(labels)
 
     def rank(
-        self, features: torch.Tensor, labels: Sequence[str], top_k: int = 3, language: str = DEFAULT_LANGUAGE
+        self,
+        features: torch.Tensor,
+        labels: Sequence[str],
+        top_k: int = 3,
+        examples: Examples | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
     ) -> list[list[Guess]]:
-        return rank(features, self.label_weights(labels, language), labels, self.loaded.logit_scale, top_k)
+        """Top-k guesses per feature row over ``labels`` (written in ``language``); taught ``examples`` blended in."""
+        weights = self.label_weights(labels, language)
+        return rank_with_examples(features, weights, labels, self.loaded.logit_scale, examples, top_k)
 
     def classify_images(
         self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3, language: str = DEFAULT_LANGUAGE
     ) -> list[list[Guess]]:
         """Decoded images -> top-k guesses each, in one forward pass."""
         pixels = torch.stack([self.preprocess(image) for image in images])
-        return self.rank(self.embed_images(pixels), labels, top_k, language)
+        return self.rank(self.embed_images(pixels), labels, top_k, language=language)
 
     def classify_bytes(
         self, data: bytes, labels: Sequence[str], top_k: int = 3, language: str = DEFAULT_LANGUAGE

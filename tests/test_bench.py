@@ -33,6 +33,9 @@ FIELDS = {
     "decode_img_per_s",
     "decode_img_per_s_by_workers",
     "gpu_decode_img_per_s",
+    "rank_ms_per_picture",
+    "rank_added_ms_1000",
+    "canvas",
 }
 
 
@@ -57,6 +60,12 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     for key in ("c1", "c8", "c32"):
         latency = result["latency_ms"][key]
         assert latency["n"] > 0 and 0 < latency["p50"] <= latency["p95"], key
+    canvas = result["canvas"]
+    for key in ("c1", "c16"):
+        assert canvas[key]["n"] > 0 and 0 < canvas[key]["p50"] <= canvas[key]["p95"], key
+        assert canvas[key]["statuses"] == {"200": canvas[key]["statuses"]["200"]}, "every guess answered"
+    assert canvas["drawers_at_1_per_s"] >= 1 and canvas["picture_px"] == 512
+    assert "canvas drawers at 1 guess/s" in printed
     by_workers = result["decode_img_per_s_by_workers"]
     assert list(by_workers) == [str(n) for n in worker_counts(min(16, os.cpu_count()))]
     assert all(isinstance(rate, float) and rate > 0 for rate in by_workers.values())
@@ -67,6 +76,11 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     assert result["engine_errors"] == 0 and result["engine_stats"]["busy_rejections"] == 0
     assert result["bf16"]["precision"] == "bf16" and result["bf16"]["peak_rss_mb"] > 0
     assert "engine / raw" in printed and "latency, 1 caller" in printed and "after restart" in printed
+    assert list(result["rank_ms_per_picture"]) == ["1", "16"]
+    assert all(
+        list(row) == ["0", "100", "1000"] and min(row.values()) > 0 for row in result["rank_ms_per_picture"].values()
+    )
+    assert "0 / 100 / 1000 taught" in printed
 
 
 def test_drawing_picture_is_a_realistic_jpeg():
