@@ -10,6 +10,7 @@ from classifier import cli as classifier_cli
 from classifier.cli import AddCommand, configure_logging, run_command, verbosity
 from classifier.defaults import PRECISIONS
 from classifier.errors import ClassifierError
+from classifier.presets import default_pretrained
 
 from .config import ConfigError, Settings
 
@@ -56,8 +57,8 @@ def mask_token(token: str) -> str:
 def add_run_command(add_command: AddCommand) -> None:
     """Add ``toonzoo run`` (a ``build_parser`` extension)."""
     run = add_command("run", help="start the Telegram bot (settings from the environment)")
-    run.add_argument("--model", help="overrides TOONZOO_MODEL")
-    run.add_argument("--pretrained", help="overrides TOONZOO_PRETRAINED")
+    run.add_argument("--model", help="overrides TOONZOO_MODEL (a preset such as drawings, or an open_clip name)")
+    run.add_argument("--pretrained", help="overrides TOONZOO_PRETRAINED (default: the preset's tag, else openai)")
     run.add_argument("--precision", choices=PRECISIONS, help="overrides TOONZOO_PRECISION")
     run.add_argument("--device", help="overrides TOONZOO_DEVICE")
     run.add_argument("--db", help="overrides TOONZOO_DB")
@@ -109,6 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "max_queue": args.max_queue,
             "decode_workers": args.decode_workers,
         }
+        if args.model and not args.pretrained and not os.environ.get("TOONZOO_PRETRAINED", "").strip():
+            overrides["pretrained"] = default_pretrained(args.model)  # --model drawings: drawings' weights
         settings = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
         print(f"toonzoo: {exc}", file=sys.stderr)

@@ -3,8 +3,8 @@
     TELEGRAM_BOT_TOKEN      required, from @BotFather
     TELEGRAM_BOT_API_URL    default https://api.telegram.org (or a local Bot API server)
     TOONZOO_DB              default ~/.local/share/toonzoo/toonzoo.db (:memory: for none)
-    TOONZOO_MODEL           default ViT-B-32-quickgelu
-    TOONZOO_PRETRAINED      default openai (a tag, a checkpoint path or local-dir:PATH)
+    TOONZOO_MODEL           default ViT-B-32-quickgelu; a preset (openai, drawings, multilingual, ...) or open_clip name
+    TOONZOO_PRETRAINED      default: the preset's tag, else openai (a tag, a checkpoint path or random)
     TOONZOO_PRECISION       auto, fp32, bf16 or fp16 (default auto)
     TOONZOO_DEVICE          auto, cpu, cuda, cuda:N, mps, ... (default auto)
     TOONZOO_WEBHOOK_URL     https URL Telegram should post updates to; unset means polling
@@ -41,6 +41,7 @@ from classifier.defaults import (
     MAX_WAIT_MS,
     PRECISIONS,
 )
+from classifier.presets import default_pretrained
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1"
@@ -157,12 +158,13 @@ class Settings:
                 what = "a whole number" if kind is int else "a number"
                 raise ConfigError(f"{name} must be {what}, not {text!r}.") from None
 
+        model = get("TOONZOO_MODEL") or DEFAULT_MODEL
         return cls(
             token=token,
             api_url=get("TELEGRAM_BOT_API_URL") or DEFAULT_API_URL,
             db_path=Path(get("TOONZOO_DB") or DEFAULT_DB),
-            model=get("TOONZOO_MODEL") or DEFAULT_MODEL,
-            pretrained=get("TOONZOO_PRETRAINED") or DEFAULT_PRETRAINED,
+            model=model,
+            pretrained=get("TOONZOO_PRETRAINED") or default_pretrained(model),
             precision=(get("TOONZOO_PRECISION") or "auto").lower(),
             device=(get("TOONZOO_DEVICE") or "auto").lower(),
             webhook_url=get("TOONZOO_WEBHOOK_URL"),

@@ -1,4 +1,4 @@
-"""Command line for the classifier: ``toonzoo classify``, ``evaluate``, ``tiny-model``.
+"""Command line for the classifier: ``toonzoo classify``, ``evaluate``, ``models``, ``tiny-model``.
 
 The ``toonzoo`` entry point lives in ``bot.cli``, which adds ``run``; this
 module never imports the bot.
@@ -20,7 +20,8 @@ from typing import TextIO
 
 from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, FEW_SHOT_ALPHA, FEW_SHOT_BETA, PRECISIONS
 from .errors import UserError
-from .prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
+from .presets import PRESETS, RESULTS_TABLE, Preset
+from .prompts import DEFAULT_LABELS, DEFAULT_LANGUAGE, LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,15 @@ def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> 
     group.add_argument(
         "--model",
         default=environ.get("TOONZOO_MODEL", DEFAULT_MODEL),
-        help="open_clip model: a name (ViT-B-32-quickgelu), hf-hub:ORG/REPO or local-dir:PATH "
+        help="a preset (" + ", ".join(preset.name for preset in PRESETS) + "; see 'toonzoo models'), "
+        "an open_clip name (ViT-B-32-quickgelu), hf-hub:ORG/REPO or local-dir:PATH "
         "(env TOONZOO_MODEL; default %(default)s)",
     )
     group.add_argument(
         "--pretrained",
-        default=environ.get("TOONZOO_PRETRAINED", DEFAULT_PRETRAINED),
+        default=environ.get("TOONZOO_PRETRAINED") or None,
         help="weights: a tag (openai, ...), a checkpoint file, or 'random' "
-        "(env TOONZOO_PRETRAINED; default %(default)s)",
+        f"(env TOONZOO_PRETRAINED; default: the preset's tag, else {DEFAULT_PRETRAINED})",
     )
     group.add_argument(
         "--precision",
@@ -94,6 +96,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
         help="prompt template with one {} (repeatable; default: the drawing ensemble)",
     )
     classify.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="guesses per image (default 5)")
+    add_language_argument(classify)
     classify.add_argument("--json", action="store_true", help="print JSON")
     add_model_arguments(classify)
     classify.set_defaults(handler=cmd_classify)
@@ -101,6 +104,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     evaluate = add_command("evaluate", help="measure accuracy on a folder of labelled drawings")
     evaluate.add_argument("folder", metavar="DIR", help="one sub-folder per label, holding its images")
     evaluate.add_argument("--template", action="append", dest="templates", metavar="T")
+    add_language_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.add_argument(
         "--shots",
@@ -145,12 +149,32 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=cmd_bench)
 
+    models = add_command("models", help="list the model presets, their published figures and whether they are cached")
+    models.add_argument("--json", action="store_true", help="print JSON")
+    models.set_defaults(handler=cmd_models)
+
     tiny = add_command("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
     tiny.add_argument("folder", metavar="DIR")
+    tiny.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="with a Hugging Face (XLM-RoBERTa) text tower and a tokenizer for English, Spanish and Russian",
+    )
     tiny.set_defaults(handler=cmd_tiny_model)
     for extend in extensions:
         extend(add_command)
     return parser, commands.choices
+
+
+def add_language_argument(parser: argparse.ArgumentParser) -> None:
+    """--language: the labels' language, which picks the prompt templates of a multilingual model."""
+    parser.add_argument(
+        "--language",
+        default=DEFAULT_LANGUAGE,
+        metavar="CODE",
+        help=f"the labels' language ({', '.join(LANGUAGES)}, ...): a multilingual model gets prompts in it "
+        "(default %(default)s)",
+    )
 
 
 def verbosity(args: argparse.Namespace) -> int:
@@ -211,19 +235,19 @@ def create_classifier(args: argparse.Namespace):
         device=args.device,
         precision=args.precision,
         db_path=args.db,
-        templates=args.templates or DEFAULT_TEMPLATES,
+        templates=args.templates or None,
     )
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     labels = args.labels or list(DEFAULT_LABELS)
     classifier = create_classifier(args)
-    classifier.prepare_labels(labels)
+    classifier.prepare_labels(labels, args.language)
     results = []
     with file_progress(len(args.images)) as done:
         for path in args.images:
             try:
-                guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k)
+                guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k, args.language)
                 results.append({"image": path, "guesses": [{"label": g.label, "score": g.score} for g in guesses]})
             except UserError as exc:
                 logger.info("%s: %s", path, exc)
@@ -317,7 +341,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"toonzoo: {folder} needs at least two sub-folders of images, one per label", file=sys.stderr)
         return 2
     classifier = create_classifier(args)
-    classifier.prepare_labels(labels)
+    classifier.prepare_labels(labels, args.language)
     if args.shots is not None:
         return evaluate_shots(args, classifier, found)
     truth, ranked, skipped = [], [], []
@@ -333,7 +357,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 except (UserError, OSError) as exc:
                     skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
             if images:
-                for label, guesses in zip(batch, classifier.classify_images(images, labels, top_k=len(labels))):
+                ranked_batch = classifier.classify_images(images, labels, top_k=len(labels), language=args.language)
+                for label, guesses in zip(batch, ranked_batch):
                     truth.append(label)
                     ranked.append([g.label for g in guesses])
             for _, path in chunk:
@@ -415,8 +440,8 @@ def evaluate_shots(args: argparse.Namespace, classifier, found: dict[str, list[P
         alpha, beta, score = grid[0]
         tuned = {"alpha": alpha, "beta": beta, "leave_one_out_top1": score, "pairs": len(grid)}
     examples = Examples(keys, teach_labels, alpha=alpha, beta=beta)
-    zero_shot = classifier.rank(features, labels, top_k=len(labels))
-    taught = classifier.rank(features, labels, top_k=len(labels), examples=examples)
+    zero_shot = classifier.rank(features, labels, top_k=len(labels), language=args.language)
+    taught = classifier.rank(features, labels, top_k=len(labels), examples=examples, language=args.language)
     report = {
         "model": classifier.identity,
         "shots": args.shots,
@@ -470,10 +495,66 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench_command(args)
 
 
-def cmd_tiny_model(args: argparse.Namespace) -> int:
-    from .tiny import save_tiny_model
+def preset_rows(cached: Callable[[Preset], bool]) -> list[dict]:
+    """One dict per preset for ``toonzoo models``; ``cached(preset)`` says whether its weights are local."""
+    return [
+        {
+            "preset": preset.name,
+            "model": preset.model,
+            "pretrained": preset.pretrained,
+            "languages": "many" if preset.multilingual else ", ".join(preset.languages),
+            "download_mb": preset.download_mb,
+            "image_gflops": preset.image_gflops,
+            "imagenet_sketch": preset.imagenet_sketch,
+            "imagenet_r": preset.imagenet_r,
+            "cached": cached(preset),
+            "default": preset.model == DEFAULT_MODEL and preset.pretrained == DEFAULT_PRETRAINED,
+        }
+        for preset in PRESETS
+    ]
 
-    folder = save_tiny_model(args.folder)
+
+def format_models_table(rows: Sequence[dict]) -> str:
+    """The presets as an aligned text table, with the source of the figures."""
+    header = ("preset", "open_clip model", "weights tag", "languages", "download", "GFLOPs", "Sketch", "IN-R", "cached")
+    table = [header] + [
+        (
+            row["preset"] + (" (default)" if row["default"] else ""),
+            row["model"],
+            row["pretrained"],
+            row["languages"],
+            f"{row['download_mb'] / 1000:.2f} GB" if row["download_mb"] >= 1000 else f"{row['download_mb']} MB",
+            f"{row['image_gflops']:.1f}",
+            f"{row['imagenet_sketch']:.1f}",
+            f"{row['imagenet_r']:.1f}",
+            "yes" if row["cached"] else "no",
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    lines += [
+        "",
+        "GFLOPs: image encoder, per picture. Sketch / IN-R: zero-shot top-1 (%) on ImageNet-Sketch and",
+        f"ImageNet-R, from open_clip's results table ({RESULTS_TABLE}).",
+        "cached: weights in the local Hugging Face cache (no download needed).",
+        "Pick one with --model NAME or TOONZOO_MODEL=NAME.",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .model import is_cached
+
+    rows = preset_rows(lambda preset: is_cached(preset.model, preset.pretrained))
+    print(json.dumps(rows, indent=2) if args.json else format_models_table(rows))
+    return 0
+
+
+def cmd_tiny_model(args: argparse.Namespace) -> int:
+    from .tiny import save_tiny_model, save_tiny_multilingual_model
+
+    folder = (save_tiny_multilingual_model if args.multilingual else save_tiny_model)(args.folder)
     print(f"wrote a tiny random-weight CLIP to {folder}; use it with --model local-dir:{folder}")
     return 0
 

@@ -3,7 +3,8 @@
 Every chat's picture goes through :meth:`Engine.classify`. Requests that arrive
 together share one image forward pass (dynamic batching, as Triton's dynamic
 batcher and clip-as-service's minibatching do); each is then ranked against its
-own chat's labels. Pictures are decoded by a :class:`~classifier.decode_pool.DecodePool`
+own chat's labels, in that chat's language (a batch may mix languages).
+Pictures are decoded by a :class:`~classifier.decode_pool.DecodePool`
 (worker processes, or one thread), or on CUDA as batches of JPEGs on the GPU
 (:func:`~classifier.pixels.decode_jpegs`, with the CPU path as fallback); the
 forward pass runs in the worker thread, label encoding in a label thread, and
@@ -18,6 +19,7 @@ Usage (python-telegram-bot: ``start`` in ``post_init``, ``close`` in ``post_shut
     await engine.start()
     try:
         guesses = await engine.classify(photo_bytes, ["cat", "dog", "fox"])
+        guesses = await engine.classify(photo_bytes, ["gato", "perro", "zorro"], language="es")
     except ClassifierError as exc:      # ImageError, EngineBusy, EngineClosed
         reply(exc.user_message)
     await engine.close()
@@ -45,12 +47,14 @@ from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .jpeg import gpu_fallback_reason, read_header
 from .pipeline import ZeroShotClassifier
 from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
+from .prompts import DEFAULT_LANGUAGE
 from .text_cache import ENCODE_CHUNK
 from .types import Classified, Guess
 
 logger = logging.getLogger(__name__)
 
 LABEL_SETS_KEPT = 64  # label matrices kept ready for the worker (about 200 KB each for 100 labels)
+LabelSetKey = tuple[str, tuple[str, ...]]  # (template set's key, labels): one label matrix
 _STOP = object()
 
 
@@ -93,6 +97,7 @@ class _Request:
     __slots__ = (
         "image",
         "labels",
+        "key",
         "weights",
         "top_k",
         "future",
@@ -108,14 +113,15 @@ class _Request:
     def __init__(
         self,
         image: bytes,
-        labels: tuple[str, ...],
+        key: LabelSetKey,
         top_k: int,
         future: asyncio.Future,
         examples: Examples | None = None,
         embed: bool = False,
     ):
         self.image: bytes | None = image
-        self.labels = labels
+        self.key = key
+        self.labels = key[1]
         self.examples = examples  # the chat's taught pictures, blended into its ranking
         self.embed = embed  # the caller wants the picture's embedding back (Classified)
         self.weights: torch.Tensor | None = None
@@ -173,7 +179,7 @@ class Engine:
         self._lock = threading.Lock()  # guards _waiting, _stats, _weights, request.released
         self._waiting = 0
         self._live: set[_Request] = set()  # admitted, answer not yet sent (event-loop thread only)
-        self._weights: OrderedDict[tuple[str, ...], torch.Tensor] = OrderedDict()
+        self._weights: OrderedDict[LabelSetKey, torch.Tensor] = OrderedDict()
         self._encoding = 0  # prepare_labels calls in flight (event-loop thread only)
         self._stats = EngineStats()
         self._state = "new"  # new -> running -> closing -> closed
@@ -285,7 +291,14 @@ class Engine:
 
     # -- labels ------------------------------------------------------------
 
-    def labels_ready(self, labels: Sequence[str]) -> bool:
+    def reads(self, language: str) -> bool:
+        """True when the model reads labels written in ``language`` (for a warning about English-only models)."""
+        return self.classifier.reads(language)
+
+    def _key(self, labels: Sequence[str], language: str) -> LabelSetKey:
+        return self.classifier.text_cache_for(language).templates_key, tuple(labels)
+
+    def labels_ready(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> bool:
         """True when every label's embedding is cached (in memory or SQLite): no text encoding needed.
 
         Runs on the caller's thread (the event loop): labels not in memory are
@@ -293,20 +306,20 @@ class Engine:
         millisecond). While this engine is encoding labels, which holds the
         cache's lock for seconds, it answers False instead of waiting.
         """
-        key = tuple(labels)
+        key = self._key(labels, language)
         with self._lock:
             if key in self._weights:
                 return True
         if self._encoding:
             # An encoding holds the cache's lock for seconds: don't wait for it on the event loop.
             return False
-        return not self.classifier.text_cache.missing(key)
+        return not self.classifier.text_cache_for(language).missing(key[1])
 
-    async def prepare_labels(self, labels: Sequence[str]) -> None:
+    async def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
         """Compute missing label embeddings in the engine's label thread (seconds for many new labels)."""
-        await self._label_weights(tuple(labels))
+        await self._label_weights(self._key(labels, language), language)
 
-    async def _label_weights(self, key: tuple[str, ...]) -> torch.Tensor:
+    async def _label_weights(self, key: LabelSetKey, language: str) -> torch.Tensor:
         with self._lock:
             weights = self._weights.get(key)
             if weights is not None:
@@ -316,7 +329,9 @@ class Engine:
             raise EngineClosed("engine is closed")
         self._encoding += 1
         try:
-            weights = await asyncio.get_running_loop().run_in_executor(self._label_pool, self._encode_labels, key)
+            weights = await asyncio.get_running_loop().run_in_executor(
+                self._label_pool, self._encode_labels, key[1], language
+            )
         finally:
             self._encoding -= 1
         with self._lock:
@@ -325,18 +340,19 @@ class Engine:
                 self._weights.popitem(last=False)
         return weights
 
-    def _encode_labels(self, key: tuple[str, ...]) -> torch.Tensor:
+    def _encode_labels(self, labels: tuple[str, ...], language: str) -> torch.Tensor:
         """Label thread: encode the missing labels a few at a time, then return the whole matrix."""
-        missing = self.classifier.text_cache.missing(key)
-        step = max(1, ENCODE_CHUNK // len(self.classifier.templates))  # one text forward pass per step
+        cache = self.classifier.text_cache_for(language)
+        missing = cache.missing(labels)
+        step = max(1, ENCODE_CHUNK // len(cache.templates))  # one text forward pass per step
         began = time.perf_counter()
         for start in range(0, len(missing), step):
             if self._closing.is_set():
                 raise EngineClosed("engine closed while encoding labels")
-            self.classifier.label_weights(missing[start : start + step])
+            self.classifier.label_weights(missing[start : start + step], language)
         if missing:
             logger.info("encoded %d new labels in %.1f s", len(missing), time.perf_counter() - began)
-        return self.classifier.label_weights(key)
+        return self.classifier.label_weights(labels, language)
 
     # -- requests ----------------------------------------------------------
 
@@ -346,9 +362,15 @@ class Engine:
         return self.classifier.identity
 
     async def classify(
-        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+        self,
+        image: bytes,
+        labels: Sequence[str],
+        top_k: int = 3,
+        language: str = DEFAULT_LANGUAGE,
+        *,
+        examples: Examples | None = None,
     ) -> list[Guess]:
-        """Top-k guesses for one picture over ``labels``, best first.
+        """Top-k guesses for one picture over ``labels`` (written in ``language``), best first.
 
         ``examples`` (a chat's taught pictures, see :mod:`classifier.few_shot`)
         are blended into the ranking; requests with other examples, or none,
@@ -356,17 +378,23 @@ class Engine:
         unreadable pictures, EngineBusy when the queue is full, EngineClosed
         before ``start()`` or after ``close()``.
         """
-        return await self._classify(image, labels, top_k, examples, embed=False)
+        return await self._classify(image, labels, top_k, language, examples, embed=False)
 
     async def classify_embedded(
-        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+        self,
+        image: bytes,
+        labels: Sequence[str],
+        top_k: int = 3,
+        language: str = DEFAULT_LANGUAGE,
+        *,
+        examples: Examples | None = None,
     ) -> Classified:
         """Like ``classify``, with the picture's image embedding (float32 bytes) to teach from later."""
-        return await self._classify(image, labels, top_k, examples, embed=True)
+        return await self._classify(image, labels, top_k, language, examples, embed=True)
 
-    async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, examples, embed: bool):
-        key = tuple(labels)
-        if not key:
+    async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, language: str, examples, embed: bool):
+        key = self._key(labels, language)
+        if not key[1]:
             raise ValueError("classify needs at least one label")
         self._check_running()
         with self._lock:
@@ -379,7 +407,7 @@ class Engine:
         request.future.add_done_callback(lambda _: self._live.discard(request))
         submitted = False
         try:
-            request.weights = await self._label_weights(key)
+            request.weights = await self._label_weights(key, language)
             self._check_running()
             self._submit(request)
             submitted = True
@@ -550,15 +578,16 @@ class Engine:
             self._deliver(request, guesses, None)
 
     def _rank(self, features: torch.Tensor, batch: list[_Request]) -> list:
-        """Rank each row against its own request's labels and examples; requests sharing them go together.
+        """Rank each row against its own request's labels (in its language) and examples; requests sharing
+        them go together.
 
         A request that asked for its embedding gets a ``Classified``, the others their guesses.
         """
         groups: dict[tuple, list[int]] = {}
         for index, request in enumerate(batch):
-            groups.setdefault((request.labels, request.top_k, id(request.examples)), []).append(index)
+            groups.setdefault((request.key, request.top_k, id(request.examples)), []).append(index)
         results: list = [None] * len(batch)
-        for (labels, top_k, _), indices in groups.items():
+        for ((_, labels), top_k, _), indices in groups.items():
             first = batch[indices[0]]
             rows = features[indices] if len(indices) < len(batch) else features
             scale = self.classifier.loaded.logit_scale

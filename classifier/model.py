@@ -1,10 +1,12 @@
 """Load a CLIP model through open_clip's factory: the only code that touches
 weights, devices and the network.
 
-``model`` is anything open_clip accepts: a built-in config name
-(``ViT-B-32-quickgelu``), ``hf-hub:org/repo`` or ``local-dir:/path``.
-``pretrained`` is a tag (``openai``, ``datacomp_s34b_b86k``, ...), a checkpoint
-file path, or ``random`` for seeded random weights (benchmarks, tests).
+``model`` is a preset name (``drawings``, see :mod:`classifier.presets`) or
+anything open_clip accepts: a built-in config name (``ViT-B-32-quickgelu``),
+``hf-hub:org/repo`` or ``local-dir:/path``. ``pretrained`` is a tag
+(``openai``, ``datacomp_s34b_b86k``, ...), a checkpoint file path, or
+``random`` for seeded random weights (benchmarks, tests); ``None`` means the
+preset's tag, or ``openai`` for any other name.
 
 Weights for a tag are taken from the Hugging Face cache when present; else they
 are downloaded once with a progress bar. Offline, loading fails within seconds
@@ -28,8 +30,9 @@ import torch
 from open_clip.factory import parse_model_name
 from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_pretrained_tags_by_model
 
-from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS  # noqa: F401 (DEFAULT_PRETRAINED: re-exported)
 from .errors import ModelLoadError, WeightsUnavailable
+from .presets import languages_of_config, resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pth")
 _OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16"}
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _PROBE_TIMEOUT_S = 3.0
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "spiece.model")
 
 HOW_TO_PROVIDE_WEIGHTS = (
     "To run offline, provide weights locally: a checkpoint file with "
@@ -80,6 +84,7 @@ class LoadedModel:
     random_weights: bool = False
     untrained: bool = False  # the weights were never trained (random): guesses are meaningless
     image_size: int = 224
+    languages: tuple[str, ...] = ("en",)  # what the text tower reads (classifier.presets.ANY_LANGUAGE: many)
     logit_scale: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,15 +123,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def load_model(
     model_name: str = DEFAULT_MODEL,
-    pretrained: str | None = DEFAULT_PRETRAINED,
+    pretrained: str | None = None,
     *,
     device: str = "auto",
     precision: str = "auto",
     cache_dir: str | None = None,
 ) -> LoadedModel:
-    """Build the model through open_clip's factory, in eval mode, on ``device``."""
+    """Build the model (a preset or open_clip name) through open_clip's factory, in eval mode, on ``device``."""
     torch_device = resolve_device(device)
     precision = resolve_precision(precision, torch_device)
+    model_name, pretrained = resolve_model(model_name, pretrained)
     schema, identifier = parse_model_name(model_name)
     kwargs: dict = {}
     random_weights = False
@@ -150,7 +156,7 @@ def load_model(
                 user_message=f"Unknown model {identifier!r}. Try one of: {', '.join(open_clip.list_models()[:12])}, …",
             )
         model_cfg = open_clip.get_model_config(identifier)
-        if pretrained in (None, "", RANDOM_WEIGHTS, "none"):
+        if pretrained in ("", RANDOM_WEIGHTS, "none"):
             random_weights = True
             identity = f"{identifier}@{RANDOM_WEIGHTS}-{RANDOM_SEED}"
             open_clip_pretrained = None
@@ -178,6 +184,7 @@ def load_model(
             kwargs["force_preprocess_cfg"] = {
                 key: tag_cfg[key] for key in ("mean", "std", "interpolation", "resize_mode") if key in tag_cfg
             }
+        _require_text_tower_files(identifier, model_cfg, cache_dir)
 
     logger.info("loading %s with weights %s", model_name, weights)
     try:
@@ -218,6 +225,7 @@ def load_model(
         random_weights=random_weights,
         untrained=random_weights or _looks_untrained(model, model_cfg),
         image_size=int(image_size),
+        languages=_model_languages(schema, identifier, model_cfg),
     )
     logger.info("loaded %s on %s (%s)", identity, torch_device, precision)
     if loaded.untrained:
@@ -235,6 +243,18 @@ def _looks_untrained(model: torch.nn.Module, model_cfg: dict | None) -> bool:
         return False
     initial = (model_cfg or {}).get("init_logit_scale", _INITIAL_LOGIT_SCALE)
     return abs(float(scale.detach().float()) - float(initial)) < _UNTRAINED_TOLERANCE
+
+
+def _model_languages(schema: str | None, identifier: str, model_cfg: dict | None) -> tuple[str, ...]:
+    """A local folder's ``languages`` entry in open_clip_config.json, else what its name and config say."""
+    if schema == "local-dir":
+        try:
+            languages = json.loads((Path(identifier) / "open_clip_config.json").read_text()).get("languages")
+        except (OSError, ValueError, AttributeError):
+            languages = None
+        if isinstance(languages, list) and languages and all(isinstance(code, str) for code in languages):
+            return tuple(languages)
+    return languages_of_config(identifier, model_cfg)
 
 
 def file_digest(path: Path) -> str:
@@ -272,6 +292,15 @@ def _local_dir_model_config(folder: Path) -> dict | None:
         return None
 
 
+def is_cached(model: str, tag: str, cache_dir: str | None = None) -> bool:
+    """True when an open_clip model's weights for ``tag`` (and any Hugging Face text tower's
+    config and tokenizer) are in the local Hugging Face cache: loading needs no network."""
+    tag_cfg = get_pretrained_cfg(model, tag)
+    if not tag_cfg or not _cached_hf_weights(tag_cfg, cache_dir):
+        return False
+    return not _missing_text_tower_files(open_clip.get_model_config(model), cache_dir)
+
+
 def _weights_file_for_tag(model: str, tag: str, tag_cfg: dict, cache_dir: str | None) -> str:
     """Path of the tag's weights: from the cache, else downloaded (progress bar)."""
     cached = _cached_hf_weights(tag_cfg, cache_dir)
@@ -279,7 +308,7 @@ def _weights_file_for_tag(model: str, tag: str, tag_cfg: dict, cache_dir: str | 
         logger.info("using cached weights %s", cached)
         return cached
     source = tag_cfg.get("hf_hub") and _hf_endpoint() or tag_cfg.get("url", "")
-    _require_network(f"the weights {model}/{tag}", source)
+    _require_network(f"the weights {model}/{tag}", source, where=_weights_source(tag_cfg))
     logger.info("downloading weights for %s/%s (first run only)", model, tag)
     try:
         path = download_pretrained(tag_cfg, cache_dir=cache_dir)
@@ -291,6 +320,40 @@ def _weights_file_for_tag(model: str, tag: str, tag_cfg: dict, cache_dir: str | 
     if not path:
         raise WeightsUnavailable(f"no download source for {model}/{tag}", user_message=HOW_TO_PROVIDE_WEIGHTS)
     return path
+
+
+def _weights_source(tag_cfg: dict) -> str:
+    """Where a tag's weights come from, for people fetching them by hand."""
+    hub = tag_cfg.get("hf_hub")
+    if hub:
+        repo_id, filename = os.path.split(hub)
+        return f"the Hugging Face repository {repo_id} ({filename or 'open_clip_pytorch_model.bin'})"
+    return tag_cfg.get("url", "")
+
+
+def _require_text_tower_files(model: str, model_cfg: dict | None, cache_dir: str | None) -> None:
+    """Fail fast, offline, when a Hugging Face text tower's config or tokenizer is not cached."""
+    missing = _missing_text_tower_files(model_cfg, cache_dir)
+    if missing:
+        _require_network(f"the text tower of {model} ({', '.join(missing)})")
+
+
+def _missing_text_tower_files(model_cfg: dict | None, cache_dir: str | None) -> list[str]:
+    """Hub repositories of the model's text config / tokenizer with nothing in the local cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    text_cfg = (model_cfg or {}).get("text_cfg") or {}
+    wanted = {
+        text_cfg.get("hf_model_name"): ("config.json",),
+        text_cfg.get("hf_tokenizer_name"): _TOKENIZER_FILES,
+    }
+    missing = []
+    for repo_id, names in wanted.items():
+        if not repo_id or os.path.isdir(repo_id):
+            continue
+        if not any(isinstance(try_to_load_from_cache(repo_id, name, cache_dir=cache_dir), str) for name in names):
+            missing.append(repo_id)
+    return missing
 
 
 def _cached_hf_weights(tag_cfg: dict, cache_dir: str | None) -> str | None:
@@ -323,7 +386,7 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _require_network(what: str, url: str | None = None) -> None:
+def _require_network(what: str, url: str | None = None, *, where: str = "") -> None:
     """Fail fast, with instructions, when the download host cannot be reached."""
     parsed = urlparse(url or _hf_endpoint())
     host = parsed.hostname or ""
@@ -340,5 +403,7 @@ def _require_network(what: str, url: str | None = None) -> None:
             reason = f"{host} is unreachable ({exc.__class__.__name__})"
     raise WeightsUnavailable(
         f"cannot fetch {what}: {reason}",
-        user_message=f"Cannot download {what}: {reason} and they are not in the local cache. " + HOW_TO_PROVIDE_WEIGHTS,
+        user_message=f"Cannot download {what}: {reason} and they are not in the local cache. "
+        + (f"They come from {where}. " if where else "")
+        + HOW_TO_PROVIDE_WEIGHTS,
     )

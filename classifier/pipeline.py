@@ -1,9 +1,15 @@
-"""``ZeroShotClassifier``: one loaded model, its label cache, and the blocking
+"""``ZeroShotClassifier``: one loaded model, its label caches, and the blocking
 steps from bytes to guesses. The async engine schedules these steps; the CLI
 calls them directly.
+
+Labels come with a language (default English). A multilingual model prompts
+them with that language's drawing ensemble; a model that reads only English
+prompts every label with the English one (its text tower knows English
+sentences, whatever the label). Each template set has its own label cache.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 
@@ -15,7 +21,8 @@ from .database import open_database
 from .few_shot import Examples, rank_with_examples
 from .images import decode_image
 from .model import LoadedModel, load_model
-from .prompts import DEFAULT_TEMPLATES, check_templates
+from .presets import reads
+from .prompts import DEFAULT_LANGUAGE, DEFAULT_TEMPLATES, LANGUAGES, check_templates, templates_for
 from .text_cache import TextEmbeddingCache
 from .types import Guess
 from .zero_shot import encode_text
@@ -26,15 +33,36 @@ logger = logging.getLogger(__name__)
 class ZeroShotClassifier:
     """Blocking zero-shot classification with cached label embeddings."""
 
-    def __init__(self, loaded: LoadedModel, templates: Sequence[str] = DEFAULT_TEMPLATES, db=None):
+    def __init__(self, loaded: LoadedModel, templates: Sequence[str] | None = None, db=None):
+        """``templates``: one template set for every language; None: each language's drawing ensemble."""
         self.loaded = loaded
-        self.templates = check_templates(templates)
-        self.text_cache = TextEmbeddingCache(self.encode_prompts, loaded.identity, self.templates, db)
+        self.fixed_templates = templates is not None
+        self.templates = check_templates(DEFAULT_TEMPLATES if templates is None else templates)
+        lock = threading.RLock()  # one database connection: one lock for every language's cache
+        self._caches = {
+            sets: TextEmbeddingCache(self.encode_prompts, loaded.identity, sets, db, lock)
+            for sets in dict.fromkeys([self.templates, *(self.templates_for(code) for code in LANGUAGES)])
+        }
+        self.text_cache = self._caches[self.templates]  # English (or the fixed set)
         self._fit = _fit_arguments(loaded)
 
     @property
     def identity(self) -> str:
         return self.loaded.identity
+
+    def reads(self, language: str) -> bool:
+        """True when the model reads labels written in ``language`` (an IETF tag)."""
+        return reads(self.loaded.languages, language)
+
+    def templates_for(self, language: str = DEFAULT_LANGUAGE) -> tuple[str, ...]:
+        """The templates for labels in ``language``: its own ensemble only for a multilingual model."""
+        if self.fixed_templates or not self.reads(language):
+            return self.templates
+        return templates_for(language)
+
+    def text_cache_for(self, language: str = DEFAULT_LANGUAGE) -> TextEmbeddingCache:
+        """The label cache of ``language``'s template set."""
+        return self._caches[self.templates_for(language)]
 
     def decode(self, data: bytes) -> Image.Image:
         """Untrusted bytes -> square RGB image (raises ImageError subclasses).
@@ -59,34 +87,43 @@ class ZeroShotClassifier:
         features = self.loaded.model.encode_image(pixels)
         return torch.nn.functional.normalize(features.float(), dim=-1).cpu()
 
-    def prepare_labels(self, labels: Sequence[str]) -> None:
+    def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
         """Encode the labels not cached yet (one log line when there were any)."""
-        missing = self.text_cache.missing(labels)
+        cache = self.text_cache_for(language)
+        missing = cache.missing(labels)
         if missing:
             start = time.perf_counter()
-            self.text_cache.get(missing)
+            cache.get(missing)
             logger.info("encoded %d new labels in %.1f s", len(missing), time.perf_counter() - start)
 
-    def label_weights(self, labels: Sequence[str]) -> torch.Tensor:
-        """``[L, dim]`` label embeddings, computed once per label and model."""
-        return self.text_cache.get(labels)
+    def label_weights(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> torch.Tensor:
+        """``[L, dim]`` label embeddings, computed once per label, model and template set."""
+        return self.text_cache_for(language).get(labels)
 
     def rank(
-        self, features: torch.Tensor, labels: Sequence[str], top_k: int = 3, examples: Examples | None = None
+        self,
+        features: torch.Tensor,
+        labels: Sequence[str],
+        top_k: int = 3,
+        examples: Examples | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
     ) -> list[list[Guess]]:
-        """Top-k guesses per feature row; taught ``examples`` blended in when given."""
-        weights = self.label_weights(labels)
+        """Top-k guesses per feature row over ``labels`` (written in ``language``); taught ``examples`` blended in."""
+        weights = self.label_weights(labels, language)
         return rank_with_examples(features, weights, labels, self.loaded.logit_scale, examples, top_k)
 
     def classify_images(
-        self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3
+        self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3, language: str = DEFAULT_LANGUAGE
     ) -> list[list[Guess]]:
         """Decoded images -> top-k guesses each, in one forward pass."""
         pixels = torch.stack([self.preprocess(image) for image in images])
-        return self.rank(self.embed_images(pixels), labels, top_k)
+        return self.rank(self.embed_images(pixels), labels, top_k, language=language)
 
-    def classify_bytes(self, data: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]:
-        return self.classify_images([self.decode(data)], labels, top_k)[0]
+    def classify_bytes(
+        self, data: bytes, labels: Sequence[str], top_k: int = 3, language: str = DEFAULT_LANGUAGE
+    ) -> list[Guess]:
+        return self.classify_images([self.decode(data)], labels, top_k, language)[0]
 
 
 def load_classifier(
@@ -96,9 +133,10 @@ def load_classifier(
     device: str = "auto",
     precision: str = "auto",
     db_path=None,
-    templates: Sequence[str] = DEFAULT_TEMPLATES,
+    templates: Sequence[str] | None = None,
 ) -> ZeroShotClassifier:
-    """Load the model and open its label cache (``db_path``: a file, ``":memory:"`` or None)."""
+    """Load the model (a preset or open_clip name) and open its label cache (``db_path``: a file,
+    ``":memory:"`` or None); ``pretrained`` None: the preset's tag, else ``openai``."""
     db = open_database(db_path)  # first: a bad path fails before a slow model load
     loaded = load_model(model, pretrained, device=device, precision=precision)
     return ZeroShotClassifier(loaded, templates, db)

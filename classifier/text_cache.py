@@ -12,6 +12,7 @@ import datetime
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 import torch
@@ -44,6 +45,8 @@ class TextEmbeddingCache:
     """``get(labels)`` -> ``[len(labels), dim]`` unit vectors, encoding only what is new.
 
     ``encode_prompts(prompts)`` must return unit-norm ``[len(prompts), dim]`` embeddings.
+    One cache serves one template set (one language's prompts): its rows are keyed
+    by ``templates_key``, so label sets in two languages never share a vector.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class TextEmbeddingCache:
         model_identity: str,
         templates: Sequence[str],
         db: Database | None = None,
+        lock: AbstractContextManager | None = None,
     ):
         self._encode_prompts = encode_prompts
         self.model_identity = model_identity
@@ -59,7 +63,7 @@ class TextEmbeddingCache:
         self.templates_key = templates_key(self.templates)
         self._db = db
         self._memory: dict[str, torch.Tensor] = {}
-        self._lock = threading.RLock()
+        self._lock = lock or threading.RLock()  # caches sharing a database connection share a lock
         self.encoder_calls = 0
         self.encoded_labels = 0
         if db is not None:

@@ -33,17 +33,39 @@ def can_truncate_context(model: torch.nn.Module) -> bool:
     )
 
 
+def hf_padding_id(model: torch.nn.Module) -> int | None:
+    """The padding token id of a Hugging Face text tower (open_clip's ``HFTextEncoder``), else None.
+
+    Such a tower masks padding out of attention and pooling, so trailing
+    padding can be cut without changing the result (XLM-RoBERTa, BERT, mT5).
+    """
+    text = getattr(model, "text", None)
+    if not hasattr(text, "transformer"):
+        return None
+    return getattr(getattr(text, "config", None), "pad_token_id", None)
+
+
+def _longest_prompt(tokens: torch.Tensor, padding_id: int) -> int:
+    """Positions up to the last non-padding token of the longest row."""
+    return int((tokens != padding_id).int().cumsum(dim=1).argmax(dim=1).max().item()) + 1
+
+
 @torch.inference_mode()
 def encode_text(model: torch.nn.Module, tokens: torch.Tensor, *, truncate: bool = True) -> torch.Tensor:
     """Unit-norm text embeddings ``[N, dim]`` (float32) for tokenized prompts.
 
-    With ``truncate`` (and a causal, end-of-text-pooled tower) the context is
-    cut to the longest prompt in the batch: same result as the full 77-token
-    ``encode_text`` (to float rounding), about 10x faster on CPU.
+    With ``truncate`` (and a causal, end-of-text-pooled tower, or a Hugging
+    Face tower that masks padding) the context is cut to the longest prompt in
+    the batch: same result as the full-context ``encode_text`` (to float
+    rounding), about 10x faster on CPU.
     """
+    padding_id = hf_padding_id(model)
+    if truncate and padding_id is not None:
+        tokens = tokens[:, : _longest_prompt(tokens, padding_id)]
+        return F.normalize(model.encode_text(tokens).float(), dim=-1)
     if not (truncate and can_truncate_context(model)):
         return F.normalize(model.encode_text(tokens).float(), dim=-1)
-    length = int((tokens != 0).int().cumsum(dim=1).argmax(dim=1).max().item()) + 1
+    length = _longest_prompt(tokens, 0)
     tokens = tokens[:, :length]
     cast_dtype = model.transformer.get_cast_dtype()
     x = model.token_embedding(tokens).to(cast_dtype)

@@ -32,6 +32,21 @@ def tiny_loaded(tiny_model_name):
     return load_model(tiny_model_name, device="cpu", precision="fp32")
 
 
+@pytest.fixture(scope="session")
+def tiny_multilingual_dir(tmp_path_factory):
+    """A tiny CLIP with a Hugging Face XLM-RoBERTa text tower and a locally trained tokenizer."""
+    from classifier.tiny import save_tiny_multilingual_model
+
+    return save_tiny_multilingual_model(tmp_path_factory.mktemp("tiny-multilingual-clip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_multilingual_loaded(tiny_multilingual_dir):
+    from classifier.model import load_model
+
+    return load_model(f"local-dir:{tiny_multilingual_dir}", device="cpu", precision="fp32")
+
+
 @pytest.fixture
 def tiny_classifier(tiny_loaded):
     """A fresh classifier (empty in-memory label cache) around the shared tiny model."""

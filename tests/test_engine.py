@@ -238,9 +238,9 @@ async def test_new_labels_are_encoded_a_few_at_a_time_with_the_same_result(tiny_
 
 
 class SlowLabelsClassifier(ZeroShotClassifier):
-    def label_weights(self, labels):
+    def label_weights(self, labels, language="en"):
         time.sleep(0.1)
-        return super().label_weights(labels)
+        return super().label_weights(labels, language)
 
 
 async def test_close_interrupts_a_long_label_encoding(tiny_loaded):
@@ -270,9 +270,9 @@ class SlowClassifier(ZeroShotClassifier):
         time.sleep(self.DELAY)
         return super().embed_images(pixels)
 
-    def label_weights(self, labels):
+    def label_weights(self, labels, language="en"):
         time.sleep(self.DELAY)
-        return super().label_weights(labels)
+        return super().label_weights(labels, language)
 
 
 async def test_event_loop_keeps_ticking_while_the_engine_works(tiny_loaded):
