@@ -16,7 +16,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, TelegramError
 
 from classifier.errors import ClassifierError, UserError
-from classifier.prompts import DEFAULT_LABELS
+from classifier.prompts import DEFAULT_LABELS, looks_english
 from classifier.types import Classified
 
 from . import replies
@@ -181,13 +181,19 @@ async def labels_command(update: Update, context: BotContext) -> None:
     else:
         store.set_labels(chat.id, new, chat_type=chat.type, title=chat.title)
     logger.info("chat %s: labels %s -> %d labels", chat.id, command.kind, len(new))
-    if not engine.labels_ready(new):
+    language = context.services.prompt_language(chat.id, t)
+    if not engine.labels_ready(new, language):
         await message.reply_text(replies.PREPARING_TEXT(t))
         try:
-            await engine.prepare_labels(new)
+            await engine.prepare_labels(new, language)
         except ClassifierError as exc:  # stored anyway: computed on first use
             logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
-    await message.reply_text(replies.format_labels_changed(t, new, is_default=command.kind == "reset"))
+    text = replies.format_labels_changed(t, new, is_default=command.kind == "reset")
+    foreign = [label for label in command.labels if not looks_english(label)] if command.kind in ("set", "add") else []
+    if foreign and context.services.english_only():
+        logger.info("chat %s: labels that may not be English for an English-only model: %s", chat.id, foreign)
+        text = replies.fit_text(f"{text}\n\n⚠️ {replies.format_english_only_warning(t, foreign)}")
+    await message.reply_text(text)
 
 
 def _identities(t: Translator, command: LabelsCommand) -> LabelsCommand:
@@ -391,7 +397,10 @@ async def _guess_album_item(message: Message, context: BotContext, t: Translator
         return data
     services = context.services
     labels, examples = services.chat_labels(message.chat_id), services.taught_examples(message.chat_id)
-    return await classify_bytes(services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, t, examples)
+    language = services.prompt_language(message.chat_id, t)
+    return await classify_bytes(
+        services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, t, examples, language
+    )
 
 
 def _first_answer(context: BotContext, message: Message) -> bool:

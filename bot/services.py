@@ -22,7 +22,7 @@ from classifier.types import Classified, Guess
 from .budget import Budgets
 from .config import Settings
 from .game import Game, GameRules
-from .i18n import Translator, get_translator, resolve_language
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, get_translator, resolve_language
 from .outbox import Outbox
 from .prompts import PendingPrompts
 from .recent import RecentKeys
@@ -50,16 +50,30 @@ class ClassifierEngine(Protocol):
 
     async def close(self) -> None: ...
 
-    def labels_ready(self, labels: Sequence[str]) -> bool: ...
+    def reads(self, language: str) -> bool: ...
 
-    async def prepare_labels(self, labels: Sequence[str]) -> None: ...
+    def labels_ready(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> bool: ...
+
+    async def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None: ...
 
     async def classify(
-        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+        self,
+        image: bytes,
+        labels: Sequence[str],
+        top_k: int = 3,
+        language: str = DEFAULT_LANGUAGE,
+        *,
+        examples: Examples | None = None,
     ) -> list[Guess]: ...
 
     async def classify_embedded(
-        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+        self,
+        image: bytes,
+        labels: Sequence[str],
+        top_k: int = 3,
+        language: str = DEFAULT_LANGUAGE,
+        *,
+        examples: Examples | None = None,
     ) -> Classified: ...
 
 
@@ -98,6 +112,17 @@ class Services:
     def translator(self, chat_id: int, language_code: str | None = None) -> Translator:
         """The chat's language (/language), else ``language_code`` (the user's Telegram one), else English."""
         return get_translator(resolve_language(self.store.get_language(chat_id), language_code))
+
+    def prompt_language(self, chat_id: int, t: Translator) -> str:
+        """The language the chat's labels are prompted in: ``t``'s for a chat's own labels when the model
+        reads it (a multilingual preset), else English (the default animals' names are English)."""
+        if t.language != DEFAULT_LANGUAGE and self.store.get_labels(chat_id) and self.engine.reads(t.language):
+            return t.language
+        return DEFAULT_LANGUAGE
+
+    def english_only(self) -> bool:
+        """Whether the model reads none of our other languages (labels in them are guessed poorly)."""
+        return not any(self.engine.reads(language) for language in LANGUAGES if language != DEFAULT_LANGUAGE)
 
     def chat_translator(self, chat_id: int) -> Translator:
         """For what the bot says unasked: the chat's language, else that of its game's starter, else English."""

@@ -18,7 +18,7 @@ from classifier.few_shot import Examples
 from classifier.types import Classified, Guess
 
 from . import replies
-from .i18n import Translator
+from .i18n import DEFAULT_LANGUAGE, Translator
 from .labels import clean_text
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
 from .services import BotContext, ClassifierEngine
@@ -69,9 +69,10 @@ async def classify_picture(
     data = await download_picture(found, message, context, t, show_typing=show_typing)
     if data is None:
         return None
-    examples = context.services.taught_examples(message.chat_id)
+    services = context.services
+    examples, language = services.taught_examples(message.chat_id), services.prompt_language(message.chat_id, t)
     try:
-        return await context.services.engine.classify_embedded(data, labels, top_k=top_k, examples=examples)
+        return await services.engine.classify_embedded(data, labels, top_k, language, examples=examples)
     except UserError as exc:
         logger.info("chat %s: %s: %s", message.chat_id, type(exc).__name__, exc)
         await message.reply_text(replies.error_text(t, exc))
@@ -86,11 +87,12 @@ async def classify_bytes(
     chat_id: int,
     t: Translator,
     examples: Examples | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Guess] | str:
     """The top guesses over ``labels`` (with the chat's taught ``examples``), or the user's message
     for an error they caused (logged)."""
     try:
-        return await engine.classify(data, labels, top_k=top_k, examples=examples)
+        return await engine.classify(data, labels, top_k, language, examples=examples)
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
         return replies.error_text(t, exc)

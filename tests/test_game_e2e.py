@@ -53,16 +53,23 @@ class ScriptedEngine:
     async def close(self) -> None:
         self.running = False
 
-    def labels_ready(self, labels) -> bool:
+    def reads(self, language: str) -> bool:
+        return language == "en"
+
+    def labels_ready(self, labels, language: str = "en") -> bool:
         return True
 
-    async def prepare_labels(self, labels) -> None:
+    async def prepare_labels(self, labels, language: str = "en") -> None:
         pass
 
-    async def classify_embedded(self, image: bytes, labels, top_k: int = 3, *, examples=None) -> Classified:
+    async def classify_embedded(
+        self, image: bytes, labels, top_k: int = 3, language: str = "en", *, examples=None
+    ) -> Classified:
         return Classified(await self.classify(image, labels, top_k), b"\0" * 16)
 
-    async def classify(self, image: bytes, labels, top_k: int = 3, *, examples=None) -> list[Guess]:
+    async def classify(
+        self, image: bytes, labels, top_k: int = 3, language: str = "en", *, examples=None
+    ) -> list[Guess]:
         if not self.running:
             raise EngineClosed("not running")
         labels = tuple(labels)

@@ -135,3 +135,21 @@ async def test_a_game_in_spanish_then_russian_for_the_whole_group(fake, db_path)
         fake.send_text(group, cy, "/score")
         board = (await fake.wait_for("sendMessage", in_chat(group, "🏆")))["text"]
         assert board == "🏆 Лучшие результаты этого чата за всё время:\n🥇 Cy: 1 очко (0 с)"
+
+
+async def test_labels_not_in_english_get_one_warning_with_an_english_only_model(fake, db_path, tiny_classifier):
+    ana = fake.add_user("Ana", language_code="es")
+    chat = fake.add_private_chat(ana)
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        fake.send_text(chat, ana, "/labels gato, perro, ñandú, búho real")
+        done = (await fake.wait_for("sendMessage", starts("Hecho.")))["text"]
+        assert done.endswith(
+            "⚠️ Este modelo lee mejor las etiquetas en inglés; puede que «ñandú», «búho real» se adivinen mal. "
+            "El dueño del bot puede cambiar al modelo multilingüe."
+        )
+        assert done.count("⚠️") == 1
+        fake.send_text(chat, ana, "/labels add zorro, robot")  # a default animal and an English word
+        added = (await fake.wait_for("sendMessage", starts("Hecho.")))["text"]
+        assert "⚠️" not in added and "zorro" in added
+    with Store(db_path) as store:
+        assert store.get_labels(chat["id"]) == ["cat", "dog", "ñandú", "búho real", "fox", "robot"]
