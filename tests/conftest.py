@@ -42,8 +42,8 @@ def tiny_classifier(tiny_loaded):
 
 @pytest.fixture
 async def fake():
-    """A fresh local fake Telegram Bot API server (tests/fake_bot_api.py)."""
-    from fake_bot_api import FakeBotApi
+    """A fresh local fake Telegram Bot API server (toonzoo_tools/fake_bot_api/)."""
+    from toonzoo_tools.fake_bot_api import FakeBotApi
 
     async with FakeBotApi() as server:
         yield server

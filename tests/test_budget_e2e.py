@@ -9,7 +9,6 @@ import dataclasses
 import time
 
 from bot_harness import running_bot, settings_for
-from fake_bot_api import FakeBotApi
 from test_game_e2e import ScriptedEngine, drawing, target_of, with_article
 
 from bot.app import build_application
@@ -18,6 +17,7 @@ from bot.game import GameRules
 from bot.replies import get_emoji
 from bot.store import Store
 from classifier.prompts import DEFAULT_LABELS
+from toonzoo_tools.fake_bot_api import FakeBotApi
 
 PLAYERS = 20
 # Telegram's timings: 20 s rounds, a warning 10 s before the end, 4 s between rounds.

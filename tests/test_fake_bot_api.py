@@ -11,7 +11,6 @@ import time
 
 import aiohttp
 import pytest
-from fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
 from PIL import Image
 from telegram import (
     Bot,
@@ -29,6 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from telegram.request import HTTPXRequest
 
 from bot.replies import COMMANDS
+from toonzoo_tools.fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
 
 
 def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:

@@ -7,83 +7,21 @@ which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 """
 
 import dataclasses
-import io
-import itertools
 import re
 
 from bot_harness import running_bot, settings_for
-from PIL import Image
 
 from bot.app import build_application
 from bot.game import GameRules
-from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
-from classifier.types import Guess
+from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
 
 # Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
 FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
-ROUND = re.compile(r"Round (\d+)/(\d+)(?: goes on)?: draw (.+?) \S+!")
-_colours = itertools.count(1)
-
-
-class ScriptedEngine:
-    """What the model sees is set per picture: ``engine.sees(picture, "giraffe", 0.9)``.
-
-    Unknown pictures look like nothing in particular (every label equally likely).
-    """
-
-    def __init__(self):
-        self.verdicts: dict[bytes, dict[str, float]] = {}
-        self.classified: list[tuple[bytes, tuple[str, ...], int]] = []
-        self.running = False
-
-    def sees(self, picture: bytes, label: str, score: float = 0.9, **others: float) -> bytes:
-        self.verdicts[picture] = {label: score, **others}
-        return picture
-
-    async def start(self) -> None:
-        self.running = True
-
-    async def close(self) -> None:
-        self.running = False
-
-    def labels_ready(self, labels) -> bool:
-        return True
-
-    async def prepare_labels(self, labels) -> None:
-        pass
-
-    async def classify(self, image: bytes, labels, top_k: int = 3) -> list[Guess]:
-        if not self.running:
-            raise EngineClosed("not running")
-        labels = tuple(labels)
-        self.classified.append((image, labels, top_k))
-        chosen = {label: score for label, score in self.verdicts.get(image, {}).items() if label in labels}
-        rest = [label for label in labels if label not in chosen]
-        spread = max(0.0, 1.0 - sum(chosen.values())) / max(1, len(rest))
-        guesses = [Guess(label, score) for label, score in chosen.items()] + [Guess(x, spread) for x in rest]
-        return sorted(guesses, key=lambda g: g.score, reverse=True)[:top_k]
-
-
-def drawing() -> bytes:
-    """A distinct small PNG each call (the engine recognises pictures by their bytes)."""
-    n = next(_colours)
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 40), (n % 256, n // 256 % 256, 77)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def other_than(label: str) -> str:
     return next(x for x in DEFAULT_LABELS if x != label)
-
-
-def target_of(text: str) -> tuple[int, str]:
-    """(round number, target) from an announcement."""
-    match = ROUND.search(text)
-    assert match, text
-    drawn = match[3]
-    label = next(x for x in DEFAULT_LABELS if drawn in (x, f"a {x}", f"an {x}"))
-    return int(match[1]), label
 
 
 def in_chat(chat, *words):

@@ -5,9 +5,9 @@ import logging
 import os
 
 from bot_harness import png_bytes, running_bot, settings_for
-from fake_bot_api import DEFAULT_TOKEN
 
 from bot.cli import install_redaction
+from toonzoo_tools.fake_bot_api import DEFAULT_TOKEN
 
 
 def all_files(root):

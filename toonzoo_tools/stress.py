@@ -22,15 +22,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from bot.app import build_application
+from bot.config import Settings
+from bot.replies import BUSY_TEXT
 
-from fake_bot_api import FakeBotApi  # noqa: E402
-
-from bot.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.replies import BUSY_TEXT  # noqa: E402
-
-from .drawings import make_drawing_jpeg  # noqa: E402
+from .drawings import make_drawing_jpeg
+from .fake_bot_api import FakeBotApi
 
 HEARTBEAT_S = 0.01
 
