@@ -150,6 +150,7 @@ async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
         assert len(engine.classified) == 1, "the ignored picture was not even classified"
         hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))  # others aren't slowed down
         assert "🎉 Ada drew" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        assert "🥇 Ada: 1 point" in (await fake.wait_for("sendMessage", in_chat(group, "🏁 Game over!")))["text"]
 
 
 async def test_two_groups_play_at_once_without_interfering(fake, db_path):

@@ -79,13 +79,19 @@ def _command_entities(text: str) -> list[dict]:
 
 
 class Core:
-    """The bot's identity and the change signal that wakes every waiter."""
+    """The bot's identity, the calls it made and the change signal that wakes every waiter."""
 
     token: str
     bot: dict[str, Any]
     _canonical: dict[str, str]  # lower-case method name -> Telegram's spelling
+    _calls: list[Call]
+    _examined: set[int]  # indexes of calls a wait or a lookup showed the test
     _changed: asyncio.Event
     _closing: bool
+
+    def _examine(self, shown: Callable[[Call], bool]) -> None:
+        """Count the calls ``shown`` picks as looked at by the test."""
+        self._examined.update(index for index, call in enumerate(self._calls) if shown(call))
 
     def _notify(self) -> None:
         event, self._changed = self._changed, asyncio.Event()

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from .base import BOT_USERNAME, DEFAULT_TOKEN, GROUP_ANONYMOUS_BOT, ApiError, Call, _bad_request, _error_response
-from .calls import CallLog
+from .calls import CallLog, Predicate
 from .faults import GROUP_LIMIT, GROUP_WINDOW_S, Faults, _Fault, _take
 from .methods import METHODS, Methods
 from .world import _State
@@ -87,6 +87,8 @@ class FakeBotApi(Methods, CallLog, Faults):
         self._poll_generation = 0
         self._calls: list[Call] = []
         self._consumed: set[int] = set()
+        self._examined: set[int] = set()
+        self._ignored: list[tuple[str, Predicate | None]] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._file_faults: dict[str, _Fault] = {}
         self._changed = asyncio.Event()

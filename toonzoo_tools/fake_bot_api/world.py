@@ -418,7 +418,9 @@ class World(Core):
         self._state.messages.pop((chat["id"], message_id), None)
 
     def chat_messages(self, chat: dict) -> list[dict]:
-        """The chat as it stands now (after edits and deletions), oldest first."""
+        """The chat as it stands now (after edits and deletions), oldest first; the bot's
+        messages and edits in it count as examined."""
+        self._examine(lambda call: call.params.get("chat_id") == chat["id"])
         return [message for (chat_id, _), message in sorted(self._state.messages.items()) if chat_id == chat["id"]]
 
     @property
