@@ -30,6 +30,7 @@ from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_p
 
 from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from .errors import ModelLoadError, WeightsUnavailable
+from .types import ClipModel
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ HOW_TO_PROVIDE_WEIGHTS = (
 class LoadedModel:
     """A ready-to-run CLIP model with its preprocessing and tokenizer."""
 
-    model: torch.nn.Module
+    model: ClipModel
     preprocess: Callable
     tokenizer: Callable
     device: torch.device

@@ -100,7 +100,7 @@ class Faults(Core):
 
     def _flood_window(self, method: str, params: dict) -> deque[float] | None:
         """The accepted times that count against this call's group, or None when none do."""
-        chat = self._state.chats.get(params.get("chat_id"))
+        chat = self._state.chats.get(params.get("chat_id", 0))  # 0: no chat has it
         if self.group_limit is None or method not in FLOOD_COUNTED or chat is None:
             return None
         if chat["type"] not in ("group", "supergroup"):
@@ -113,7 +113,7 @@ class Faults(Core):
 
     def _check_flood(self, method: str, params: dict) -> None:
         window = self._flood_window(method, params)
-        if window is not None and len(window) >= self.group_limit:
+        if window is not None and self.group_limit is not None and len(window) >= self.group_limit:
             retry_after = max(1, math.ceil(window[0] + self.group_window_s - time.time()))
             raise ApiError(f"Too Many Requests: retry after {retry_after}", 429, {"retry_after": retry_after})
 

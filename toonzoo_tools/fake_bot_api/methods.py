@@ -117,7 +117,7 @@ class Methods(World):
         if timeout and not self._deliverable():
             try:
                 await self._wait_until(
-                    lambda: self._deliverable() or self._closing or generation != self._poll_generation,
+                    lambda: bool(self._deliverable()) or self._closing or generation != self._poll_generation,
                     timeout,
                 )
             except TimeoutError:
@@ -153,7 +153,7 @@ class Methods(World):
         return True
 
     def _api_get_file(self, params: dict) -> dict:
-        found = self._state.files.get(params.get("file_id"))
+        found = self._state.files.get(params.get("file_id", ""))
         if found is None:
             raise _bad_request("invalid file_id")
         if found.file_size > MAX_DOWNLOAD_SIZE:
@@ -189,7 +189,7 @@ class Methods(World):
 
     def _api_get_chat_member(self, params: dict) -> dict:
         chat = self._chat(params)
-        user_id = params.get("user_id")
+        user_id = params.get("user_id", 0)  # 0: no user has it
         user = self.bot if user_id == self.bot["id"] else self._state.users.get(user_id)
         if user is None:
             raise _bad_request("user not found")
@@ -214,7 +214,7 @@ class Methods(World):
         return self._edit(message, message.get("text"), _inline_markup(params.get("reply_markup")))
 
     def _api_answer_callback_query(self, params: dict) -> bool:
-        if self._state.callback_queries.pop(params.get("callback_query_id"), None) is None:
+        if self._state.callback_queries.pop(params.get("callback_query_id", ""), None) is None:
             raise _bad_request("query is too old and response timeout expired or query ID is invalid")
         if _utf16_length(params.get("text") or "") > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
@@ -222,7 +222,7 @@ class Methods(World):
 
     def _api_delete_message(self, params: dict) -> bool:
         chat = self._chat(params)
-        if self._state.messages.pop((chat["id"], params.get("message_id")), None) is None:
+        if self._state.messages.pop((chat["id"], params.get("message_id", 0)), None) is None:
             raise _bad_request("message to delete not found")
         return True
 
@@ -243,7 +243,7 @@ class Methods(World):
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 parameters={"migrate_to_chat_id": self._migrated[params["chat_id"]]},
             )
-        chat = self._state.chats.get(params.get("chat_id"))
+        chat = self._state.chats.get(params.get("chat_id", 0))  # 0: no chat has it
         if chat is None:
             raise _bad_request("chat not found")
         return chat
@@ -266,7 +266,7 @@ class Methods(World):
         if params.get("inline_message_id"):
             raise _bad_request("inline messages are not supported by FakeBotApi")
         chat = self._chat(params)
-        message = self._state.messages.get((chat["id"], params.get("message_id")))
+        message = self._state.messages.get((chat["id"], params.get("message_id", 0)))
         if message is None:
             raise _bad_request("message to edit not found")
         if message["from"]["id"] != self.bot["id"]:

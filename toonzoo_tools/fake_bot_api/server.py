@@ -139,16 +139,17 @@ class FakeBotApi(Methods, CallLog, Faults):
             self._record(Call(name, {}, error.code))
             return _error_response(error)
         if not _TOKEN_SHAPE.fullmatch(token):
-            error = ApiError("Not Found", 404)
+            refusal: ApiError | None = ApiError("Not Found", 404)
         elif token != self.token:
-            error = ApiError("Unauthorized", 401)
+            refusal = ApiError("Unauthorized", 401)
         elif method is None:  # Telegram says just "Not Found"; say more to the test author
-            error = ApiError(f"Not Found: FakeBotApi does not implement {name}", 404)
+            refusal = ApiError(f"Not Found: FakeBotApi does not implement {name}", 404)
         else:
-            error = None
-        if error is not None:
-            self._record(Call(name, params, error.code))
-            return _error_response(error)
+            refusal = None
+        if refusal is not None:
+            self._record(Call(name, params, refusal.code))
+            return _error_response(refusal)
+        assert method is not None  # refused above otherwise
         fault = _take(self._faults.get(method))
         if fault is not None:
             self._record(Call(method, params, fault.status))

@@ -287,7 +287,7 @@ class World(Core):
 
     def send_media(self, chat: dict, user: dict, kind: str, data: bytes = b"media") -> dict:
         """A voice message, video, video note or audio file (``kind``)."""
-        fields = {
+        fields: dict[str, dict[str, Any]] = {
             "voice": {"duration": 3, "mime_type": "audio/ogg"},
             "audio": {"duration": 180, "mime_type": "audio/mpeg", "file_name": "song.mp3"},
             "video": {"width": 640, "height": 360, "duration": 5, "mime_type": "video/mp4"},
@@ -394,7 +394,7 @@ class World(Core):
         if not 1 <= len(raw) <= MAX_CALLBACK_DATA:
             raise ValueError(f"callback data must be 1 to {MAX_CALLBACK_DATA} bytes, not {len(raw)}")
         data = raw.decode("utf-8", "replace")
-        query = {
+        query: dict[str, Any] = {
             "id": str(4_000_000_000 + next(self._ids)),
             "from": user,
             "message": message,
