@@ -1,7 +1,9 @@
 """Wire the bot: settings, model, engine and store into a PTB ``Application``.
 
 Long-lived services are created in ``post_init`` (the model loads once, off the
-event loop) and closed in ``post_shutdown``, as PTB's rules-bot does.
+event loop) and closed in ``post_shutdown``, as PTB's rules-bot does. They
+form one ``bot.services.Services`` object, set as ``bot_data.services`` and
+reached by every callback as ``context.services`` (``bot.services.BotContext``).
 
 Sending: ``bot.outbox.BudgetLimiter`` is the rate limiter (see ``bot.sending``). It plans each group's
 20 messages a minute (``bot.budget``) and wraps PTB's ``AIORateLimiter`` with
@@ -13,8 +15,9 @@ verdict, and its bucket lets 38 messages into a group in the first minute).
 
 import asyncio
 import logging
+from functools import partial
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, MenuButtonWebApp, Message, Update, WebAppInfo
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -28,15 +31,16 @@ from classifier.engine import Engine
 from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
-from . import game_handlers, handlers
+from . import game_handlers, handlers, replies
 from .budget import Budgets
 from .config import Settings
 from .game import GameRules
-from .outbox import BUDGETS, OUTBOX, Outbox
-from .prompts import PendingPrompts
+from .outbox import Outbox
 from .replies import COMMANDS
 from .sending import build_bot
+from .services import CONTEXT_TYPES, ClassifierEngine, Services, services_of
 from .store import Store
+from .webapp.server import WebAppServer
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,6 @@ OTHER_MEDIA = (
 )
 NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
-_GIVEN_ENGINE = "given_engine"
 BOOTSTRAP_RETRIES = 3  # setting up polling or the webhook, once Telegram answered getMe
 
 
@@ -76,16 +79,16 @@ def build_application(
     settings: Settings,
     classifier: ZeroShotClassifier | None = None,
     *,
-    engine=None,
+    engine: ClassifierEngine | None = None,
     game_rules: GameRules | None = None,
     budgets: Budgets | None = None,
 ) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` (or ``async with`` in tests).
 
     Without ``classifier`` the model named in ``settings`` is loaded in ``post_init``.
-    An ``engine`` (anything with the ``Engine`` interface: ``start``, ``close``,
-    ``classify``, ``labels_ready``, ``prepare_labels``) is used as it is, instead
-    of an ``Engine`` around the classifier; the application starts and closes it.
+    An ``engine`` (anything with the ``Engine`` interface, ``bot.services.ClassifierEngine``)
+    is used as it is, instead of an ``Engine`` around the classifier; the application
+    starts and closes it.
     ``game_rules`` sets the drawing game's limits and timings (tests: short rounds);
     ``budgets`` the groups' sending limit (tests: shorter windows, ``Budgets(20, 6.0)``).
     """
@@ -93,22 +96,21 @@ def build_application(
     application = (
         Application.builder()
         .bot(build_bot(settings, budgets))  # texts fitted to Telegram's limits; groups within budget
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
-        .post_init(_post_init)
+        .post_init(
+            partial(
+                _post_init,
+                settings=settings,
+                classifier=classifier,
+                engine=engine,
+                game_rules=game_rules or GameRules(),
+                budgets=budgets,
+            )
+        )
         .post_shutdown(_post_shutdown)
         .build()
     )
-    application.bot_data[handlers.SETTINGS] = settings
-    application.bot_data[game_handlers.GAME_RULES] = game_rules or GameRules()
-    application.bot_data[BUDGETS] = budgets
-    application.bot_data[OUTBOX] = Outbox(budgets)
-    application.bot_data[handlers.FORGET_HOOK] = game_handlers.forget_game
-    application.bot_data[handlers.CHAT_MOVED_HOOK] = game_handlers.move_game
-    application.bot_data[handlers.PROMPTS] = PendingPrompts()
-    if classifier is not None:
-        application.bot_data["classifier"] = classifier
-    if engine is not None:
-        application.bot_data[_GIVEN_ENGINE] = engine
 
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.chat_migrated))
     application.add_handler(CommandHandler("start", handlers.start))
@@ -121,6 +123,7 @@ def build_application(
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
+    application.add_handler(CommandHandler("draw", handlers.draw_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
@@ -134,40 +137,69 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:
-    settings: Settings = application.bot_data[handlers.SETTINGS]
+async def _post_init(
+    application: Application,
+    *,
+    settings: Settings,
+    classifier: ZeroShotClassifier | None,
+    engine: ClassifierEngine | None,
+    game_rules: GameRules,
+    budgets: Budgets,
+) -> None:
     store = Store(settings.db_path)
-    store.migrate()
-    application.bot_data[handlers.STORE] = store
-    engine = application.bot_data.pop(_GIVEN_ENGINE, None)
-    if engine is None:
-        classifier = application.bot_data.get("classifier")
-        if classifier is None:
-            classifier = await asyncio.to_thread(
-                load_classifier,
-                settings.model,
-                settings.pretrained,
-                device=settings.device,
-                precision=settings.precision,
-                db_path=settings.db_path,
-            )
-        logger.info("classifier: %s", classifier.identity)
-        engine = Engine(classifier, **settings.engine_options)
-    await engine.start()
-    application.bot_data[handlers.ENGINE] = engine
+    try:
+        store.migrate()
+        if engine is None:
+            engine = Engine(await _load_classifier(settings, classifier), **settings.engine_options)
+        await engine.start()
+    except BaseException:
+        store.close()
+        raise
+    application.bot_data.services = Services(
+        settings=settings, store=store, engine=engine, rules=game_rules, budgets=budgets, outbox=Outbox(budgets)
+    )
     await engine.prepare_labels(list(DEFAULT_LABELS))
     await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMANDS])
+    if settings.webapp_url:
+        await _start_canvas(application, settings)
     await game_handlers.resume_games(application)
     logger.info("ready as @%s", application.bot.username)
 
 
+async def _start_canvas(application: Application, settings: Settings) -> None:
+    """Serve the drawing canvas; private chats get a "🎨 Draw" menu button, groups' rounds a link."""
+    server = WebAppServer(application, settings)
+    await server.start()
+    services_of(application).webapp = server
+    if server.page_url.startswith("https://"):  # Telegram opens only https Mini Apps
+        button = MenuButtonWebApp(replies.DRAW_BUTTON, WebAppInfo(server.page_url))
+        await application.bot.set_chat_menu_button(menu_button=button)
+
+
+async def _load_classifier(settings: Settings, classifier: ZeroShotClassifier | None) -> ZeroShotClassifier:
+    """The given classifier, or the one ``settings`` name (loaded off the event loop)."""
+    if classifier is None:
+        classifier = await asyncio.to_thread(
+            load_classifier,
+            settings.model,
+            settings.pretrained,
+            device=settings.device,
+            precision=settings.precision,
+            db_path=settings.db_path,
+        )
+    logger.info("classifier: %s", classifier.identity)
+    return classifier
+
+
 async def _post_shutdown(application: Application) -> None:
-    engine = application.bot_data.pop(handlers.ENGINE, None)
-    if engine is not None:
-        await engine.close()
-    store = application.bot_data.pop(handlers.STORE, None)
-    if store is not None:
-        store.close()
+    services = application.bot_data.services
+    if services is None:
+        return  # post_init failed before the services were complete (it closed what it had opened)
+    application.bot_data.services = None
+    if services.webapp is not None:
+        await services.webapp.stop()
+    await services.engine.close()
+    services.store.close()
 
 
 def run(settings: Settings) -> None:

@@ -11,6 +11,11 @@
     TOONZOO_WEBHOOK_LISTEN  address the webhook server binds (default 127.0.0.1)
     TOONZOO_WEBHOOK_PORT    port it binds (default 8443)
     TOONZOO_WEBHOOK_SECRET  secret Telegram sends back in a header (1-256 of A-Z a-z 0-9 _ -)
+    TOONZOO_WEBAPP_URL      public https base URL of the drawing canvas (Mini App); unset means no canvas
+                            (http://127.0.0.1 or http://localhost only for development)
+    TOONZOO_WEBAPP_LISTEN   address the canvas server binds (default 127.0.0.1)
+    TOONZOO_WEBAPP_PORT     port it binds (default 8080; 0 picks a free one)
+    TOONZOO_WEBAPP_SHORT_NAME  the Mini App's short name from @BotFather's /newapp (for groups' links)
     TOONZOO_MAX_BATCH       engine: pictures per forward pass at most (default 16)
     TOONZOO_MAX_WAIT_MS     engine: wait for more pictures after a batch's first (default 5)
     TOONZOO_MAX_QUEUE       engine: pictures waiting before new ones are refused as busy (default 64)
@@ -40,11 +45,15 @@ from classifier.defaults import (
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1"
 DEFAULT_WEBHOOK_PORT = 8443
+DEFAULT_WEBAPP_LISTEN = "127.0.0.1"
+DEFAULT_WEBAPP_PORT = 8080
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _DEVICE = re.compile(r"[a-z]+(:\d+)?")  # the classifier checks it against torch
 _URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+_DEV_URL = re.compile(r"http://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?")
+_SHORT_NAME = re.compile(r"[A-Za-z0-9_]{3,30}")
 
 
 class ConfigError(Exception):
@@ -64,6 +73,10 @@ class Settings:
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
     webhook_port: int = DEFAULT_WEBHOOK_PORT
     webhook_secret: str | None = None
+    webapp_url: str | None = None
+    webapp_listen: str = DEFAULT_WEBAPP_LISTEN
+    webapp_port: int = DEFAULT_WEBAPP_PORT
+    webapp_short_name: str | None = None
     max_batch: int = MAX_BATCH
     max_wait_ms: float = MAX_WAIT_MS
     max_queue: int = MAX_QUEUE
@@ -96,6 +109,20 @@ class Settings:
             raise ConfigError(f"TOONZOO_WEBHOOK_PORT must be between 1 and 65535, not {self.webhook_port}.")
         if self.webhook_secret is not None and not _SECRET.fullmatch(self.webhook_secret):
             raise ConfigError("TOONZOO_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -.")
+        if self.webapp_url is not None:
+            webapp_url = self.webapp_url.rstrip("/")
+            if not (webapp_url.startswith("https://") and _URL.fullmatch(webapp_url)) and not _DEV_URL.fullmatch(
+                webapp_url
+            ):
+                raise ConfigError(
+                    "TOONZOO_WEBAPP_URL must be an https:// URL (http://127.0.0.1 or http://localhost "
+                    f"only for development), not {webapp_url!r}."
+                )
+            object.__setattr__(self, "webapp_url", webapp_url)
+        if not 0 <= self.webapp_port <= 65535:
+            raise ConfigError(f"TOONZOO_WEBAPP_PORT must be between 0 and 65535, not {self.webapp_port}.")
+        if self.webapp_short_name is not None and not _SHORT_NAME.fullmatch(self.webapp_short_name):
+            raise ConfigError("TOONZOO_WEBAPP_SHORT_NAME must be 3-30 characters of A-Z, a-z, 0-9 and _.")
         for name, value, least in (
             ("MAX_BATCH", self.max_batch, 1),
             ("MAX_QUEUE", self.max_queue, 1),
@@ -142,6 +169,10 @@ class Settings:
             webhook_listen=get("TOONZOO_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
             webhook_port=port,
             webhook_secret=get("TOONZOO_WEBHOOK_SECRET"),
+            webapp_url=get("TOONZOO_WEBAPP_URL"),
+            webapp_listen=get("TOONZOO_WEBAPP_LISTEN") or DEFAULT_WEBAPP_LISTEN,
+            webapp_port=number("TOONZOO_WEBAPP_PORT", DEFAULT_WEBAPP_PORT),
+            webapp_short_name=get("TOONZOO_WEBAPP_SHORT_NAME"),
             max_batch=number("TOONZOO_MAX_BATCH", MAX_BATCH),
             max_wait_ms=number("TOONZOO_MAX_WAIT_MS", MAX_WAIT_MS, float),
             max_queue=number("TOONZOO_MAX_QUEUE", MAX_QUEUE),

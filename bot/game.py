@@ -68,8 +68,11 @@ class GameRules:
 
 
 class GuessLike(Protocol):
-    label: str
-    score: float
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 Every failure a user can cause gets a short reply here; anything unexpected
 goes to ``on_error``, which logs it and apologises without a traceback.
+State (store, engine, prompts, answered messages, albums) lives in
+``context.services`` (``bot.services``); Telegram I/O helpers in ``bot.telegram_io``.
 """
 
 import asyncio
@@ -9,38 +11,35 @@ import logging
 import time
 from dataclasses import replace
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.error import NetworkError, TelegramError
 
 from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
 
 from . import replies
-from .labels import apply_labels_command, clean_text, command_args, parse_labels_command
-from .outbox import OUTBOX, Pending
-from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
-from .prompts import Decision, PendingPrompts, callback_data
-from .recent import RecentKeys
+from .game_handlers import forget_game, move_game
+from .labels import apply_labels_command, command_args, parse_labels_command
+from .outbox import Pending
+from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
+from .prompts import Decision, callback_data
+from .services import BotContext, job_queue_of
+from .telegram_io import (
+    classify_bytes,
+    classify_picture,
+    fetch_picture,
+    is_admin_now,
+    is_chat_admin,
+    message_of,
+    query_of,
+    sender_name,
+)
 
 logger = logging.getLogger(__name__)
 
-ENGINE = "engine"
-STORE = "store"
-SETTINGS = "settings"
-PROMPTS = "prompts"  # PendingPrompts: questions asked with inline buttons
-FORGET_HOOK = "forget_hook"  # async (context, chat_id): more to clear, e.g. a running game
-CHAT_MOVED_HOOK = "chat_moved_hook"  # async (context, old_id, new_id): more to move, e.g. a running game
 FORGET = "forget"  # the /forget question's kind, in its buttons' data
-ANSWERED = "answered"  # RecentKeys of (chat id, message id) already answered: edits get nothing new
-ALBUMS = "albums"  # (chat id, media_group_id) -> the album's messages received so far
-GREETED = "greeted"  # RecentKeys of groups just greeted: joining sends two updates
-DOWNLOAD_ATTEMPTS = 3
-DOWNLOAD_BACKOFF_S = 0.5
-ANSWERED_REMEMBERED = 4096
 ALBUM_WAIT_S = 1.0  # an album's messages arrive as separate updates within moments
-GREETING_DEDUP_S = 60.0
 
 BUTTON_REFUSALS = {
     Decision.NOT_YOURS: replies.FORGET_NOT_YOURS_TEXT,
@@ -54,56 +53,75 @@ NO_PICTURE_TEXT = {
 }
 
 
-def chat_labels(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> list[str]:
-    """The chat's labels, or the defaults."""
-    return context.bot_data[STORE].get_labels(chat_id) or list(DEFAULT_LABELS)
-
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Greet and say what to send."""
     user = update.effective_user
-    await update.effective_message.reply_text(replies.build_start_text(user.first_name if user else None))
+    await message_of(update).reply_text(replies.build_start_text(user.first_name if user else None))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot does and its commands."""
-    await update.effective_message.reply_text(replies.HELP_TEXT)
+    await message_of(update).reply_text(replies.HELP_TEXT)
 
 
-async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def draw_command(update: Update, context: BotContext) -> None:
+    """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
+    message, chat = update.effective_message, update.effective_chat
+    server = context.services.webapp
+    if server is None:
+        await message.reply_text(replies.DRAW_OFF_TEXT)
+        return
+    if chat.type == ChatType.PRIVATE:
+        if not server.page_url.startswith("https://"):  # development: Telegram opens only https Mini Apps
+            await message.reply_text(f"{replies.DRAW_TEXT}\n{server.page_url}")
+            return
+        button = InlineKeyboardButton(replies.DRAW_BUTTON, web_app=WebAppInfo(server.page_url))
+        await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+        return
+    link = server.group_link
+    if link is None:  # web-app buttons work only in private chats; groups need the app's t.me link
+        await message.reply_text(replies.DRAW_GROUP_TEXT)
+        return
+    button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON, url=link(chat.id))
+    await message.reply_text(replies.DRAW_TEXT, reply_markup=InlineKeyboardMarkup([[button]]))
+
+
+async def private_text(update: Update, context: BotContext) -> None:
     """A plain text in a private chat: explain what to send."""
-    await update.effective_message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
+    await message_of(update).reply_text(replies.NOTHING_TO_GUESS_TEXT)
 
 
-async def private_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_other(update: Update, context: BotContext) -> None:
     """A voice message, video, location, poll… in a private chat: say what we look at."""
-    await update.effective_message.reply_text(replies.NOT_A_PICTURE_TEXT)
+    await message_of(update).reply_text(replies.NOT_A_PICTURE_TEXT)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A command we don't have, in a private chat: point at /help."""
-    await update.effective_message.reply_text(replies.UNKNOWN_COMMAND_TEXT)
+    await message_of(update).reply_text(replies.UNKNOWN_COMMAND_TEXT)
 
 
-async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def bot_membership(update: Update, context: BotContext) -> None:
     """The bot's own membership changed: greet a group that just added it."""
     change = update.my_chat_member
+    if change is None:
+        return
     if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
         await _greet_group(change.chat, context)
 
 
-async def new_chat_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def new_chat_members(update: Update, context: BotContext) -> None:
     """Someone joined a group: greet it when it is the bot."""
-    if any(user.id == context.bot.id for user in update.effective_message.new_chat_members):
-        await _greet_group(update.effective_chat, context)
+    message = message_of(update)
+    if any(user.id == context.bot.id for user in message.new_chat_members):
+        await _greet_group(message.chat, context)
 
 
-async def _greet_group(chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _greet_group(chat: Chat, context: BotContext) -> None:
     """Say hello to a group once, whichever of the two join updates comes first."""
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return
-    greeted = context.bot_data.setdefault(GREETED, RecentKeys(max_age_s=GREETING_DEDUP_S))
-    if not greeted.add(chat.id):
+    if not context.services.greeted.add(chat.id):
         return
     logger.info("chat %s: added to the group", chat.id)
     await context.bot.send_message(chat.id, replies.build_group_greeting(context.bot.username))
@@ -115,10 +133,11 @@ def _is_member(member: ChatMember) -> bool:
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
 
 
-async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def labels_command(update: Update, context: BotContext) -> None:
     """/labels [set|add|remove|reset] …: show or change the chat's labels."""
-    message, chat = update.effective_message, update.effective_chat
-    store, engine = context.bot_data[STORE], context.bot_data[ENGINE]
+    message = message_of(update)
+    chat = message.chat
+    store, engine = context.services.store, context.services.engine
     try:
         command = parse_labels_command(command_args(message.text or ""))
     except UserError as exc:
@@ -152,27 +171,10 @@ async def labels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await message.reply_text(replies.format_labels_changed(new, is_default=command.kind == "reset"))
 
 
-async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Private chats: always. Groups: the creator and administrators (also posting anonymously)."""
-    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
-    if chat.type == ChatType.PRIVATE:
-        return True
-    if message.sender_chat is not None and message.sender_chat.id == chat.id:
-        return True  # an anonymous group admin
-    if user is None:
-        return False
-    return await is_admin_now(context, chat.id, user.id)
-
-
-async def is_admin_now(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    """Whether the user is the chat's creator or an administrator, asking Telegram now."""
-    member = await context.bot.get_chat_member(chat_id, user_id)
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
-
-
-async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before erasing the chat's data."""
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, user = message_of(update), update.effective_user
+    chat = message.chat
     if not await is_chat_admin(update, context):
         await message.reply_text(replies.NOT_ADMIN_FORGET_TEXT)
         return
@@ -186,42 +188,41 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
     sent = await message.reply_text(replies.FORGET_CONFIRM_TEXT, reply_markup=keyboard)
     asker = user.id if user else 0
-    context.bot_data[PROMPTS].add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
+    context.services.prompts.add(FORGET, chat.id, sent.message_id, asker, ("yes", "no"), time.time())
 
 
-async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_button(update: Update, context: BotContext) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
     action = await claim_press(update, context)
-    if action is None:
+    query = query_of(update)
+    if action is None or query.message is None:  # refused (claim_press answered it)
         return
-    query, chat = update.callback_query, update.effective_chat
+    chat = query.message.chat
     await query.answer()
     if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT)
         return
-    deleted = context.bot_data[STORE].forget_chat(chat.id)
-    context.bot_data[PROMPTS].forget_chat(chat.id)
-    hook = context.bot_data.get(FORGET_HOOK)
-    if hook is not None:
-        await hook(context, chat.id)
+    deleted = context.services.store.forget_chat(chat.id)
+    context.services.prompts.forget_chat(chat.id)
+    forget_game(context, chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
-async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+async def claim_press(update: Update, context: BotContext) -> str | None:
     """The action of a press to honour now (its prompt is consumed), or None after an alert.
 
     Honoured: a press on a pending prompt's own message, with one of its
     buttons' data, by the person who asked or by someone who is an admin of
     the chat right now. Nothing in the callback data counts as identity.
     """
-    query = update.callback_query
+    query = query_of(update)
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
     if message is None:  # a message sent in inline mode: we never ask anything there
         await query.answer(replies.BUTTON_STALE_TEXT, show_alert=True)
         return None
     chat_id, message_id = message.chat.id, message.message_id
-    prompts: PendingPrompts = context.bot_data[PROMPTS]
+    prompts = context.services.prompts
     verdict = prompts.check(chat_id, message_id, query.from_user.id, query.data, time.time())
     if verdict.decision is Decision.NOT_YOURS and await is_admin_now(context, chat_id, query.from_user.id):
         verdict = replace(verdict, decision=Decision.HONOUR)
@@ -234,9 +235,9 @@ async def claim_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     return verdict.action
 
 
-async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stray_button(update: Update, context: BotContext) -> None:
     """Any other button press (old keyboards, forged data): answer it and do nothing."""
-    query = update.callback_query
+    query = query_of(update)
     logger.info(
         "chat %s: unknown button data from %s",
         update.effective_chat.id if update.effective_chat else None,
@@ -245,35 +246,36 @@ async def stray_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer(replies.BUTTON_UNKNOWN_TEXT, show_alert=True)
 
 
-async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chat_migrated(update: Update, context: BotContext) -> None:
     """A group became a supergroup: its labels, games, scores and prompts move to the new chat id.
 
     Telegram tells both chats (``migrate_to_chat_id`` in the old one,
     ``migrate_from_chat_id`` in the new one); whichever comes first moves
     everything, the other finds nothing left to move.
     """
-    message = update.effective_message
+    message = message_of(update)
     if message.migrate_to_chat_id:
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
-    else:
+    elif message.migrate_from_chat_id:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
-    moved = context.bot_data[STORE].move_chat(old_id, new_id)
-    context.bot_data[PROMPTS].move_chat(old_id, new_id)
-    hook = context.bot_data.get(CHAT_MOVED_HOOK)
-    if hook is not None:
-        await hook(context, old_id, new_id)
+    else:
+        return  # filters.StatusUpdate.MIGRATE lets only the two through
+    moved = context.services.store.move_chat(old_id, new_id)
+    context.services.prompts.move_chat(old_id, new_id)
+    move_game(context, old_id, new_id)
     if old_id in context.application.chat_data:
         context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
     logger.info("chat %s: moved to %s (%d rows)", old_id, new_id, moved)
 
 
-async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def picture(update: Update, context: BotContext) -> None:
     """A photo, image document, sticker or GIF: answer with guesses when it is meant for us.
 
     Each message is answered once: an edit gets guesses only when it newly
     addresses the bot in a group (edits in private chats never do).
     """
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     if chat.type == ChatType.PRIVATE:
         if update.edited_message is not None:
             return
@@ -284,20 +286,26 @@ async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_picture(message, context)
 
 
-async def album_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def album_message(update: Update, context: BotContext) -> None:
     """One item of an album: collect them, and answer the album once it is complete."""
-    message = update.effective_message
+    message = message_of(update)
+    if message.media_group_id is None:  # ALBUM_ITEMS lets only album items through
+        return
     key = (message.chat_id, message.media_group_id)
-    context.bot_data.setdefault(ALBUMS, {}).setdefault(key, []).append(message)
+    context.services.albums.setdefault(key, []).append(message)
     name = f"album:{key[0]}:{key[1]}"
-    for job in context.job_queue.get_jobs_by_name(name):
+    job_queue = job_queue_of(context.application)
+    for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
-    context.job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
+    job_queue.run_once(_answer_album, ALBUM_WAIT_S, name=name, chat_id=message.chat_id, data=key)
 
 
-async def _answer_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _answer_album(context: BotContext) -> None:
     """No new item came for a moment: guess every picture, in one reply, if the album asks us."""
-    messages = sorted(context.bot_data.get(ALBUMS, {}).pop(context.job.data, []), key=lambda m: m.message_id)
+    job = context.job
+    if job is None or not isinstance(job.data, tuple):  # album_message sets the album's key
+        return
+    messages = sorted(context.services.albums.pop(job.data, []), key=lambda m: m.message_id)
     if not messages:
         return
     first = messages[0]
@@ -316,7 +324,7 @@ async def _answer_album(context: ContextTypes.DEFAULT_TYPE) -> None:
     await first.reply_text(replies.format_album_guesses(results))
 
 
-async def _guess_album_item(message: Message, context: ContextTypes.DEFAULT_TYPE) -> list | str:
+async def _guess_album_item(message: Message, context: BotContext) -> list | str:
     """One album item's guesses, or the text saying why there are none."""
     found = find_picture(message)
     if not isinstance(found, PictureRef):
@@ -324,28 +332,28 @@ async def _guess_album_item(message: Message, context: ContextTypes.DEFAULT_TYPE
     data = await fetch_picture(found, message.chat_id, context)
     if isinstance(data, str):
         return data
-    return await _classify(data, message.chat_id, context)
+    labels = context.services.chat_labels(message.chat_id)
+    return await classify_bytes(context.services.engine, data, labels, replies.TOP_GUESSES, message.chat_id)
 
 
-def _first_answer(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bool:
+def _first_answer(context: BotContext, message: Message) -> bool:
     """True the first time we answer ``message`` (checked and recorded before any await)."""
-    answered = context.bot_data.setdefault(ANSWERED, RecentKeys(ANSWERED_REMEMBERED))
-    return answered.add((message.chat_id, message.message_id))
+    return context.services.answered.add((message.chat_id, message.message_id))
 
 
-async def guess_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guess_command(update: Update, context: BotContext) -> None:
     """/guess as a reply to a picture: guess that picture (an edited /guess is not answered again)."""
-    message = update.effective_message
+    message = message_of(update)
     if not _first_answer(context, message):
         return
     target = message.reply_to_message
-    if find_picture(target) is None:
+    if target is None or find_picture(target) is None:
         await message.reply_text(replies.NOTHING_TO_GUESS_TEXT)
         return
     await answer_picture(target, context)
 
 
-async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_picture(message: Message, context: BotContext) -> None:
     """Download the picture in ``message``, classify it, reply to it."""
     found = find_picture(message)
     if found is None:
@@ -353,98 +361,20 @@ async def answer_picture(message: Message, context: ContextTypes.DEFAULT_TYPE) -
     if isinstance(found, NoPicture):
         await message.reply_text(NO_PICTURE_TEXT[found.reason])
         return
-    data = await download_picture(found, message, context)
-    if data is None:
+    labels = context.services.chat_labels(message.chat_id)
+    guesses = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
+    if guesses is None:
         return
-    result = await _classify(data, message.chat_id, context)
-    outbox = context.bot_data.get(OUTBOX)
-    if isinstance(result, str) or message.chat.type == ChatType.PRIVATE or outbox is None:
-        await message.reply_text(result if isinstance(result, str) else replies.format_guesses(result))
+    if message.chat.type == ChatType.PRIVATE:
+        await message.reply_text(replies.format_guesses(guesses))
         return
     # In a group, answers wait a moment in the outbox: several go out as one message.
-    line = replies.format_guess_line(sender_name(message), result)
-    item = Pending(message.message_id, replies.format_guesses(result), line, at=time.time())
-    outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
+    line = replies.format_guess_line(sender_name(message), guesses)
+    item = Pending(message.message_id, replies.format_guesses(guesses), line, at=time.time())
+    context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
 
 
-def sender_name(message: Message, limit: int = 32) -> str:
-    """Who sent it, cleaned like players' names: the user, an anonymous admin, or the channel."""
-    chat = message.sender_chat
-    if chat is not None and chat.id == message.chat_id:
-        return replies.ANONYMOUS_ADMIN_NAME
-    if chat is not None:
-        name = clean_text(chat.title or "") or "Channel"
-    else:
-        name = clean_text(message.from_user.first_name if message.from_user else "") or "Someone"
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-async def _classify(data: bytes, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> list | str:
-    """The top guesses over the chat's labels, or the user's message for a classifier error."""
-    labels = chat_labels(context, chat_id)
-    try:
-        return await context.bot_data[ENGINE].classify(data, labels, top_k=replies.TOP_GUESSES)
-    except UserError as exc:
-        logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
-        return exc.user_message
-
-
-async def download_picture(
-    found: PictureRef, reply_to: Message, context: ContextTypes.DEFAULT_TYPE, *, show_typing: bool = True
-) -> bytes | None:
-    """The file's bytes, or ``None`` after telling the user why not.
-
-    "typing…" is shown in private chats only (unless ``show_typing=False``):
-    in a group it would cost one of its 20 messages a minute.
-    """
-    too_big = found.file_size and found.file_size > MAX_DOWNLOAD_BYTES
-    if show_typing and not too_big and reply_to.chat.type == ChatType.PRIVATE:
-        await context.bot.send_chat_action(reply_to.chat_id, ChatAction.TYPING)
-    data = await fetch_picture(found, reply_to.chat_id, context)
-    if isinstance(data, str):
-        await reply_to.reply_text(data)
-        return None
-    return data
-
-
-async def fetch_picture(found: PictureRef, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> bytes | str:
-    """The file's bytes, or the text telling the user why not.
-
-    Downloads are idempotent, so network failures and flood waits are retried
-    a few times before the user is asked to send the picture again. A file
-    Telegram refuses (an unknown or expired ``file_id``) is not retried.
-    """
-    if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
-        return replies.TOO_BIG_TEXT
-    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-        try:
-            file = await context.bot.get_file(found.file_id)
-            if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
-                return replies.TOO_BIG_TEXT
-            data = bytes(await file.download_as_bytearray())
-            if file.file_size and len(data) != file.file_size:
-                raise NetworkError(f"incomplete download: {len(data)} of {file.file_size} bytes")
-            return data
-        except BadRequest as exc:
-            if "too big" in exc.message.lower():
-                return replies.TOO_BIG_TEXT
-            logger.warning("chat %s: Telegram refused the file: %s", chat_id, exc.message)
-            return replies.DOWNLOAD_FAILED_TEXT
-        except RetryAfter as exc:
-            delay, error = _seconds(exc.retry_after), exc
-        except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
-            delay, error = DOWNLOAD_BACKOFF_S * attempt, exc
-        logger.warning("chat %s: download attempt %d failed: %s", chat_id, attempt, error)
-        if attempt < DOWNLOAD_ATTEMPTS:
-            await asyncio.sleep(delay)
-    return replies.DOWNLOAD_FAILED_TEXT
-
-
-def _seconds(value) -> float:
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
-
-
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the exception; tell the user something went wrong, never how."""
     if update is None and context.job is None and isinstance(context.error, NetworkError):
         # Polling lost Telegram for a moment; PTB's updater retries with growing pauses.

@@ -34,7 +34,8 @@ MAX_INPUT_LENGTH = 5000
 _SEPARATORS = re.compile(r"[,\uff0c\u3001\u060c\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _QUOTE_LENGTH = 30
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner
-_KEYWORDS = {
+LabelsKind = Literal["show", "set", "add", "remove", "reset"]
+_KEYWORDS: dict[str, LabelsKind] = {
     "show": "show",
     "list": "show",
     "set": "set",
@@ -48,8 +49,6 @@ _KEYWORDS = {
 }
 _KEYWORD = re.compile(r"(?P<word>[A-Za-z]+)(?=\s|$)(?P<rest>.*)", re.DOTALL)
 _COMMAND = re.compile(r"/[^\s@]+(?:@\S*)?(?P<rest>.*)", re.DOTALL)
-
-LabelsKind = Literal["show", "set", "add", "remove", "reset"]
 
 
 class LabelsError(UserError, ValueError):
@@ -98,7 +97,7 @@ def parse_labels_command(args_text: str) -> LabelsCommand:
         return LabelsCommand("show")
     match = _KEYWORD.match(text)
     kind = _KEYWORDS.get(match["word"].lower()) if match else None
-    if kind is None:
+    if match is None or kind is None:
         return LabelsCommand("set", tuple(parse_labels(text)))
     rest = match["rest"].strip()
     if kind in ("show", "reset"):

@@ -16,7 +16,8 @@ for pictures in groups): a chat's pending replies go out together as one
 message, one line each, replying to the latest picture, when the budget's
 pacing allows (``ChatBudget.next_flush``). A single pending reply goes out in
 its usual form. A control message of the game takes the game's pending lines
-along for free (``take``).
+along for free (``take``). The bot's one ``Outbox`` and ``Budgets`` live in
+``bot.services.Services``; the outbox's flush jobs are its own bound method.
 """
 
 import asyncio
@@ -24,19 +25,20 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import ReplyParameters
 from telegram.error import TelegramError, TimedOut
-from telegram.ext import Application, BaseRateLimiter, ContextTypes
+from telegram.ext import Application, BaseRateLimiter
 
 from .budget import Budgets, ChatBudget
 from .replies import MESSAGE_LIMIT
 
+if TYPE_CHECKING:  # bot.services holds the Outbox
+    from .services import BotContext
+
 logger = logging.getLogger(__name__)
 
-BUDGETS = "budgets"  # bot_data: the Budgets every group send is recorded in
-OUTBOX = "outbox"  # bot_data: the Outbox
 CONTROL = "control"  # rate_limit_args of a control message: never held back
 # Methods that put a message (or a chat action) into a chat: Telegram counts them per group.
 _COUNTED_PREFIX = "send"
@@ -194,14 +196,12 @@ class Outbox:
             job.schedule_removal()
         now = self.clock()
         at = self.budgets.for_chat(chat_id).next_flush(now)
-        job_queue.run_once(_flush_job, when=max(0.0, at - now), name=name, chat_id=chat_id)
+        job_queue.run_once(self._flush_job, when=max(0.0, at - now), name=name, chat_id=chat_id)
 
-
-async def _flush_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    outbox: Outbox = context.bot_data[OUTBOX]
-    job = context.job
-    if job is not None and job.chat_id is not None:
-        await outbox.flush(context.application, job.chat_id)
+    async def _flush_job(self, context: "BotContext") -> None:
+        job = context.job
+        if job is not None and job.chat_id is not None:
+            await self.flush(context.application, job.chat_id)
 
 
 def _fit(items: list[Pending]) -> list[Pending]:

@@ -1,5 +1,5 @@
 """A small bounded memory of recently seen keys (which messages were answered, which
-groups were greeted): pure, no telegram import, kept in ``bot_data``."""
+groups were greeted): pure, no telegram import, kept in ``bot.services.Services``."""
 
 import time
 from collections import OrderedDict

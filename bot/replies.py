@@ -24,11 +24,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("game", "Start a drawing game in this chat"),
     ("stop", "Stop the game"),
     ("score", "Show the game scores"),
+    ("draw", "Draw on a canvas while I guess"),
     ("forget", "Delete everything I keep about this chat"),
 )
 
 MESSAGE_LIMIT = 4096  # Telegram's longest text message, in UTF-16 code units
 ALERT_LIMIT = 200  # the longest answerCallbackQuery text
+CAPTION_LIMIT = 1024  # the longest photo caption
 TOP_GUESSES = 3
 BAR_CELLS = 8
 UNSURE_BELOW = 0.35
@@ -138,8 +140,11 @@ NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo
 
 
 class GuessLike(Protocol):
-    label: str
-    score: float
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 def format_guesses(guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
@@ -341,10 +346,10 @@ def format_game_event(event: "g.Event") -> str | None:
             return f"🎉 {name} drew {_a(target)} {get_emoji(target)} in {_secs(win_s)}! ({points} {plural})"
         case g.RoundTimedOut(target=target, winner=None):
             return f"⏰ Time's up! Nobody drew {_a(target)} I could recognise this round."
-        case g.RoundTimedOut(target=target, winner=best):
+        case g.RoundTimedOut(target=target, winner=g.Best(name=name, score=score)):
             return (
-                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {best.name} came "
-                f"closest ({round(_clamp(best.score) * 100)}%): the round goes to {best.name}."
+                f"⏰ Time's up! Nobody drew {_a(target)} I was sure about, but {name} came "
+                f"closest ({round(_clamp(score) * 100)}%): the round goes to {name}."
             )
         case g.BackOnline():
             return "I'm back after a restart."
@@ -406,3 +411,18 @@ def _a(label: str) -> str:
     if not words or words[0].casefold() in ("a", "an", "the", "some") or label[:1].isupper():
         return label
     return ("an " if label[0].casefold() in "aeiou" else "a ") + label
+
+
+# The drawing canvas (a Mini App: bot.webapp).
+DRAW_BUTTON = "🎨 Draw"
+DRAW_HERE_BUTTON = "🎨 Draw here"
+DRAW_TEXT = "Draw something on the canvas: I guess while you draw, and Send posts it here."
+DRAW_GROUP_TEXT = "The canvas opens in a private chat with me; in a game, each round has a 🎨 Draw here link."
+DRAW_OFF_TEXT = "The drawing canvas isn't set up on this bot. Send me a photo of a drawing instead."
+
+
+def format_canvas_caption(name: str | None, guesses: Sequence[GuessLike] | None = None) -> str:
+    """The caption of a drawing the bot posts from the canvas: who drew it, and the guesses if any."""
+    head = f"🎨 {name} drew this on the canvas." if name else "🎨 Drawn on the canvas."
+    text = head if guesses is None else f"{head}\n{format_guesses(guesses)}"
+    return fit_text(text, CAPTION_LIMIT)

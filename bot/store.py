@@ -314,7 +314,7 @@ class Store:
             )
             game.rounds.append(round_)
             if round_.winner_id is not None:
-                player = game.players.setdefault(round_.winner_id, Player(round_.winner_id, round_.winner_name))
+                player = game.players.setdefault(round_.winner_id, Player(round_.winner_id, round_.winner_name or ""))
                 player.points += 1
                 player.time_s += round_.win_s or 0.0
         current = game.current

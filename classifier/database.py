@@ -33,20 +33,21 @@ def open_database(path: str | Path | None) -> Database:
     A path that cannot be opened, or a file that is not SQLite, raises
     ``DatabaseUnavailable`` with a message saying what to do.
     """
-    if path is None or str(path) == ":memory:":
-        return Database(memory=True)
-    path = Path(path).expanduser()
+    in_memory = path is None or str(path) == ":memory:"
+    target = ":memory:" if in_memory else Path(path).expanduser()  # type: ignore[arg-type]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        if isinstance(target, Path):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         db = Database(connection)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.enable_wal()
+        if not in_memory:
+            db.enable_wal()
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise DatabaseUnavailable(
-            f"cannot open {path}: {exc!r}",
-            user_message=f"Cannot open the database {path}: {reason}. Give --db (or TOONZOO_DB) a writable "
+            f"cannot open {target}: {exc!r}",
+            user_message=f"Cannot open the database {target}: {reason}. Give --db (or TOONZOO_DB) a writable "
             "SQLite file, or :memory: for none.",
         ) from exc
     return db

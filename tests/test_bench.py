@@ -33,6 +33,7 @@ FIELDS = {
     "decode_img_per_s",
     "decode_img_per_s_by_workers",
     "gpu_decode_img_per_s",
+    "canvas",
 }
 
 
@@ -57,6 +58,12 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     for key in ("c1", "c8", "c32"):
         latency = result["latency_ms"][key]
         assert latency["n"] > 0 and 0 < latency["p50"] <= latency["p95"], key
+    canvas = result["canvas"]
+    for key in ("c1", "c16"):
+        assert canvas[key]["n"] > 0 and 0 < canvas[key]["p50"] <= canvas[key]["p95"], key
+        assert canvas[key]["statuses"] == {"200": canvas[key]["statuses"]["200"]}, "every guess answered"
+    assert canvas["drawers_at_1_per_s"] >= 1 and canvas["picture_px"] == 512
+    assert "canvas drawers at 1 guess/s" in printed
     by_workers = result["decode_img_per_s_by_workers"]
     assert list(by_workers) == [str(n) for n in worker_counts(min(16, os.cpu_count()))]
     assert all(isinstance(rate, float) and rate > 0 for rate in by_workers.values())

@@ -8,7 +8,6 @@ import os
 
 from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
 
-from bot.handlers import PROMPTS
 from bot.store import Store
 
 
@@ -87,7 +86,7 @@ async def test_an_admin_at_press_time_may_answer_and_late_presses_are_refused(fa
         fake.send_text(group, ada, "/labels kite, boat")
         await fake.wait_for("sendMessage", in_chat(group, "Done"))
 
-        application.bot_data[PROMPTS].ttl_s = 0.3
+        application.bot_data.services.prompts.ttl_s = 0.3
         late = await ask_forget(fake, group, ada)
         await fake.expect_no_call("editMessageText", within=0.5)
         fake.press_button(group, ada, late, "forget:yes")  # the asker, after the prompt expired
@@ -95,7 +94,7 @@ async def test_an_admin_at_press_time_may_answer_and_late_presses_are_refused(fa
         await fake.expect_no_call("editMessageText", within=0.3)
         assert Store(db_path).get_labels(group["id"]) == ["kite", "boat"]
 
-        application.bot_data[PROMPTS].ttl_s = 600
+        application.bot_data.services.prompts.ttl_s = 600
         prompt = await ask_forget(fake, group, ada)
         fake.press_button(group, cy, prompt, "forget:yes")  # not an admin (yet)
         assert (await fake.wait_for("answerCallbackQuery"))["show_alert"] is True

@@ -143,3 +143,38 @@ def test_bad_engine_knobs_give_one_line(variable, value, message):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, variable: value})
     assert str(caught.value) == message
+
+
+def test_webapp_settings():
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert settings.webapp_url is None and settings.webapp_short_name is None
+    assert (settings.webapp_listen, settings.webapp_port) == ("127.0.0.1", 8080)
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TOONZOO_WEBAPP_URL": "https://draw.example.org/toonzoo/",
+            "TOONZOO_WEBAPP_LISTEN": "0.0.0.0",
+            "TOONZOO_WEBAPP_PORT": "9000",
+            "TOONZOO_WEBAPP_SHORT_NAME": "draw",
+        }
+    )
+    assert settings.webapp_url == "https://draw.example.org/toonzoo"
+    assert (settings.webapp_listen, settings.webapp_port, settings.webapp_short_name) == ("0.0.0.0", 9000, "draw")
+    for development in ("http://127.0.0.1:8080", "http://localhost"):
+        assert Settings(token=TOKEN, webapp_url=development).webapp_url == development
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TOONZOO_WEBAPP_URL", "http://draw.example.org", "must be an https:// URL"),
+        ("TOONZOO_WEBAPP_URL", "ftp://localhost", "must be an https:// URL"),
+        ("TOONZOO_WEBAPP_URL", "http://localhost.evil.example", "must be an https:// URL"),
+        ("TOONZOO_WEBAPP_PORT", "eighty", "TOONZOO_WEBAPP_PORT must be a whole number"),
+        ("TOONZOO_WEBAPP_PORT", "70000", "between 0 and 65535"),
+        ("TOONZOO_WEBAPP_SHORT_NAME", "no spaces", "3-30 characters"),
+    ],
+)
+def test_bad_webapp_settings(name, value, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})

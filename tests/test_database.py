@@ -166,5 +166,14 @@ def test_open_database_memory_writes_no_file(tmp_path, monkeypatch):
     for path in (None, ":memory:"):
         db = open_database(path)
         db["t"].insert({"x": 1})
+        seen: list[int] = []  # the same thread rule as a file: the label cache's worker thread uses it
+
+        def read(db=db, seen=seen):
+            seen.append(db.execute("SELECT x FROM t").fetchone()[0])
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join()
+        assert seen == [1]
         db.close()
     assert list(tmp_path.iterdir()) == []

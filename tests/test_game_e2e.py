@@ -6,6 +6,7 @@ two; groups here stay far below Telegram's 20 messages a minute per group,
 which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 """
 
+import asyncio
 import dataclasses
 import re
 
@@ -13,6 +14,7 @@ from bot_harness import running_bot, settings_for
 
 from bot.app import build_application
 from bot.game import GameRules
+from bot.services import ClassifierEngine
 from classifier.prompts import DEFAULT_LABELS
 from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
 
@@ -32,7 +34,7 @@ def replying_to(message):
     return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
 
 
-def game_bot(fake, db_path, engine, **rules):
+def game_bot(fake, db_path, engine: ClassifierEngine, **rules):
     game_rules = dataclasses.replace(FAST, **rules)
 
     def build(settings, _classifier):
@@ -277,3 +279,65 @@ async def test_a_game_the_bot_can_no_longer_post_to_is_closed(fake, db_path):
         await fake.expect_no_call("sendMessage", in_chat(group), within=1.5)  # no round 2
         with Store(db_path) as store:
             assert store.playing_games() == []
+
+
+async def test_a_canvas_player_and_a_photo_player(fake, db_path):
+    """A drawing from the canvas is judged exactly like a photo (cooldown, scoring) and posted into the group."""
+    from canvas_helpers import call, canvas_options, init_data_for, start_param_of
+
+    from bot.services import services_of
+
+    ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
+    engine = ScriptedEngine()
+
+    def build(settings, _classifier):
+        return build_application(settings, engine=engine, game_rules=dataclasses.replace(FAST, cooldown_s=1))
+
+    settings = settings_for(fake, db_path, **canvas_options())
+    async with running_bot(fake, settings, None, build=build) as app:
+        fake.send_text(group, ada, "/game 1 30")
+        announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
+        _, target = target_of(announcement["text"])
+        button = announcement["reply_markup"]["inline_keyboard"][0][0]
+        assert button["text"] == "🎨 Draw here" and button["url"].startswith("https://t.me/toonzoo_test_bot/draw?")
+        init_data = init_data_for(fake.token, cy, start_param_of(button["url"]))
+
+        miss = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target), 0.7, **{target: 0.1}))
+        first = engine.sees(drawing(), other_than(target), 0.6, **{target: 0.3})
+        status, body, _ = await call(app, "/api/send", first, init_data)
+        assert (status, body) == (200, {"sent": True, "in_game": True})
+        posted = await fake.wait_for("sendPhoto")
+        assert posted["chat_id"] == group["id"] and posted["photo"] == first
+        assert posted["caption"] == "🎨 Cy drew this on the canvas."
+        assert engine.classified[-1] == (first, tuple(engine.classified[0][1]), len(DEFAULT_LABELS)), "as a photo"
+
+        # the same cooldown as a photo: too soon, refused, and nothing posted
+        hit = engine.sees(drawing(), target, 0.8)
+        status, body, headers = await call(app, "/api/send", hit, init_data)
+        assert status == 429 and int(headers["Retry-After"]) == 1
+        await asyncio.sleep(1.1)
+        status, _, _ = await call(app, "/api/send", hit, init_data)
+        assert status == 200
+        winning = await fake.wait_for("sendPhoto")
+        photos = [c for c in fake.all_calls if c.method == "sendPhoto" and c.status == 200]
+        win = await fake.wait_for("sendMessage", lambda p: in_chat(group, "🎉")(p))
+        assert win["text"].startswith(f"🎉 Cy drew {with_article(target)}") and "(1 point)" in win["text"]
+        assert win["reply_parameters"]["message_id"] == photos[-1].result["message_id"], "the win replies to it"
+        assert winning["photo"] == hit
+        assert any("Bob" in c.params.get("text", "") for c in fake.all_calls if c.method == "sendMessage"), miss
+        for_bob = await fake.wait_for(
+            "sendMessage",
+            lambda p: replying_to(miss)(p) or any(line.startswith("Bob: ") for line in p["text"].splitlines()),
+        )
+        assert "I see" in for_bob["text"] and f"({target}: 10%)" in for_bob["text"], "Bob's miss got its verdict"
+
+        over = await fake.wait_for("sendMessage", in_chat(group, "Game over"), timeout=5)
+        assert "🥇 Cy: 1 point" in over["text"]
+        await asyncio.sleep(2.1)  # the API's own pace for sends
+        status, body, _ = await call(app, "/api/send", engine.sees(drawing(), target, 0.9), init_data)
+        assert status == 409 and "round is over" in body["error"]
+        assert len(fake.calls("getFile")) == 1, "only Bob's photo is downloaded; canvas drawings come with their bytes"
+        sent_to_group = [c for c in fake.all_calls if c.params.get("chat_id") == group["id"] and c.status == 200]
+        counted = [c for c in sent_to_group if c.method in ("sendMessage", "sendPhoto")]
+        assert len(services_of(app).budgets.for_chat(group["id"]).sent) == len(counted), "photos count in the budget"

@@ -17,6 +17,8 @@ _colours = itertools.count(1)
 class ScriptedEngine:
     """What the model sees is set per picture: ``engine.sees(picture, "giraffe", 0.9)``.
 
+    It satisfies ``bot.services.ClassifierEngine`` (mypy checks it where it is passed as one).
+
     Unknown pictures look like nothing in particular (every label equally likely).
     """
 

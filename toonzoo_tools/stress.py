@@ -25,6 +25,7 @@ from pathlib import Path
 from bot.app import build_application
 from bot.config import Settings
 from bot.replies import BUSY_TEXT
+from bot.services import services_of
 
 from .drawings import make_drawing_jpeg
 from .fake_bot_api import FakeBotApi
@@ -82,6 +83,7 @@ def inject_faults(fake: FakeBotApi, rng: random.Random, photos: list[dict]) -> C
 
 
 async def run(args) -> dict:
+    from classifier.engine import Engine
     from classifier.model import load_model
     from classifier.pipeline import ZeroShotClassifier
 
@@ -123,7 +125,9 @@ async def run(args) -> dict:
             await monitor.stop()
             replies = [c.params["text"] for c in fake.all_calls if c.method == "sendMessage" and c.status == 200]
             answers = answered(fake)
-            engine_stats = application.bot_data["engine"].stats.as_dict()
+            engine = services_of(application).engine
+            assert isinstance(engine, Engine), "built around a classifier: the real engine"
+            engine_stats = engine.stats.as_dict()
             await application.updater.stop()
             await application.stop()
             await application.post_shutdown(application)

@@ -34,7 +34,7 @@ method; ``set_file_fault(file_id, …)`` does the same for downloads (plus
 ``"truncate"``, which serves half the bytes).
 
 Flood limit: like Telegram, the fake lets at most ``group_limit`` messages
-(``sendMessage``, ``sendChatAction``) into one group or supergroup in any
+(``sendMessage``, ``sendChatAction``, ``sendPhoto``) into one group or supergroup in any
 ``group_window_s`` seconds (20 a minute by default); the next one gets ``429
 Too Many Requests: retry after N`` with ``parameters.retry_after``. Private
 chats have no such limit here (Telegram asks for about one message a second

@@ -14,6 +14,8 @@ BOT_USERNAME = "toonzoo_test_bot"
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # bots may download files up to 20 MB
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, as Telegram counts
 MAX_CALLBACK_DATA = 64  # bytes
+MAX_CAPTION_LENGTH = 1024
+MAX_PHOTO_UPLOAD = 10 * 1024 * 1024  # bots may upload photos up to 10 MB
 GROUP_ANONYMOUS_BOT: dict[str, Any] = {
     "id": 1087968824,
     "is_bot": True,

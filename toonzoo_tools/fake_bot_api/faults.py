@@ -13,7 +13,7 @@ from .world import _State
 GROUP_LIMIT = 20  # messages into one group per window
 GROUP_WINDOW_S = 60.0
 # Methods Telegram counts against a group's messages (of those the fake implements).
-FLOOD_COUNTED = frozenset({"sendMessage", "sendChatAction"})
+FLOOD_COUNTED = frozenset({"sendMessage", "sendChatAction", "sendPhoto"})
 
 
 @dataclass

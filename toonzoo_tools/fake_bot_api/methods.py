@@ -1,5 +1,6 @@
 """The Bot API methods the fake implements, with Telegram's checks and answers."""
 
+import io
 import json
 import re
 import time
@@ -7,8 +8,10 @@ from typing import Any
 
 from .base import (
     MAX_CALLBACK_DATA,
+    MAX_CAPTION_LENGTH,
     MAX_DOWNLOAD_SIZE,
     MAX_MESSAGE_LENGTH,
+    MAX_PHOTO_UPLOAD,
     ApiError,
     _bad_request,
     _update_kind,
@@ -26,6 +29,9 @@ METHODS = (
     "getWebhookInfo",
     "sendMessage",
     "sendChatAction",
+    "sendPhoto",
+    "setChatMenuButton",
+    "getChatMenuButton",
     "getFile",
     "setMyCommands",
     "getMyCommands",
@@ -140,11 +146,55 @@ class Methods(World):
         content: dict[str, Any] = {"text": text}
         if params.get("entities"):
             content["entities"] = params["entities"]
-        markup = _inline_markup(params.get("reply_markup"))
+        markup = _inline_markup(params.get("reply_markup"), chat)
         if markup:
             content["reply_markup"] = markup
         sender = {key: self.bot[key] for key in ("id", "is_bot", "first_name", "username")}
         return self._new_message(chat, sender, content, reply_to)
+
+    def _api_send_photo(self, params: dict) -> dict:
+        chat = self._chat(params)
+        photo = params.get("photo")
+        if isinstance(photo, str) and photo in self._state.files:
+            sizes = [{**self.file_fields(photo), "width": 800, "height": 600}]
+        elif isinstance(photo, bytes):
+            if len(photo) > MAX_PHOTO_UPLOAD:
+                raise _bad_request("PHOTO_INVALID_DIMENSIONS")
+            if not _is_image(photo):
+                raise _bad_request("IMAGE_PROCESS_FAILED")
+            sizes = self._photo_sizes(photo)
+        else:
+            raise _bad_request("wrong remote file identifier specified: Wrong string length")
+        content: dict[str, Any] = {"photo": sizes}
+        caption = params.get("caption")
+        if caption is not None:
+            if _utf16_length(caption) > MAX_CAPTION_LENGTH:
+                raise _bad_request("message caption is too long")
+            content["caption"] = caption
+        markup = _inline_markup(params.get("reply_markup"), chat)
+        if markup:
+            content["reply_markup"] = markup
+        reply_to = self._reply_target(chat, params)
+        sender = {key: self.bot[key] for key in ("id", "is_bot", "first_name", "username")}
+        return self._new_message(chat, sender, content, reply_to)
+
+    def _api_set_chat_menu_button(self, params: dict) -> bool:
+        chat_id = params.get("chat_id")
+        if chat_id is not None and self._chat(params)["type"] != "private":
+            raise _bad_request("chat not found")
+        button = params.get("menu_button") or {"type": "default"}
+        if button.get("type") == "web_app":
+            url = (button.get("web_app") or {}).get("url", "")
+            if not button.get("text") or not url.startswith("https://"):
+                raise _bad_request("BUTTON_URL_INVALID")
+        elif button.get("type") not in ("default", "commands"):
+            raise _bad_request("can't parse menu button")
+        self._state.menu_buttons[chat_id] = button
+        return True
+
+    def _api_get_chat_menu_button(self, params: dict) -> dict:
+        chat_id = params.get("chat_id")
+        return self._state.menu_buttons.get(chat_id) or self._state.menu_buttons.get(None) or {"type": "default"}
 
     def _api_send_chat_action(self, params: dict) -> bool:
         self._chat(params)
@@ -301,8 +351,22 @@ def _number(params: dict, name: str, default: int) -> int | float:
     return value
 
 
-def _inline_markup(markup: Any) -> dict | None:
-    """The markup Telegram echoes back (inline keyboards only), after its checks."""
+def _is_image(data: bytes) -> bool:
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        return True
+    except Exception:
+        return False
+
+
+def _inline_markup(markup: Any, chat: dict | None = None) -> dict | None:
+    """The markup Telegram echoes back (inline keyboards only), after its checks.
+
+    Web-app buttons need an https URL and work only in private chats; URL buttons need an http(s) or tg URL.
+    """
     if not isinstance(markup, dict) or "inline_keyboard" not in markup:
         return None
     keyboard = markup["inline_keyboard"]
@@ -317,4 +381,11 @@ def _inline_markup(markup: Any) -> dict | None:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
                 raise _bad_request("BUTTON_DATA_INVALID")
+            if "web_app" in button:
+                if chat is not None and chat["type"] != "private":
+                    raise _bad_request("BUTTON_TYPE_INVALID")
+                if not str((button["web_app"] or {}).get("url", "")).startswith("https://"):
+                    raise _bad_request("BUTTON_URL_INVALID")
+            if "url" in button and not re.match(r"(https?|tg)://\S+$", str(button["url"])):
+                raise _bad_request("BUTTON_URL_INVALID")
     return {"inline_keyboard": keyboard}

@@ -33,6 +33,7 @@ class _State:
     updates: list[dict] = field(default_factory=list)
     callback_queries: dict[str, dict] = field(default_factory=dict)
     commands: dict[tuple[str, str], list] = field(default_factory=dict)
+    menu_buttons: dict[int | None, dict] = field(default_factory=dict)  # chat id (None: the default) -> button
 
 
 class World(Core):

@@ -1,0 +1,107 @@
+"""Where the bot's state lives: one typed ``Services`` object per running bot.
+
+``bot.app`` builds it in ``post_init`` (once the store is open and the engine
+started) and sets it as ``bot_data.services``; handlers and jobs reach it as
+``context.services`` through ``BotContext``, the custom context that
+``CONTEXT_TYPES`` gives PTB (as PTB's ``examples/contexttypesbot.py`` does).
+Nothing is kept under string keys in ``bot_data``, ``chat_data`` or ``user_data``.
+"""
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from telegram import Message
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
+
+from classifier.prompts import DEFAULT_LABELS
+from classifier.types import Guess
+
+from .budget import Budgets
+from .config import Settings
+from .game import Game, GameRules
+from .outbox import Outbox
+from .prompts import PendingPrompts
+from .recent import RecentKeys
+from .store import Store
+
+if TYPE_CHECKING:
+    from .webapp.server import WebAppServer
+
+ANSWERED_REMEMBERED = 4096  # messages remembered as answered, so that their edits get nothing new
+GREETING_DEDUP_S = 60.0  # joining a group sends two updates: greet once within this time
+
+
+class ClassifierEngine(Protocol):
+    """What the bot needs of the classifier: ``classifier.engine.Engine`` and the tests' engines."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def labels_ready(self, labels: Sequence[str]) -> bool: ...
+
+    async def prepare_labels(self, labels: Sequence[str]) -> None: ...
+
+    async def classify(self, image: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]: ...
+
+
+@dataclass
+class Services:
+    """Everything the handlers share, for the life of the process."""
+
+    settings: Settings
+    store: Store
+    engine: ClassifierEngine
+    rules: GameRules
+    budgets: Budgets  # every group send is recorded in its chat's budget (shared with the rate limiter)
+    outbox: Outbox
+    rng: random.Random = field(default_factory=random.Random)  # the game's draws
+    games: dict[int, Game] = field(default_factory=dict)  # chat id -> the game being played there
+    prompts: PendingPrompts = field(default_factory=PendingPrompts)  # questions asked with inline buttons
+    answered: RecentKeys = field(default_factory=lambda: RecentKeys(ANSWERED_REMEMBERED))  # (chat id, message id)
+    greeted: RecentKeys = field(default_factory=lambda: RecentKeys(max_age_s=GREETING_DEDUP_S))  # group ids
+    albums: dict[tuple[int, str], list[Message]] = field(default_factory=dict)  # (chat id, media_group_id) -> items
+    webapp: "WebAppServer | None" = None  # the drawing canvas's server (bot.webapp), when TOONZOO_WEBAPP_URL is set
+
+    def chat_labels(self, chat_id: int) -> list[str]:
+        """The chat's labels, or the defaults."""
+        return self.store.get_labels(chat_id) or list(DEFAULT_LABELS)
+
+
+class BotData(dict):
+    """PTB's ``bot_data``: no keys, only the ``Services`` (``None`` until ``post_init`` has run)."""
+
+    services: "Services | None" = None
+
+
+BotApplication = Application[Any, Any, Any, Any, BotData, Any]  # built with CONTEXT_TYPES
+
+
+def services_of(application: BotApplication) -> Services:
+    """The running bot's ``Services``."""
+    services = application.bot_data.services
+    if services is None:
+        raise RuntimeError("the bot's services are set up in post_init")
+    return services
+
+
+def job_queue_of(application: BotApplication) -> "JobQueue[BotContext]":
+    """PTB's JobQueue (never ``None``: the bot is built with one)."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("the bot needs PTB's JobQueue: install python-telegram-bot[job-queue]")
+    return job_queue
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    """The context every handler and job gets: PTB's, plus ``services``."""
+
+    @property
+    def services(self) -> Services:
+        """The bot's store, engine, settings and game state."""
+        return services_of(self.application)
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)

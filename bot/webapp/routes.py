@@ -1,0 +1,225 @@
+"""The canvas's HTTP side (aiohttp): ``GET /draw`` and the API the page calls.
+
+Every API call carries Telegram's signed init data as ``Authorization: tma
+<initData>`` (``bot.webapp.initdata``); the user comes only from it. The chat
+is the user's private chat, or the group named by a ``start_param`` token the
+bot issued (``bot.webapp.tokens``), whose member the user must still be
+(``getChatMember``, remembered for ``MEMBER_CHECK_S``).
+
+- ``POST /api/guess``: body, a PNG, WebP or JPEG of at most 1 MB →
+  ``200 {"guesses": [{"label": …, "score": …}, …]}`` (top 3 over the chat's labels).
+- ``POST /api/send``: the final drawing → posted into the chat (in a game
+  round, judged as the player's picture) → ``200 {"sent": true}``.
+
+Refusals are JSON ``{"error": "…"}`` with: 401 init data missing, malformed,
+forged or stale; 403 a start_param we didn't issue, or no longer a member;
+409 the token's game round is over; 413 body over 1 MB; 415 not a PNG, WebP
+or JPEG (or undecodable); 429 too many requests for this user, or the game's
+cooldown (``Retry-After``); 502 Telegram refused the photo; 503 the engine is
+busy or closed (``Retry-After``).
+"""
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TypeVar
+
+from aiohttp import web
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from classifier.errors import EngineBusy, ImageError, UserError
+
+from .drawings import Drawer, guess_drawing, is_member, send_drawing
+from .initdata import InitDataError, init_data_from_header, validate_init_data
+from .limits import RateLimiter
+from .tokens import CanvasTarget, TokenError, read_token
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_IMAGE_BYTES = 1024 * 1024
+GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a second
+SEND_RATE_PER_S, SEND_BURST = 0.5, 3  # a finished drawing every 2 s, three at once (the game cooldown is 5 s)
+MEMBER_CHECK_S = 60.0  # a confirmed group membership is trusted this long
+BUSY_RETRY_S = 1
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline' https://telegram.org; style-src 'unsafe-inline'; "
+        "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+    ),
+}
+
+
+@dataclass
+class Canvas:
+    """The web side's state: the bot it serves, its keys, and per-user pacing."""
+
+    application: Application
+    bot_token: str = field(repr=False)
+    token_key: bytes = field(repr=False)
+    clock: Callable[[], float] = time.time
+    guesses: RateLimiter = field(default_factory=lambda: RateLimiter(GUESS_RATE_PER_S, GUESS_BURST))
+    sends: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_RATE_PER_S, SEND_BURST))
+    members: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, user) -> confirmed at
+
+
+CANVAS = web.AppKey("canvas", Canvas)
+
+
+class Refused(Exception):
+    """An API call refused with ``status`` and a one-line reason for the page."""
+
+    def __init__(self, status: int, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+def build_web_app(canvas: Canvas) -> web.Application:
+    """The aiohttp application: the page and the API."""
+    app = web.Application(client_max_size=MAX_IMAGE_BYTES, middlewares=[_refusals])
+    app[CANVAS] = canvas
+    app.router.add_get("/draw", draw_page)
+    app.router.add_post("/api/guess", guess)
+    app.router.add_post("/api/send", send)
+    return app
+
+
+def load_page() -> bytes:
+    """The page, shipped as package data."""
+    return resources.files(__package__).joinpath("static/draw.html").read_bytes()
+
+
+async def draw_page(request: web.Request) -> web.Response:
+    """GET /draw: the canvas page."""
+    return web.Response(body=load_page(), content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+
+async def guess(request: web.Request) -> web.Response:
+    """POST /api/guess: live guesses for the canvas as it is now."""
+    canvas = request.app[CANVAS]
+    drawer = await _drawer(request, canvas)
+    _pace(canvas.guesses, drawer, canvas.clock())
+    data = await _image(request)
+    guesses = await _classified(guess_drawing(canvas.application, drawer.chat_id, data), drawer)
+    return web.json_response({"guesses": [{"label": g.label, "score": round(float(g.score), 4)} for g in guesses]})
+
+
+async def send(request: web.Request) -> web.Response:
+    """POST /api/send: post the finished drawing into its chat (judged, in a game round)."""
+    canvas = request.app[CANVAS]
+    drawer = await _drawer(request, canvas)
+    _pace(canvas.sends, drawer, canvas.clock())
+    data = await _image(request)
+    try:
+        sent = await _classified(send_drawing(canvas.application, drawer, data), drawer)
+    except TelegramError as exc:
+        logger.warning("chat %s: couldn't post a canvas drawing: %s", drawer.chat_id, exc)
+        raise Refused(502, "Telegram didn't take the drawing. Try again in a moment.") from None
+    if sent.refused == "no-round":
+        raise Refused(409, "That round is over: open 🎨 Draw here under the new round.")
+    if sent.refused == "cooldown":
+        raise Refused(429, "Wait a moment before your next drawing counts.", sent.retry_after_s)
+    return web.json_response({"sent": True, "in_game": drawer.target.in_game})
+
+
+@web.middleware
+async def _refusals(request: web.Request, handler) -> web.StreamResponse:
+    """Refusals as JSON, with ``Retry-After`` where there is one."""
+    try:
+        return await handler(request)
+    except Refused as refused:
+        headers = {}
+        if refused.retry_after_s is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after_s)))
+        return web.json_response({"error": refused.message}, status=refused.status, headers=headers)
+
+
+async def _drawer(request: web.Request, canvas: Canvas) -> Drawer:
+    """Who is drawing, and for which chat: from the checked init data only."""
+    try:
+        raw = init_data_from_header(request.headers.get("Authorization"))
+        init = validate_init_data(raw, canvas.bot_token, canvas.clock())
+    except InitDataError as exc:
+        logger.info("canvas: init data refused from %s: %s", request.remote, exc)
+        raise Refused(401, "Open the canvas from Telegram again.") from None
+    if init.start_param is None:
+        return Drawer(init.user_id, init.first_name, CanvasTarget(init.user_id))
+    try:
+        target = read_token(canvas.token_key, init.start_param)
+    except TokenError as exc:
+        logger.info("canvas: start_param from user %s refused: %s", init.user_id, exc)
+        raise Refused(403, "This canvas link is not one of mine.") from None
+    drawer = Drawer(init.user_id, init.first_name, target)
+    await _check_member(canvas, drawer)
+    return drawer
+
+
+async def _check_member(canvas: Canvas, drawer: Drawer) -> None:
+    """The drawer must (still) be in the group the link belongs to."""
+    key, now = (drawer.chat_id, drawer.user_id), canvas.clock()
+    if now - canvas.members.get(key, -math.inf) < MEMBER_CHECK_S:
+        return
+    try:
+        member = await is_member(canvas.application, drawer.chat_id, drawer.user_id)
+    except TelegramError as exc:
+        logger.info("canvas: membership of %s in %s unknown: %s", drawer.user_id, drawer.chat_id, exc)
+        member = False
+    if not member:
+        canvas.members.pop(key, None)
+        raise Refused(403, "Only members of that group can draw for it.")
+    canvas.members[key] = now
+    if len(canvas.members) > 10_000:
+        canvas.members = {k: t for k, t in canvas.members.items() if now - t < MEMBER_CHECK_S}
+
+
+def _pace(limiter: RateLimiter, drawer: Drawer, now: float) -> None:
+    wait = limiter.check(drawer.user_id, now)
+    if wait > 0:
+        raise Refused(429, "Slow down a little.", wait)
+
+
+async def _image(request: web.Request) -> bytes:
+    """The body: a PNG, WebP or JPEG of at most ``MAX_IMAGE_BYTES``."""
+    if request.content_length is not None and request.content_length > MAX_IMAGE_BYTES:
+        raise Refused(413, "The drawing is larger than 1 MB.")
+    try:
+        data = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, "The drawing is larger than 1 MB.") from None
+    if image_kind(data) is None:
+        raise Refused(415, "Send a PNG, WebP or JPEG image.")
+    return data
+
+
+def image_kind(data: bytes) -> str | None:
+    """ "png", "jpeg" or "webp" from the first bytes; None for anything else."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+async def _classified(work: Awaitable[T], drawer: Drawer) -> T:
+    """Await work that classifies; the classifier's user errors become refusals."""
+    try:
+        return await work
+    except ImageError as exc:
+        logger.info("chat %s: canvas image refused: %s", drawer.chat_id, exc)
+        raise Refused(415, exc.user_message) from None
+    except EngineBusy:
+        raise Refused(503, "I'm busy: trying again in a moment.", BUSY_RETRY_S) from None
+    except UserError as exc:
+        logger.warning("chat %s: canvas: %s: %s", drawer.chat_id, type(exc).__name__, exc)
+        raise Refused(503, exc.user_message, BUSY_RETRY_S) from None
