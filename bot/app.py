@@ -31,7 +31,7 @@ from classifier.engine import Engine
 from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
 
-from . import game_handlers, handlers, replies
+from . import game_handlers, handlers, replies, teach_handlers
 from .budget import Budgets
 from .config import Settings
 from .game import GameRules
@@ -61,6 +61,7 @@ OTHER_MEDIA = (
     | filters.STORY
 )
 NEW_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+TYPED_LABELS = filters.REPLY & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
 GAME_HANDLER_GROUP = -1  # before the usual handlers, so a round's pictures get judged, not guessed
 BOOTSTRAP_RETRIES = 3  # setting up polling or the webhook, once Telegram answered getMe
 
@@ -119,12 +120,15 @@ def build_application(
     application.add_handler(CommandHandler("guess", handlers.guess_command))
     application.add_handler(CommandHandler("forget", handlers.forget_command))
     application.add_handler(CallbackQueryHandler(handlers.forget_button, pattern=r"^forget:"))
+    application.add_handler(CallbackQueryHandler(teach_handlers.teach_button, pattern=r"^teach:"))
     application.add_handler(CallbackQueryHandler(handlers.stray_button))  # last: every press gets an answer
     application.add_handler(CommandHandler("game", game_handlers.game_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
     application.add_handler(CommandHandler("draw", handlers.draw_command))
     application.add_handler(MessageHandler(GAME_PICTURES, game_handlers.game_picture), group=GAME_HANDLER_GROUP)
+    # A reply naming what a guessed picture shows ("Other…"): before the usual text handlers.
+    application.add_handler(MessageHandler(TYPED_LABELS, teach_handlers.typed_label), group=GAME_HANDLER_GROUP)
     application.add_handler(MessageHandler(ALBUM_ITEMS, handlers.album_message))
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
     application.add_handler(MessageHandler(NEW_PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))

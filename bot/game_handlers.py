@@ -150,10 +150,10 @@ async def game_picture(update: Update, context: BotContext) -> None:
     if admit_picture(game, player.user_id, now, rules) is not None:
         logger.debug("chat %s: picture from %s ignored (cooldown)", chat.id, player.user_id)
         raise ApplicationHandlerStop
-    guesses = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
-    if guesses is None:
+    seen = await classify_picture(found, message, game.labels, len(game.labels), context, show_typing=False)
+    if seen is None:
         raise ApplicationHandlerStop
-    await _judge(context.application, game, number, player, guesses, now, message)
+    await _judge(context.application, game, number, player, seen.guesses, now, message)
     raise ApplicationHandlerStop
 
 
@@ -191,7 +191,9 @@ def cooldown_left(application: Application, chat_id: int, user_id: int) -> float
 
 async def _classify(application: Application, game: Game, data: bytes) -> list[Guess]:
     """Guesses over all the game's labels, as for a photo (the target's score is needed, wherever it ranks)."""
-    return await services_of(application).engine.classify(data, game.labels, top_k=len(game.labels))
+    services = services_of(application)
+    examples = services.taught_examples(game.chat_id)
+    return await services.engine.classify(data, game.labels, top_k=len(game.labels), examples=examples)
 
 
 async def _judge(

@@ -17,6 +17,7 @@ from telegram.error import NetworkError, TelegramError
 
 from classifier.errors import ClassifierError, UserError
 from classifier.prompts import DEFAULT_LABELS
+from classifier.types import Classified
 
 from . import replies
 from .game_handlers import forget_game, move_game
@@ -25,6 +26,7 @@ from .outbox import Pending
 from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, callback_data
 from .services import BotContext, job_queue_of
+from .teaching import RECENT_MAX_AGE_S, Answered
 from .telegram_io import (
     classify_bytes,
     classify_picture,
@@ -39,6 +41,8 @@ from .telegram_io import (
 logger = logging.getLogger(__name__)
 
 FORGET = "forget"  # the /forget question's kind, in its buttons' data
+TEACH = "teach"  # the feedback buttons' kind, in their data
+FEEDBACK_ACTIONS = ("ok", "fix")
 ALBUM_WAIT_S = 1.0  # an album's messages arrive as separate updates within moments
 
 BUTTON_REFUSALS = {
@@ -146,11 +150,22 @@ async def labels_command(update: Update, context: BotContext) -> None:
     own = store.get_labels(chat.id)
     current = own or list(DEFAULT_LABELS)
     if command.kind == "show":
-        await message.reply_text(replies.format_labels(current, is_default=own is None))
+        text = replies.format_labels(current, is_default=own is None)
+        counts = store.taught_counts(chat.id, engine.identity)
+        if counts:
+            text = replies.fit_text(f"{text}\n\n{replies.format_taught_counts(counts)}")
+        await message.reply_text(text)
         return
     if not await is_chat_admin(update, context):
         logger.info("chat %s: non-admin tried /labels %s", chat.id, command.kind)
-        await message.reply_text(replies.NOT_ADMIN_TEXT)
+        refusal = replies.NOT_ADMIN_UNTRAIN_TEXT if command.kind == "untrain" else replies.NOT_ADMIN_TEXT
+        await message.reply_text(refusal)
+        return
+    if command.kind == "untrain":
+        untrained = {label: n for label in command.labels if (n := store.untrain(chat.id, label))}
+        context.services.taught.drop(chat.id)
+        logger.info("chat %s: untrained %s", chat.id, untrained)
+        await message.reply_text(replies.format_untrained(untrained))
         return
     try:
         new = apply_labels_command(current, list(DEFAULT_LABELS), command)
@@ -204,17 +219,20 @@ async def forget_button(update: Update, context: BotContext) -> None:
         return
     deleted = context.services.store.forget_chat(chat.id)
     context.services.prompts.forget_chat(chat.id)
+    context.services.recent_answers.forget_chat(chat.id)
+    context.services.taught.drop(chat.id)
     forget_game(context, chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
     await query.edit_message_text(replies.FORGOTTEN_TEXT)
 
 
-async def claim_press(update: Update, context: BotContext) -> str | None:
+async def claim_press(update: Update, context: BotContext, refusals: dict[Decision, str] | None = None) -> str | None:
     """The action of a press to honour now (its prompt is consumed), or None after an alert.
 
     Honoured: a press on a pending prompt's own message, with one of its
     buttons' data, by the person who asked or by someone who is an admin of
     the chat right now. Nothing in the callback data counts as identity.
+    ``refusals`` replaces some of the alerts (``BUTTON_REFUSALS``).
     """
     query = query_of(update)
     message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
@@ -230,7 +248,7 @@ async def claim_press(update: Update, context: BotContext) -> str | None:
         verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
     if verdict.decision is not Decision.HONOUR:
         logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
-        await query.answer(BUTTON_REFUSALS[verdict.decision], show_alert=True)
+        await query.answer({**BUTTON_REFUSALS, **(refusals or {})}[verdict.decision], show_alert=True)
         return None
     return verdict.action
 
@@ -262,6 +280,8 @@ async def chat_migrated(update: Update, context: BotContext) -> None:
         return  # filters.StatusUpdate.MIGRATE lets only the two through
     moved = context.services.store.move_chat(old_id, new_id)
     context.services.prompts.move_chat(old_id, new_id)
+    context.services.recent_answers.move_chat(old_id, new_id)
+    context.services.taught.drop(old_id, new_id)
     move_game(context, old_id, new_id)
     if old_id in context.application.chat_data:
         context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
@@ -332,8 +352,9 @@ async def _guess_album_item(message: Message, context: BotContext) -> list | str
     data = await fetch_picture(found, message.chat_id, context)
     if isinstance(data, str):
         return data
-    labels = context.services.chat_labels(message.chat_id)
-    return await classify_bytes(context.services.engine, data, labels, replies.TOP_GUESSES, message.chat_id)
+    services = context.services
+    labels, examples = services.chat_labels(message.chat_id), services.taught_examples(message.chat_id)
+    return await classify_bytes(services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, examples)
 
 
 def _first_answer(context: BotContext, message: Message) -> bool:
@@ -354,7 +375,12 @@ async def guess_command(update: Update, context: BotContext) -> None:
 
 
 async def answer_picture(message: Message, context: BotContext) -> None:
-    """Download the picture in ``message``, classify it, reply to it."""
+    """Download the picture in ``message``, classify it, reply to it with feedback buttons.
+
+    In a group the answer waits a moment in the outbox: when several pictures'
+    answers go out as one message, that message has no buttons (which picture
+    would a press be about?); an answer sent alone has them.
+    """
     found = find_picture(message)
     if found is None:
         return
@@ -362,16 +388,49 @@ async def answer_picture(message: Message, context: BotContext) -> None:
         await message.reply_text(NO_PICTURE_TEXT[found.reason])
         return
     labels = context.services.chat_labels(message.chat_id)
-    guesses = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
-    if guesses is None:
+    result = await classify_picture(found, message, labels, replies.TOP_GUESSES, context)
+    if result is None:
         return
+    text = replies.format_guesses(result.guesses)
+
+    def offer_feedback(sent: Message) -> None:
+        _remember_answer(context, message, sent, result, labels)
+
     if message.chat.type == ChatType.PRIVATE:
-        await message.reply_text(replies.format_guesses(guesses))
+        offer_feedback(await message.reply_text(text, reply_markup=feedback_keyboard()))
         return
-    # In a group, answers wait a moment in the outbox: several go out as one message.
-    line = replies.format_guess_line(sender_name(message), guesses)
-    item = Pending(message.message_id, replies.format_guesses(guesses), line, at=time.time())
+    line = replies.format_guess_line(sender_name(message), result.guesses)
+    item = Pending(
+        message.message_id, text, line, at=time.time(), reply_markup=feedback_keyboard(), on_sent=offer_feedback
+    )
     context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
+
+
+def feedback_keyboard() -> InlineKeyboardMarkup:
+    """👍 and ✏️ under a guess: the data names the action only."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(replies.FEEDBACK_GOOD, callback_data=callback_data(TEACH, "ok")),
+                InlineKeyboardButton(replies.FEEDBACK_FIX, callback_data=callback_data(TEACH, "fix")),
+            ]
+        ]
+    )
+
+
+def _remember_answer(
+    context: BotContext, picture: Message, sent: Message, result: Classified, labels: list[str]
+) -> None:
+    """Keep the answered picture's embedding and who may correct it, for the buttons under ``sent``."""
+    services = context.services
+    sender = picture.from_user.id if picture.from_user and picture.sender_chat is None else 0
+    answered = Answered(
+        sent.chat_id, sent.message_id, sender, services.engine.identity, result.embedding, tuple(labels)
+    )
+    services.recent_answers.add(answered)
+    services.prompts.add(
+        TEACH, sent.chat_id, sent.message_id, sender, FEEDBACK_ACTIONS, time.time(), ttl_s=RECENT_MAX_AGE_S
+    )
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -10,6 +10,7 @@ Usage::
     /labels add zebra, lion      add some
     /labels remove bird          remove some
     /labels reset                back to the defaults
+    /labels untrain fox          forget the drawings taught as fox
 
 Labels are separated by commas or new lines. A keyword counts only when it is
 followed by a space, a new line or nothing, so ``/labels reset, rest`` sets the
@@ -34,7 +35,7 @@ MAX_INPUT_LENGTH = 5000
 _SEPARATORS = re.compile(r"[,\uff0c\u3001\u060c\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _QUOTE_LENGTH = 30
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner
-LabelsKind = Literal["show", "set", "add", "remove", "reset"]
+LabelsKind = Literal["show", "set", "add", "remove", "reset", "untrain"]
 _KEYWORDS: dict[str, LabelsKind] = {
     "show": "show",
     "list": "show",
@@ -46,6 +47,7 @@ _KEYWORDS: dict[str, LabelsKind] = {
     "reset": "reset",
     "default": "reset",
     "defaults": "reset",
+    "untrain": "untrain",
 }
 _KEYWORD = re.compile(r"(?P<word>[A-Za-z]+)(?=\s|$)(?P<rest>.*)", re.DOTALL)
 _COMMAND = re.compile(r"/[^\s@]+(?:@\S*)?(?P<rest>.*)", re.DOTALL)
@@ -109,6 +111,8 @@ def parse_labels_command(args_text: str) -> LabelsCommand:
             raise LabelsError("Say which labels to use, e.g. /labels set cat, dog, bird")
         return LabelsCommand("set", tuple(parse_labels(rest)))
     labels = _split_labels(rest)
+    if not labels and kind == "untrain":
+        raise LabelsError("Say which label's taught drawings to forget, e.g. /labels untrain fox")
     if not labels:
         raise LabelsError(f"Say which labels to {kind}, e.g. /labels {kind} zebra, lion")
     return LabelsCommand(kind, tuple(labels))

@@ -15,7 +15,9 @@ in the first minute (Telegram counts 20).
 for pictures in groups): a chat's pending replies go out together as one
 message, one line each, replying to the latest picture, when the budget's
 pacing allows (``ChatBudget.next_flush``). A single pending reply goes out in
-its usual form. A control message of the game takes the game's pending lines
+its usual form, with its buttons (``reply_markup``; ``on_sent`` is then told
+the message): a coalesced message has none, as a press could not say which
+picture it is about. A control message of the game takes the game's pending lines
 along for free (``take``). The bot's one ``Outbox`` and ``Budgets`` live in
 ``bot.services.Services``; the outbox's flush jobs are its own bound method.
 """
@@ -27,7 +29,7 @@ from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram import ReplyParameters
+from telegram import Message, ReplyParameters
 from telegram.error import TelegramError, TimedOut
 from telegram.ext import Application, BaseRateLimiter
 
@@ -121,6 +123,8 @@ class Pending:
     line: str
     tag: Hashable = None  # who may fold it into their message (the game: its id)
     at: float = 0.0
+    reply_markup: Any = None  # buttons, when it goes out alone
+    on_sent: Callable[[Message], None] | None = None  # called with the message when it went out alone with them
 
 
 @dataclass
@@ -170,13 +174,17 @@ class Outbox:
         for key in list(box.items)[: len(batch)]:
             del box.items[key]
         box.flushing = True
-        text = batch[0].solo if len(batch) == 1 else "\n".join(item.line for item in batch)
+        solo = batch[0] if len(batch) == 1 else None
+        text = solo.solo if solo else "\n".join(item.line for item in batch)
         try:
-            await application.bot.send_message(
+            sent = await application.bot.send_message(
                 chat_id,
                 text,
                 reply_parameters=ReplyParameters(batch[-1].message_id, allow_sending_without_reply=True),
+                reply_markup=solo.reply_markup if solo else None,
             )
+            if solo and solo.reply_markup is not None and solo.on_sent is not None:
+                solo.on_sent(sent)
         except TelegramError as exc:
             logger.warning("chat %s: couldn't send %d coalesced replies: %s", chat_id, len(batch), exc)
         finally:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 PROMPT_TTL_S = 600.0
-_DATA = re.compile(r"(?P<kind>[a-z_]{1,20}):(?P<action>[a-z_]{1,20})")
+_DATA = re.compile(r"(?P<kind>[a-z_]{1,20}):(?P<action>[a-z0-9_]{1,20})")
 
 
 class Decision(Enum):
@@ -76,12 +76,14 @@ class PendingPrompts:
     def __len__(self) -> int:
         return len(self._prompts)
 
-    def add(self, kind: str, chat_id: int, message_id: int, asker_id: int, actions, now: float) -> Prompt:
-        """Remember a question just sent; forget the ones that expired."""
+    def add(
+        self, kind: str, chat_id: int, message_id: int, asker_id: int, actions, now: float, ttl_s: float | None = None
+    ) -> Prompt:
+        """Remember a question just sent (open ``ttl_s``, default ``self.ttl_s``); forget the ones that expired."""
         for action in actions:
             callback_data(kind, action)  # refuse kinds and actions a press could never match
         self.prune(now)
-        prompt = Prompt(kind, chat_id, message_id, asker_id, frozenset(actions), now + self.ttl_s)
+        prompt = Prompt(kind, chat_id, message_id, asker_id, frozenset(actions), now + (ttl_s or self.ttl_s))
         self._prompts[(chat_id, message_id)] = prompt
         return prompt
 

@@ -136,6 +136,21 @@ BUTTON_STALE_TEXT = "This question has expired or was already answered. Ask agai
 BUTTON_UNKNOWN_TEXT = "This button doesn't do anything."
 NOT_ADMIN_FORGET_TEXT = "Only the group's admins can erase its data."
 UNKNOWN_COMMAND_TEXT = "I don't know that command. Send /help to see what I can do."
+# Teaching by corrections (bot.teach_handlers)
+FEEDBACK_GOOD = "👍"
+FEEDBACK_FIX = "✏️ Not right"
+PICK_OTHER = "Other…"
+PICK_PREV = "◀️"
+PICK_NEXT = "▶️"
+OFFER_ADD = "Add it"
+OFFER_CANCEL = "Cancel"
+TEACH_THANKS_TEXT = "Thanks!"
+TEACH_GONE_TEXT = "I no longer have that picture in mind: send it again and correct me then."
+TEACH_NOT_YOURS_TEXT = "Only the person who sent the picture (or an admin) can correct me here."
+TEACH_TOO_MANY_TEXT = "You've taught me a lot this hour: try again later."
+TEACH_TYPE_TEXT = "What is it? Reply to this message with its name."
+TEACH_OFFER_DECLINED_TEXT = "Not added: nothing was remembered."
+NOT_ADMIN_UNTRAIN_TEXT = "Only the group's admins can make me forget taught drawings here."
 NOT_A_PICTURE_TEXT = "I only look at pictures 🖍️ Send me a drawing (a photo, an image file or a sticker)."
 
 
@@ -265,6 +280,33 @@ def format_labels(labels: Sequence[str], *, is_default: bool = False, prefix: st
 def format_labels_changed(labels: Sequence[str], *, is_default: bool = False) -> str:
     """Confirmation after /labels changed the list (``is_default``: back to the defaults)."""
     return format_labels(labels, is_default=is_default, prefix="Done. ")
+
+
+def format_taught(label: str) -> str:
+    """After a correction."""
+    return f"Got it: that's {_a(label)}. I'll remember."
+
+
+def format_new_label_offer(label: str) -> str:
+    """A typed label the chat doesn't have, to an admin."""
+    return f"“{label}” isn't one of this chat's labels yet. Add it, and remember this picture as {_a(label)}?"
+
+
+def format_new_label_refused(label: str) -> str:
+    """A typed label the chat doesn't have, from someone who may not add labels."""
+    return f"“{label}” isn't one of this chat's labels: an admin can add it with /labels add {label}"
+
+
+def format_taught_counts(counts: dict[str, int]) -> str:
+    """``fox: 3 taught drawings`` per label, for /labels."""
+    lines = [f"{label}: {n} taught drawing{'s' if n != 1 else ''}" for label, n in sorted(counts.items())]
+    return "Taught by corrections:\n" + "\n".join(lines) + "\n(/labels untrain fox forgets a label's drawings)"
+
+
+def format_untrained(counts: dict[str, int]) -> str:
+    """After /labels untrain."""
+    parts = [f"{label}: {n} taught drawing{'s' if n != 1 else ''} forgotten" for label, n in counts.items()]
+    return "\n".join(parts) if parts else "Nothing was taught for that."
 
 
 def text_length(text: str) -> int:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from telegram import Message
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
+from classifier.few_shot import Examples
 from classifier.prompts import DEFAULT_LABELS
-from classifier.types import Guess
+from classifier.types import Classified, Guess
 
 from .budget import Budgets
 from .config import Settings
@@ -25,6 +26,7 @@ from .outbox import Outbox
 from .prompts import PendingPrompts
 from .recent import RecentKeys
 from .store import Store
+from .teaching import RecentAnswers, TaughtCache
 
 if TYPE_CHECKING:
     from .webapp.server import WebAppServer
@@ -34,7 +36,14 @@ GREETING_DEDUP_S = 60.0  # joining a group sends two updates: greet once within 
 
 
 class ClassifierEngine(Protocol):
-    """What the bot needs of the classifier: ``classifier.engine.Engine`` and the tests' engines."""
+    """What the bot needs of the classifier: ``classifier.engine.Engine`` and the tests' engines.
+
+    ``identity`` names the model: taught pictures are kept per model. ``examples``
+    are the chat's taught pictures (``Services.taught_examples``).
+    """
+
+    @property
+    def identity(self) -> str: ...
 
     async def start(self) -> None: ...
 
@@ -44,7 +53,13 @@ class ClassifierEngine(Protocol):
 
     async def prepare_labels(self, labels: Sequence[str]) -> None: ...
 
-    async def classify(self, image: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]: ...
+    async def classify(
+        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+    ) -> list[Guess]: ...
+
+    async def classify_embedded(
+        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+    ) -> Classified: ...
 
 
 @dataclass
@@ -64,10 +79,20 @@ class Services:
     greeted: RecentKeys = field(default_factory=lambda: RecentKeys(max_age_s=GREETING_DEDUP_S))  # group ids
     albums: dict[tuple[int, str], list[Message]] = field(default_factory=dict)  # (chat id, media_group_id) -> items
     webapp: "WebAppServer | None" = None  # the drawing canvas's server (bot.webapp), when TOONZOO_WEBAPP_URL is set
+    recent_answers: RecentAnswers = field(default_factory=RecentAnswers)  # embeddings of pictures with buttons
+    taught: TaughtCache = field(init=False)  # each chat's taught pictures, ready for the engine
+
+    def __post_init__(self) -> None:
+        identity = self.engine.identity  # taught pictures of other models are never mixed in
+        self.taught = TaughtCache(lambda chat_id: Examples.from_rows(self.store.taught(chat_id, identity)))
 
     def chat_labels(self, chat_id: int) -> list[str]:
         """The chat's labels, or the defaults."""
         return self.store.get_labels(chat_id) or list(DEFAULT_LABELS)
+
+    def taught_examples(self, chat_id: int) -> Examples | None:
+        """The chat's taught pictures for this model (None when it taught nothing)."""
+        return self.taught.get(chat_id)
 
 
 class BotData(dict):

@@ -115,6 +115,30 @@ def _create_games(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0003_taught")
+def _create_taught(db: Database) -> None:
+    """Pictures taught by corrections: their image embedding (never the picture) and the right label.
+
+    ``model`` is the identity of the model that made the embedding: another
+    model's embeddings are never mixed in. ``chat_id``: /forget erases them and
+    a supergroup migration moves them, like every table with that column.
+    """
+    db.table("taught").create(
+        {
+            "id": int,
+            "chat_id": int,
+            "model": str,
+            "label": str,
+            "user_id": int,  # who taught it: the per-user hourly limit
+            "vector": bytes,  # float32 unit image embedding
+            "taught_at": float,  # seconds since the epoch
+        },
+        pk="id",
+    )
+    db.table("taught").create_index(["chat_id", "model", "label"])
+    db.table("taught").create_index(["chat_id", "user_id", "taught_at"])
+
+
 class Store:
     """The bot's database: a file path, ``":memory:"``, or a ``Database`` (tests: ``Database(memory=True)``)."""
 
@@ -205,6 +229,74 @@ class Store:
                         f"UPDATE [{table.name}] SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
                     ).rowcount
         return moved
+
+    # -- taught pictures ------------------------------------------------------------
+
+    def add_taught(
+        self,
+        chat_id: int,
+        model: str,
+        label: str,
+        vector: bytes,
+        *,
+        user_id: int,
+        at: float,
+        per_label: int,
+        per_chat: int,
+    ) -> int:
+        """Keep a corrected picture's embedding; drop the oldest beyond the limits. Returns the rows dropped.
+
+        Limits count this chat's pictures for this model: ``per_label`` of one
+        label, ``per_chat`` in all; the oldest (then lowest id) go first.
+        """
+        record = {
+            "chat_id": chat_id,
+            "model": model,
+            "label": label,
+            "user_id": user_id,
+            "vector": vector,
+            "taught_at": at,
+        }
+        with self.db.atomic():
+            self.db.table("taught").insert(record)
+            dropped = self._drop_oldest("chat_id = ? AND model = ? AND label = ?", [chat_id, model, label], per_label)
+            dropped += self._drop_oldest("chat_id = ? AND model = ?", [chat_id, model], per_chat)
+        return dropped
+
+    def taught(self, chat_id: int, model: str) -> list[tuple[str, bytes]]:
+        """The chat's taught pictures for ``model``: (label, embedding bytes), oldest first."""
+        rows = self.db.execute(
+            "SELECT label, vector FROM taught WHERE chat_id = ? AND model = ? ORDER BY taught_at, id",
+            [chat_id, model],
+        ).fetchall()
+        return [(label, bytes(vector)) for label, vector in rows]
+
+    def taught_counts(self, chat_id: int, model: str) -> dict[str, int]:
+        """How many pictures of each label the chat taught for ``model``."""
+        rows = self.db.execute(
+            "SELECT label, COUNT(*) FROM taught WHERE chat_id = ? AND model = ? GROUP BY label ORDER BY label",
+            [chat_id, model],
+        ).fetchall()
+        return dict(rows)
+
+    def taught_by_user_since(self, chat_id: int, user_id: int, since: float) -> int:
+        """Pictures ``user_id`` taught in the chat since ``since`` (any model)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM taught WHERE chat_id = ? AND user_id = ? AND taught_at >= ?",
+            [chat_id, user_id, since],
+        ).fetchone()[0]
+
+    def untrain(self, chat_id: int, label: str) -> int:
+        """Drop the chat's taught pictures of ``label`` (every model). Returns how many."""
+        with self.db.atomic():
+            return self.db.execute("DELETE FROM taught WHERE chat_id = ? AND label = ?", [chat_id, label]).rowcount
+
+    def _drop_oldest(self, where: str, params: list, keep: int) -> int:
+        return self.db.execute(
+            f"DELETE FROM taught WHERE id IN (SELECT id FROM taught WHERE {where} "
+            "ORDER BY taught_at DESC, id DESC LIMIT -1 OFFSET ?)",
+            [*params, keep],
+        ).rowcount
 
     # -- the drawing game ----------------------------------------------------------
 

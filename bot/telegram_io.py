@@ -14,7 +14,8 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from classifier.errors import UserError
-from classifier.types import Guess
+from classifier.few_shot import Examples
+from classifier.types import Classified, Guess
 
 from . import replies
 from .labels import clean_text
@@ -51,24 +52,33 @@ async def classify_picture(
     context: BotContext,
     *,
     show_typing: bool = True,
-) -> list[Guess] | None:
-    """Download the picture and rank ``labels`` for it; ``None`` after telling the user why not."""
+) -> Classified | None:
+    """Download the picture and rank ``labels`` for it, with what the chat taught; ``None`` after
+    telling the user why not. The picture's embedding comes along, to teach from."""
     data = await download_picture(found, message, context, show_typing=show_typing)
     if data is None:
         return None
-    result = await classify_bytes(context.services.engine, data, labels, top_k, message.chat_id)
-    if isinstance(result, str):
-        await message.reply_text(result)
+    examples = context.services.taught_examples(message.chat_id)
+    try:
+        return await context.services.engine.classify_embedded(data, labels, top_k=top_k, examples=examples)
+    except UserError as exc:
+        logger.info("chat %s: %s: %s", message.chat_id, type(exc).__name__, exc)
+        await message.reply_text(exc.user_message)
         return None
-    return result
 
 
 async def classify_bytes(
-    engine: ClassifierEngine, data: bytes, labels: Sequence[str], top_k: int, chat_id: int
+    engine: ClassifierEngine,
+    data: bytes,
+    labels: Sequence[str],
+    top_k: int,
+    chat_id: int,
+    examples: Examples | None = None,
 ) -> list[Guess] | str:
-    """The top guesses over ``labels``, or the user's message for an error they caused (logged)."""
+    """The top guesses over ``labels`` (with the chat's taught ``examples``), or the user's message
+    for an error they caused (logged)."""
     try:
-        return await engine.classify(data, labels, top_k=top_k)
+        return await engine.classify(data, labels, top_k=top_k, examples=examples)
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat_id, type(exc).__name__, exc)
         return exc.user_message

@@ -11,13 +11,14 @@ import itertools
 import json
 import logging
 import os
+import random
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, FEW_SHOT_ALPHA, FEW_SHOT_BETA, PRECISIONS
 from .errors import UserError
 from .prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
 
@@ -101,6 +102,18 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     evaluate.add_argument("folder", metavar="DIR", help="one sub-folder per label, holding its images")
     evaluate.add_argument("--template", action="append", dest="templates", metavar="T")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.add_argument(
+        "--shots",
+        type=positive_int,
+        metavar="K",
+        help="teach K drawings per label (picked with --seed), evaluate on the rest: zero-shot vs taught",
+    )
+    evaluate.add_argument("--alpha", type=float, metavar="A", help=f"cache model weight (default {FEW_SHOT_ALPHA:g})")
+    evaluate.add_argument("--beta", type=float, metavar="B", help=f"cache model sharpness (default {FEW_SHOT_BETA:g})")
+    evaluate.add_argument(
+        "--tune", action="store_true", help="pick alpha and beta by leave-one-out on the taught drawings only"
+    )
+    evaluate.add_argument("--seed", type=int, default=0, help="which drawings are taught (default %(default)s)")
     add_model_arguments(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
@@ -295,6 +308,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"toonzoo: {folder} is not a folder", file=sys.stderr)
         return 2
+    if args.shots is None and (args.alpha is not None or args.beta is not None or args.tune):
+        print("toonzoo: --alpha, --beta and --tune go with --shots K", file=sys.stderr)
+        return 2
     found = collect_labelled_images(folder)
     labels = list(found)
     if len(labels) < 2:
@@ -302,6 +318,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     classifier = create_classifier(args)
     classifier.prepare_labels(labels)
+    if args.shots is not None:
+        return evaluate_shots(args, classifier, found)
     truth, ranked, skipped = [], [], []
     items = [(label, path) for label, paths in found.items() for path in paths]
     with file_progress(len(items)) as done:
@@ -332,6 +350,118 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report["model"] = classifier.identity
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_evaluation(report))
     return 0
+
+
+def split_shots(
+    found: dict[str, list[Path]], shots: int, seed: int
+) -> tuple[dict[str, list[Path]], list[tuple[str, Path]]]:
+    """``shots`` drawings per label to teach (seeded; all of a label's when it has fewer), and the rest."""
+    rng = random.Random(seed)
+    taught: dict[str, list[Path]] = {}
+    rest: list[tuple[str, Path]] = []
+    for label, paths in found.items():
+        chosen = set(rng.sample(paths, min(shots, len(paths))))
+        taught[label] = [path for path in paths if path in chosen]
+        rest += [(label, path) for path in paths if path not in chosen]
+    return taught, rest
+
+
+def embed_items(classifier, items: Sequence[tuple[str, Path]], skipped: list, done: Callable[[str], None]):
+    """(labels, paths, ``[N, dim]`` features) of the readable images; the others go to ``skipped``."""
+    import torch
+
+    kept_labels, kept_paths, parts = [], [], []
+    for start in range(0, len(items), EVAL_BATCH):
+        pixels = []
+        for label, path in items[start : start + EVAL_BATCH]:
+            try:
+                pixels.append(classifier.preprocess(classifier.decode(path.read_bytes())))
+                kept_labels.append(label)
+                kept_paths.append(path)
+            except (UserError, OSError) as exc:
+                skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
+            done(str(path))
+        if pixels:
+            parts.append(classifier.embed_images(torch.stack(pixels)))
+    return kept_labels, kept_paths, torch.cat(parts) if parts else None
+
+
+def evaluate_shots(args: argparse.Namespace, classifier, found: dict[str, list[Path]]) -> int:
+    """``evaluate --shots K``: teach K drawings per label, rank the rest zero-shot and taught, side by side."""
+    from .few_shot import Examples, tune_blend
+
+    labels = list(found)
+    taught_paths, rest = split_shots(found, args.shots, args.seed)
+    teach_items = [(label, path) for label, paths in taught_paths.items() for path in paths]
+    skipped: list[dict] = []
+    with file_progress(len(teach_items) + len(rest)) as done:
+        teach_labels, teach_kept, keys = embed_items(classifier, teach_items, skipped, done)
+        truth, _, features = embed_items(classifier, rest, skipped, done)
+    if keys is None or features is None:
+        print(
+            f"toonzoo: {args.folder}: nothing left to evaluate on after teaching {args.shots} per label "
+            f"({len(skipped)} unreadable)",
+            file=sys.stderr,
+        )
+        return 1
+    alpha = FEW_SHOT_ALPHA if args.alpha is None else args.alpha
+    beta = FEW_SHOT_BETA if args.beta is None else args.beta
+    tuned = None
+    if args.tune:
+        import torch
+
+        targets = torch.tensor([labels.index(label) for label in teach_labels])
+        grid = tune_blend(keys, targets, classifier.label_weights(labels), classifier.loaded.logit_scale)
+        alpha, beta, score = grid[0]
+        tuned = {"alpha": alpha, "beta": beta, "leave_one_out_top1": score, "pairs": len(grid)}
+    examples = Examples(keys, teach_labels, alpha=alpha, beta=beta)
+    zero_shot = classifier.rank(features, labels, top_k=len(labels))
+    taught = classifier.rank(features, labels, top_k=len(labels), examples=examples)
+    report = {
+        "model": classifier.identity,
+        "shots": args.shots,
+        "seed": args.seed,
+        "alpha": alpha,
+        "beta": beta,
+        "tuned": tuned,
+        "taught_images": {
+            label: [str(p) for p in teach_kept if p in set(paths)] for label, paths in taught_paths.items()
+        },
+        "zero_shot": evaluation_report(truth, [[g.label for g in r] for r in zero_shot], labels),
+        "taught": evaluation_report(truth, [[g.label for g in r] for r in taught], labels),
+        "skipped": skipped,
+    }
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_shots_evaluation(report))
+    return 0
+
+
+def format_shots_evaluation(report: dict) -> str:
+    """Zero-shot and taught accuracy side by side, and what was taught."""
+    zero, taught = report["zero_shot"], report["taught"]
+    count = sum(len(paths) for paths in report["taught_images"].values())
+    lines = [
+        f"images: {zero['images']} evaluated, {count} taught ({report['shots']} per label, seed {report['seed']})"
+        f"  labels: {zero['labels']}  skipped: {len(report['skipped'])}",
+    ]
+    if report["tuned"]:
+        tuned = report["tuned"]
+        lines.append(
+            f"tuned on the taught drawings (leave-one-out, {tuned['pairs']} pairs): alpha {tuned['alpha']:g}, "
+            f"beta {tuned['beta']:g} (top-1 {tuned['leave_one_out_top1'] * 100:.1f}%)"
+        )
+    head = f"taught (alpha {report['alpha']:g}, beta {report['beta']:g})"
+    lines += [
+        f"{'':<16}{'zero-shot':>10}  {head}",
+        f"{'top-1 accuracy':<16}{zero['top1'] * 100:>9.1f}%  {taught['top1'] * 100:>{len(head) - 1}.1f}%",
+        f"{'top-5 accuracy':<16}{zero['top5'] * 100:>9.1f}%  {taught['top5'] * 100:>{len(head) - 1}.1f}%",
+        "",
+        "taught drawings:",
+    ]
+    lines += [
+        f"  {label}: " + ", ".join(Path(path).name for path in paths)
+        for label, paths in report["taught_images"].items()
+    ]
+    return "\n".join(lines)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

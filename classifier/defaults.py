@@ -11,3 +11,6 @@ MAX_BATCH = 16
 MAX_WAIT_MS = 5.0
 MAX_QUEUE = 64
 DECODE_WORKERS = 0  # 0: decode in one thread of the serving process; N: N worker processes
+# Few-shot cache model over taught pictures (classifier.few_shot): Tip-Adapter's published ImageNet setting.
+FEW_SHOT_ALPHA = 1.0
+FEW_SHOT_BETA = 5.5

@@ -42,12 +42,12 @@ import torch
 from .decode_pool import DecodePool, PixelPlan
 from .defaults import DECODE_WORKERS, MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
+from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .jpeg import JpegHeader, gpu_fallback_reason, read_header
 from .pipeline import ZeroShotClassifier
 from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
 from .text_cache import ENCODE_CHUNK
-from .types import Guess
-from .zero_shot import rank
+from .types import Classified, Guess
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +102,23 @@ class _Request:
         "released",
         "abandoned",
         "header",
+        "examples",
+        "embed",
     )
 
-    def __init__(self, image: bytes, labels: tuple[str, ...], top_k: int, future: asyncio.Future):
+    def __init__(
+        self,
+        image: bytes,
+        labels: tuple[str, ...],
+        top_k: int,
+        future: asyncio.Future,
+        examples: Examples | None = None,
+        embed: bool = False,
+    ):
         self.image: bytes | None = image
         self.labels = labels
+        self.examples = examples  # the chat's taught pictures, blended into its ranking
+        self.embed = embed  # the caller wants the picture's embedding back (Classified)
         self.weights: torch.Tensor | None = None
         self.top_k = top_k
         self.future = future
@@ -330,12 +342,31 @@ class Engine:
 
     # -- requests ----------------------------------------------------------
 
-    async def classify(self, image: bytes, labels: Sequence[str], top_k: int = 3) -> list[Guess]:
+    @property
+    def identity(self) -> str:
+        """The model's identity: taught examples are kept per model."""
+        return self.classifier.identity
+
+    async def classify(
+        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+    ) -> list[Guess]:
         """Top-k guesses for one picture over ``labels``, best first.
 
-        Raises ImageError subclasses for unreadable pictures, EngineBusy when
-        the queue is full, EngineClosed before ``start()`` or after ``close()``.
+        ``examples`` (a chat's taught pictures, see :mod:`classifier.few_shot`)
+        are blended into the ranking; requests with other examples, or none,
+        still share the forward pass. Raises ImageError subclasses for
+        unreadable pictures, EngineBusy when the queue is full, EngineClosed
+        before ``start()`` or after ``close()``.
         """
+        return await self._classify(image, labels, top_k, examples, embed=False)
+
+    async def classify_embedded(
+        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+    ) -> Classified:
+        """Like ``classify``, with the picture's image embedding (float32 bytes) to teach from later."""
+        return await self._classify(image, labels, top_k, examples, embed=True)
+
+    async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, examples, embed: bool):
         key = tuple(labels)
         if not key:
             raise ValueError("classify needs at least one label")
@@ -346,7 +377,7 @@ class Engine:
                 self._stats = dataclasses.replace(self._stats, busy_rejections=self._stats.busy_rejections + 1)
                 raise EngineBusy(f"{self._waiting} requests waiting (max_queue={self.max_queue})")
             self._waiting += 1
-        request = _Request(image, key, top_k, self._loop.create_future())
+        request = _Request(image, key, top_k, self._loop.create_future(), examples, embed)
         self._live.add(request)
         request.future.add_done_callback(lambda _: self._live.discard(request))
         submitted = False
@@ -530,20 +561,25 @@ class Engine:
         for request, guesses in zip(live, results):
             self._deliver(request, guesses, None)
 
-    def _rank(self, features: torch.Tensor, batch: list[_Request]) -> list[list[Guess]]:
-        """Rank each row against its own request's labels; requests sharing labels and top_k go together."""
+    def _rank(self, features: torch.Tensor, batch: list[_Request]) -> list:
+        """Rank each row against its own request's labels and examples; requests sharing them go together.
+
+        A request that asked for its embedding gets a ``Classified``, the others their guesses.
+        """
         groups: dict[tuple, list[int]] = {}
         for index, request in enumerate(batch):
-            groups.setdefault((request.labels, request.top_k), []).append(index)
-        results: dict[int, list[Guess]] = {}
-        for (labels, top_k), indices in groups.items():
-            weights = batch[indices[0]].weights
-            assert weights is not None  # found before the request was submitted
+            groups.setdefault((request.labels, request.top_k, id(request.examples)), []).append(index)
+        results: list = [None] * len(batch)
+        for (labels, top_k, _), indices in groups.items():
+            first = batch[indices[0]]
+            assert first.weights is not None  # found before the request was submitted
             rows = features[indices] if len(indices) < len(batch) else features
-            ranked = rank(rows, weights, labels, self.classifier.loaded.logit_scale, top_k)
+            scale = self.classifier.loaded.logit_scale
+            ranked = rank_with_examples(rows, first.weights, labels, scale, first.examples, top_k)
             for index, guesses in zip(indices, ranked):
-                results[index] = guesses
-        return [results[index] for index in range(len(batch))]
+                embed = batch[index].embed
+                results[index] = Classified(guesses, embedding_bytes(features[index])) if embed else guesses
+        return results
 
     # -- bookkeeping -------------------------------------------------------
 

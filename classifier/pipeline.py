@@ -12,12 +12,13 @@ from PIL import Image
 from torchvision import transforms
 
 from .database import open_database
+from .few_shot import Examples, rank_with_examples
 from .images import decode_image
 from .model import LoadedModel, load_model
 from .prompts import DEFAULT_TEMPLATES, check_templates
 from .text_cache import TextEmbeddingCache
 from .types import Guess
-from .zero_shot import encode_text, rank
+from .zero_shot import encode_text
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,12 @@ class ZeroShotClassifier:
         """``[L, dim]`` label embeddings, computed once per label and model."""
         return self.text_cache.get(labels)
 
-    def rank(self, features: torch.Tensor, labels: Sequence[str], top_k: int = 3) -> list[list[Guess]]:
-        return rank(features, self.label_weights(labels), labels, self.loaded.logit_scale, top_k)
+    def rank(
+        self, features: torch.Tensor, labels: Sequence[str], top_k: int = 3, examples: Examples | None = None
+    ) -> list[list[Guess]]:
+        """Top-k guesses per feature row; taught ``examples`` blended in when given."""
+        weights = self.label_weights(labels)
+        return rank_with_examples(features, weights, labels, self.loaded.logit_scale, examples, top_k)
 
     def classify_images(
         self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3

@@ -14,3 +14,11 @@ class Guess:
 
     label: str
     score: float
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A picture's guesses and its unit image embedding (float32 bytes), to teach from later."""
+
+    guesses: list[Guess]
+    embedding: bytes

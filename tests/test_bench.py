@@ -33,6 +33,8 @@ FIELDS = {
     "decode_img_per_s",
     "decode_img_per_s_by_workers",
     "gpu_decode_img_per_s",
+    "rank_ms_per_picture",
+    "rank_added_ms_1000",
     "canvas",
 }
 
@@ -74,6 +76,11 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     assert result["engine_errors"] == 0 and result["engine_stats"]["busy_rejections"] == 0
     assert result["bf16"]["precision"] == "bf16" and result["bf16"]["peak_rss_mb"] > 0
     assert "engine / raw" in printed and "latency, 1 caller" in printed and "after restart" in printed
+    assert list(result["rank_ms_per_picture"]) == ["1", "16"]
+    assert all(
+        list(row) == ["0", "100", "1000"] and min(row.values()) > 0 for row in result["rank_ms_per_picture"].values()
+    )
+    assert "0 / 100 / 1000 taught" in printed
 
 
 def test_drawing_picture_is_a_realistic_jpeg():

@@ -6,6 +6,7 @@ Real PTB stack, JobQueue and SQLite; a scripted engine decides what each picture
 
 import asyncio
 import dataclasses
+import re
 import time
 
 import pytest
@@ -231,6 +232,9 @@ async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, d
     for call in calls:  # each reply answers the last of its pictures
         replied = call.params["reply_parameters"]["message_id"]
         assert any(p["message_id"] == replied for p, _, _ in photos)
+    for call in calls:  # feedback buttons only under a picture's answer sent alone, never under several
+        several = re.match(r"U\d: ", call.params["text"]) is not None
+        assert ("reply_markup" in call.params) != several, call.params
 
 
 @pytest.mark.fake_bot_api(group_limit=3, group_window_s=1.0)

@@ -71,6 +71,15 @@ EXPECTED_SCHEMA = {
         "vector": bytes,
         "created_at": str,
     },
+    "taught": {
+        "id": int,
+        "chat_id": int,
+        "model": str,
+        "label": str,
+        "user_id": int,
+        "vector": bytes,
+        "taught_at": float,
+    },
 }
 
 
@@ -109,6 +118,7 @@ def test_fresh_database_gets_both_migration_sets(db_path):
         assert applied == {
             ("toonzoo", "0001_chats"),
             ("toonzoo", "0002_games"),
+            ("toonzoo", "0003_taught"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []
@@ -144,7 +154,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 3
+        assert store.db["_sqlite_migrations"].count == 4
     cache._db.close()
 
 

@@ -50,6 +50,15 @@ EXPECTED_SCHEMA = {
         "target_score": float,
         "won": int,
     },
+    "taught": {
+        "id": int,
+        "chat_id": int,
+        "model": str,
+        "label": str,
+        "user_id": int,
+        "vector": bytes,
+        "taught_at": float,
+    },
 }
 
 
@@ -62,7 +71,7 @@ def test_blank_database_migrates_to_expected_schema(store):
     assert store.db["chats"].pks == ["chat_id"]
     assert store.db.view_names() == ["scores"]
     assert store.db["rounds"].pks == ["game_id", "number"]
-    assert [m.name for m in MIGRATIONS.applied(store.db)] == ["0001_chats", "0002_games"]
+    assert [m.name for m in MIGRATIONS.applied(store.db)] == ["0001_chats", "0002_games", "0003_taught"]
 
 
 def test_migrate_is_idempotent(store):

@@ -13,7 +13,10 @@ One run measures, on one model and device:
 5. label embeddings for 100 labels x 8 templates: cold, warm in-process, and
    after a restart (a fresh classifier over the same SQLite file);
 6. peak resident memory after each phase;
-7. canvas guesses through the Mini App's HTTP endpoint (``toonzoo_tools.canvas_load``):
+7. ranking one picture over 100 labels with a chat's 0, 100 and 1,000 taught
+   examples (the few-shot cache model, :mod:`classifier.few_shot`), on the CPU
+   where the engine ranks;
+8. canvas guesses through the Mini App's HTTP endpoint (``toonzoo_tools.canvas_load``):
    p50/p95 for 512x512 PNGs with 1 and 16 drawers, and how many drawers at one
    guess a second stay within a p95 of 500 ms.
 
@@ -47,6 +50,7 @@ from classifier.decode_pool import DecodePool, PixelPlan
 from classifier.defaults import DECODE_WORKERS
 from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
+from classifier.few_shot import Examples, rank_with_examples
 from classifier.jpeg import read_header
 from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
@@ -63,6 +67,7 @@ GOALS = {  # this project's targets on its 2-core CPU machine (ViT-B/32)
     "latency_c1_p50_ms": 120.0,
     "text_cold_s": 5.0,
     "peak_rss_mb": 1600.0,
+    "rank_added_ms_1000": 1.0,  # ranking with 1,000 taught examples, over none, per picture
     "canvas_p95_ms": 500.0,
 }
 CPU_BATCH_SIZES = (1, 8, 16, 32)
@@ -70,6 +75,9 @@ CUDA_BATCH_SIZES = (1, 32, 64, 128, 256)
 QUICK_BATCH_SIZES = (1, 16)
 PICTURE_VARIANTS = 8
 TEXT_LABEL_COUNT = 100
+RANK_EXAMPLES = (0, 100, 1000)
+RANK_BATCHES = (1, 16)
+RANK_WINDOWS = 3
 # Beyond the 32 default animals: everyday things people draw.
 EXTRA_LABELS = (
     "house",
@@ -548,6 +556,37 @@ def load_for_bench(args, precision: str) -> tuple[LoadedModel, str | None]:
         return load_model(args.model, RANDOM_WEIGHTS, device=args.device, precision=precision), note
 
 
+def measure_ranking(
+    dim: int, logit_scale: float, labels: list[str], counts=RANK_EXAMPLES, batches=RANK_BATCHES, seconds: float = 0.6
+) -> dict[str, dict[str, float]]:
+    """Median ms per picture to rank a batch over ``labels`` with ``count`` taught examples (random unit vectors:
+    the cost is the same as real ones'), by batch size then count; the chat's examples are built once, as the
+    engine's callers keep them."""
+    generator = torch.Generator().manual_seed(0)
+
+    def units(n: int) -> torch.Tensor:
+        return torch.nn.functional.normalize(torch.randn(n, dim, generator=generator), dim=-1)
+
+    weights, result = units(len(labels)), {}
+    for batch in batches:
+        features, row = units(batch), {}
+        for count in counts:
+            examples = Examples(units(count), [labels[i % len(labels)] for i in range(count)]) if count else None
+            rank_with_examples(features, weights, labels, logit_scale, examples)  # warm: values built once
+            medians = []
+            for _ in range(RANK_WINDOWS):  # the calmest window's median: other processes' bursts stall threads
+                samples: list[float] = []
+                deadline = time.perf_counter() + seconds / RANK_WINDOWS
+                while time.perf_counter() < deadline or len(samples) < 5:
+                    start = time.perf_counter()
+                    rank_with_examples(features, weights, labels, logit_scale, examples)
+                    samples.append((time.perf_counter() - start) * 1000 / batch)
+                medians.append(statistics.median(samples))
+            row[str(count)] = round(min(medians), 4)
+        result[str(batch)] = row
+    return result
+
+
 async def measure_serving(
     classifier: TimedClassifier, pictures, labels, settings: BenchSettings, *, max_batch: int, latency: bool
 ) -> ServingRun:
@@ -762,6 +801,10 @@ async def run_bench(args) -> dict:
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "goals": GOALS,
     }
+    dim = getattr(part.loaded.model.visual, "output_dim", None) or 512
+    ranking = measure_ranking(dim, part.loaded.logit_scale, bench_labels())
+    result["rank_ms_per_picture"] = ranking
+    result["rank_added_ms_1000"] = round(ranking["1"]["1000"] - ranking["1"]["0"], 4)
     from .canvas_load import measure_canvas  # the bot's web side, only for this phase
 
     result["canvas"] = await measure_canvas(ZeroShotClassifier(part.loaded), quick=bool(args.quick))
@@ -950,6 +993,14 @@ def format_report(result: dict) -> str:
             "",
         )
     )
+    for batch, by_count in result["rank_ms_per_picture"].items():
+        rows.append(
+            (
+                f"rank {result['text_labels']} labels, batch {batch}: 0 / 100 / 1000 taught",
+                " / ".join(f"{ms:.3f}" for ms in by_count.values()) + " ms per picture",
+                goal(result["rank_added_ms_1000"], GOALS["rank_added_ms_1000"], False) if batch == "1" else "",
+            )
+        )
     phases = ", ".join(f"{name} {mb:.0f}" for name, mb in result["peak_rss_mb_after"].items())
     rows.append(
         (

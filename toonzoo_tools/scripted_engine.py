@@ -8,7 +8,7 @@ from PIL import Image
 
 from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
-from classifier.types import Guess
+from classifier.types import Classified, Guess
 
 ROUND = re.compile(r"Round (\d+)/(\d+)(?: goes on)?: draw (.+?) \S+!")
 _colours = itertools.count(1)
@@ -21,6 +21,8 @@ class ScriptedEngine:
 
     Unknown pictures look like nothing in particular (every label equally likely).
     """
+
+    identity = "scripted"
 
     def __init__(self):
         self.verdicts: dict[bytes, dict[str, float]] = {}
@@ -43,7 +45,10 @@ class ScriptedEngine:
     async def prepare_labels(self, labels) -> None:
         pass
 
-    async def classify(self, image: bytes, labels, top_k: int = 3) -> list[Guess]:
+    async def classify_embedded(self, image: bytes, labels, top_k: int = 3, *, examples=None) -> Classified:
+        return Classified(await self.classify(image, labels, top_k), b"\0" * 16)
+
+    async def classify(self, image: bytes, labels, top_k: int = 3, *, examples=None) -> list[Guess]:
         if not self.running:
             raise EngineClosed("not running")
         labels = tuple(labels)

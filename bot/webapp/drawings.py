@@ -49,7 +49,8 @@ class Sent:
 async def guess_drawing(application: Application, chat_id: int, data: bytes) -> list[Guess]:
     """The top guesses over the chat's labels; a classifier ``UserError`` reaches the caller."""
     services = services_of(application)
-    return await services.engine.classify(data, services.chat_labels(chat_id), top_k=replies.TOP_GUESSES)
+    labels, examples = services.chat_labels(chat_id), services.taught_examples(chat_id)
+    return await services.engine.classify(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
 
 
 async def is_member(application: Application, chat_id: int, user_id: int) -> bool:

@@ -1,0 +1,182 @@
+"""Teaching by corrections end to end: real PTB stack, tiny random CLIP, SQLite, the fake Bot API.
+
+With random weights no picture looks like anything in particular, but the same
+picture has the same embedding: once corrected, it gets the taught label.
+"""
+
+from bot_harness import png_bytes, running_bot, settings_for
+from test_bot_e2e import guessed_labels
+from test_buttons import ask_forget, sent_message_id
+
+from bot import teach_handlers
+from bot.store import Store
+from classifier.prompts import DEFAULT_LABELS
+
+MENTION = "@toonzoo_test_bot"
+
+
+def buttons(params) -> list[tuple[str, str]]:
+    """(text, callback data) of every inline button in a call's reply_markup."""
+    rows = (params.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [(button["text"], button["callback_data"]) for row in rows for button in row]
+
+
+def in_chat(chat, text: str = ""):
+    return lambda p: p["chat_id"] == chat["id"] and text in p.get("text", "")
+
+
+async def guess(fake, chat, user, picture: bytes, caption: str | None = None) -> tuple[list[str], int, dict]:
+    """Send ``picture``; the guessed labels, the reply's message id and its parameters."""
+    fake.send_photo(chat, user, picture, caption=caption)
+    reply = await fake.wait_for("sendMessage", lambda p: in_chat(chat)(p) and "%" in p["text"])
+    return guessed_labels(reply["text"]), sent_message_id(fake, reply), reply
+
+
+async def open_picker(fake, chat, user, reply_id: int) -> list[tuple[str, str]]:
+    fake.press_button(chat, user, reply_id, "teach:fix")
+    picker = await fake.wait_for("editMessageReplyMarkup", lambda p: p["message_id"] == reply_id)
+    await fake.wait_for("answerCallbackQuery")
+    return buttons(picker)
+
+
+def label_button(picker, label: str) -> str:
+    return next(data for text, data in picker if text.endswith(f" {label}"))
+
+
+def taught_rows(db_path, chat_id) -> list[tuple]:
+    with Store(db_path) as store:
+        return store.db.execute("SELECT label, user_id FROM taught WHERE chat_id = ?", [chat_id]).fetchall()
+
+
+async def test_a_corrected_picture_is_guessed_right_after_and_across_restarts_until_forgotten(
+    fake, db_path, tiny_classifier
+):
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    chat, other_chat = fake.add_private_chat(ada), fake.add_private_chat(bob)
+    picture = png_bytes(colour=(30, 160, 90))
+    settings = settings_for(fake, db_path)
+    async with running_bot(fake, settings, tiny_classifier):
+        before, reply_id, reply = await guess(fake, chat, ada, picture)
+        assert buttons(reply) == [("👍", "teach:ok"), ("✏️ Not right", "teach:fix")]
+        picker = await open_picker(fake, chat, ada, reply_id)
+        assert ("Other…", "teach:other") in picker and ("▶️", "teach:next") in picker
+        assert all(data.startswith("teach:") and len(data) <= 64 for _, data in picker)
+        right = next(label for label in DEFAULT_LABELS[:8] if label != before[0])  # not the top guess
+        fake.press_button(chat, ada, reply_id, label_button(picker, right))
+        done = await fake.wait_for("editMessageText", lambda p: p["message_id"] == reply_id)
+        assert done["text"] == f"Got it: that's {'an' if right[0] in 'aeiou' else 'a'} {right}. I'll remember."
+        assert "reply_markup" not in done  # the buttons are gone
+        assert fake.unanswered_callback_queries == []
+
+        after, _, _ = await guess(fake, chat, ada, picture)
+        assert after[0] == right
+        elsewhere, _, _ = await guess(fake, other_chat, bob, picture)  # another chat taught nothing
+        assert elsewhere == before
+
+    async with running_bot(fake, settings, tiny_classifier):  # a restart keeps what was taught
+        again, _, _ = await guess(fake, chat, ada, picture)
+        assert again[0] == right
+        fake.send_text(chat, ada, "/labels")
+        assert f"{right}: 1 taught drawing" in (await fake.wait_for("sendMessage", in_chat(chat, "taught")))["text"]
+
+        prompt = await ask_forget(fake, chat, ada)
+        fake.press_button(chat, ada, prompt, "forget:yes")
+        await fake.wait_for("editMessageText", lambda p: "erased" in p["text"])
+        assert taught_rows(db_path, chat["id"]) == []
+        forgotten, _, _ = await guess(fake, chat, ada, picture)
+        assert forgotten == before
+
+
+async def test_in_a_group_only_the_sender_or_an_admin_may_correct(fake, db_path, tiny_classifier):
+    ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
+    picture = png_bytes(colour=(200, 120, 10))
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        before, reply_id, reply = await guess(fake, group, bob, picture, caption=MENTION)
+        assert buttons(reply)  # answered alone: it has the buttons
+
+        fake.press_button(group, cy, reply_id, "teach:fix")  # not the sender, not an admin
+        refusal = await fake.wait_for("answerCallbackQuery")
+        assert refusal["show_alert"] is True and "sent the picture" in refusal["text"]
+        await fake.expect_no_call("editMessageReplyMarkup", within=0.3)
+
+        picker = await open_picker(fake, group, bob, reply_id)  # the sender may
+        right = next(label for label in DEFAULT_LABELS[:8] if label != before[0])
+        fake.press_button(group, cy, reply_id, label_button(picker, right))
+        assert (await fake.wait_for("answerCallbackQuery"))["show_alert"] is True
+        fake.press_button(group, ada, reply_id, label_button(picker, right))  # an admin may
+        assert "Got it" in (await fake.wait_for("editMessageText"))["text"]
+        assert taught_rows(db_path, group["id"]) == [(right, ada["id"])]
+
+        after, _, _ = await guess(fake, group, cy, picture, caption=MENTION)
+        assert after[0] == right
+        fake.send_text(group, cy, f"/labels untrain {right}")
+        assert "Only the group's admins" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        fake.send_text(group, ada, f"/labels untrain {right}")
+        assert "1 taught drawing forgotten" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        assert taught_rows(db_path, group["id"]) == []
+        assert fake.unanswered_callback_queries == []
+
+
+async def test_a_press_after_a_restart_asks_for_the_picture_again(fake, db_path, tiny_classifier):
+    ada = fake.add_user("Ada")
+    chat = fake.add_private_chat(ada)
+    settings = settings_for(fake, db_path)
+    async with running_bot(fake, settings, tiny_classifier):
+        _, reply_id, _ = await guess(fake, chat, ada, png_bytes())
+    async with running_bot(fake, settings, tiny_classifier):
+        fake.press_button(chat, ada, reply_id, "teach:fix")
+        answer = await fake.wait_for("answerCallbackQuery")
+        assert "send it again" in answer["text"] and answer["show_alert"] is True
+        await fake.expect_no_call("sendMessage", within=0.3)  # no "something went wrong"
+    assert taught_rows(db_path, chat["id"]) == []
+
+
+async def test_other_label_typed_by_an_admin_is_offered_added_and_taught(fake, db_path, tiny_classifier):
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    picture = png_bytes(colour=(90, 20, 200))
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        _, reply_id, _ = await guess(fake, group, bob, picture, caption=MENTION)
+        await open_picker(fake, group, bob, reply_id)
+        fake.press_button(group, bob, reply_id, "teach:other")
+        asked = await fake.wait_for("editMessageText", lambda p: p["message_id"] == reply_id)
+        assert "Reply to this message" in asked["text"]
+
+        fake.send_text(group, bob, "narwhal", reply_to=reply_id)  # not an admin: told how to add it
+        refused = await fake.wait_for("sendMessage", in_chat(group, "narwhal"))
+        assert "/labels add narwhal" in refused["text"] and not buttons(refused)
+
+        _, reply_id, _ = await guess(fake, group, ada, picture, caption=MENTION)
+        await open_picker(fake, group, ada, reply_id)
+        fake.press_button(group, ada, reply_id, "teach:other")
+        await fake.wait_for("editMessageText", lambda p: p["message_id"] == reply_id)
+        fake.send_text(group, ada, "Narwhal", reply_to=reply_id)
+        offer = await fake.wait_for("sendMessage", in_chat(group, "Add it"))
+        assert buttons(offer) == [("Add it", "teach:add"), ("Cancel", "teach:no")]
+        fake.press_button(group, ada, sent_message_id(fake, offer), "teach:add")
+        assert "Got it" in (await fake.wait_for("editMessageText"))["text"]
+        assert taught_rows(db_path, group["id"]) == [("Narwhal", ada["id"])]
+        with Store(db_path) as store:
+            assert store.get_labels(group["id"])[-1] == "Narwhal"
+
+        after, _, _ = await guess(fake, group, bob, picture, caption=MENTION)
+        assert after[0] == "Narwhal"
+
+
+async def test_one_person_cannot_flood_a_chats_memory(fake, db_path, tiny_classifier, monkeypatch):
+    monkeypatch.setattr(teach_handlers, "PER_USER_HOUR", 1)
+    ada = fake.add_user("Ada")
+    chat = fake.add_private_chat(ada)
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        for n, colour in enumerate([(10, 10, 10), (250, 250, 250)]):
+            before, reply_id, _ = await guess(fake, chat, ada, png_bytes(colour=colour))
+            picker = await open_picker(fake, chat, ada, reply_id)
+            right = next(label for label in DEFAULT_LABELS[:8] if label != before[0])
+            fake.press_button(chat, ada, reply_id, label_button(picker, right))
+            if n == 0:
+                assert "Got it" in (await fake.wait_for("editMessageText"))["text"]
+        refusal = await fake.wait_for("answerCallbackQuery", lambda p: p.get("show_alert"))
+        assert "this hour" in refusal["text"]
+        await fake.expect_no_call("editMessageText", within=0.3)
+        assert len(taught_rows(db_path, chat["id"])) == 1
