@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from telegram import Message
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
-from classifier.few_shot import Examples
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Classified, Guess
 
@@ -29,6 +28,8 @@ from .store import Store
 from .teaching import RecentAnswers, TaughtCache
 
 if TYPE_CHECKING:
+    from classifier.few_shot import Examples  # loads torch: imported where taught pictures are built
+
     from .webapp.server import WebAppServer
 
 ANSWERED_REMEMBERED = 4096  # messages remembered as answered, so that their edits get nothing new
@@ -54,11 +55,11 @@ class ClassifierEngine(Protocol):
     async def prepare_labels(self, labels: Sequence[str]) -> None: ...
 
     async def classify(
-        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: "Examples | None" = None
     ) -> list[Guess]: ...
 
     async def classify_embedded(
-        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: Examples | None = None
+        self, image: bytes, labels: Sequence[str], top_k: int = 3, *, examples: "Examples | None" = None
     ) -> Classified: ...
 
 
@@ -83,6 +84,8 @@ class Services:
     taught: TaughtCache = field(init=False)  # each chat's taught pictures, ready for the engine
 
     def __post_init__(self) -> None:
+        from classifier.few_shot import Examples
+
         identity = self.engine.identity  # taught pictures of other models are never mixed in
         self.taught = TaughtCache(lambda chat_id: Examples.from_rows(self.store.taught(chat_id, identity)))
 
@@ -90,7 +93,7 @@ class Services:
         """The chat's labels, or the defaults."""
         return self.store.get_labels(chat_id) or list(DEFAULT_LABELS)
 
-    def taught_examples(self, chat_id: int) -> Examples | None:
+    def taught_examples(self, chat_id: int) -> "Examples | None":
         """The chat's taught pictures for this model (None when it taught nothing)."""
         return self.taught.get(chat_id)
 

@@ -8,19 +8,22 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from classifier.errors import UserError
-from classifier.few_shot import Examples
 from classifier.types import Classified, Guess
 
 from . import replies
 from .labels import clean_text
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
 from .services import BotContext, ClassifierEngine
+
+if TYPE_CHECKING:
+    from classifier.few_shot import Examples  # loads torch
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ async def classify_bytes(
     labels: Sequence[str],
     top_k: int,
     chat_id: int,
-    examples: Examples | None = None,
+    examples: "Examples | None" = None,
 ) -> list[Guess] | str:
     """The top guesses over ``labels`` (with the chat's taught ``examples``), or the user's message
     for an error they caused (logged)."""
