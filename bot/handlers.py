@@ -72,7 +72,8 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def draw_command(update: Update, context: BotContext) -> None:
     """/draw: a button that opens the drawing canvas (a Mini App) for this chat."""
-    message, chat = update.effective_message, update.effective_chat
+    message = message_of(update)
+    chat = message.chat
     server, t = context.services.webapp, translator_of(update, context)
     if server is None:
         await message.reply_text(replies.DRAW_OFF_TEXT(t))

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from telegram import Message
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
-from classifier.few_shot import Examples
 from classifier.prompts import DEFAULT_LABELS
 from classifier.types import Classified, Guess
 
@@ -30,6 +29,8 @@ from .store import Store
 from .teaching import RecentAnswers, TaughtCache
 
 if TYPE_CHECKING:
+    from classifier.few_shot import Examples  # loads torch: imported where taught pictures are built
+
     from .webapp.server import WebAppServer
 
 ANSWERED_REMEMBERED = 4096  # messages remembered as answered, so that their edits get nothing new
@@ -63,7 +64,7 @@ class ClassifierEngine(Protocol):
         top_k: int = 3,
         language: str = DEFAULT_LANGUAGE,
         *,
-        examples: Examples | None = None,
+        examples: "Examples | None" = None,
     ) -> list[Guess]: ...
 
     async def classify_embedded(
@@ -73,7 +74,7 @@ class ClassifierEngine(Protocol):
         top_k: int = 3,
         language: str = DEFAULT_LANGUAGE,
         *,
-        examples: Examples | None = None,
+        examples: "Examples | None" = None,
     ) -> Classified: ...
 
 
@@ -98,6 +99,8 @@ class Services:
     taught: TaughtCache = field(init=False)  # each chat's taught pictures, ready for the engine
 
     def __post_init__(self) -> None:
+        from classifier.few_shot import Examples
+
         identity = self.engine.identity  # taught pictures of other models are never mixed in
         self.taught = TaughtCache(lambda chat_id: Examples.from_rows(self.store.taught(chat_id, identity)))
 
@@ -105,7 +108,7 @@ class Services:
         """The chat's labels, or the defaults."""
         return self.store.get_labels(chat_id) or list(DEFAULT_LABELS)
 
-    def taught_examples(self, chat_id: int) -> Examples | None:
+    def taught_examples(self, chat_id: int) -> "Examples | None":
         """The chat's taught pictures for this model (None when it taught nothing)."""
         return self.taught.get(chat_id)
 

@@ -144,7 +144,12 @@ async def _show_picker(context: BotContext, message: Message, answered: Answered
     context.services.prompts.add(
         TEACH, answered.chat_id, message.message_id, answered.sender_id, actions, time.time(), ttl_s=RECENT_MAX_AGE_S
     )
-    await message.edit_reply_markup(InlineKeyboardMarkup(rows))
+    try:
+        await message.edit_reply_markup(InlineKeyboardMarkup(rows))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+        # the same page again (after a refused press): it is already shown, and its buttons work again
 
 
 async def _teach_and_say(

@@ -8,13 +8,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, ChatMember, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from classifier.errors import UserError
-from classifier.few_shot import Examples
 from classifier.types import Classified, Guess
 
 from . import replies
@@ -22,6 +22,9 @@ from .i18n import DEFAULT_LANGUAGE, Translator
 from .labels import clean_text
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
 from .services import BotContext, ClassifierEngine
+
+if TYPE_CHECKING:
+    from classifier.few_shot import Examples  # loads torch
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ async def classify_bytes(
     top_k: int,
     chat_id: int,
     t: Translator,
-    examples: Examples | None = None,
+    examples: "Examples | None" = None,
     language: str = DEFAULT_LANGUAGE,
 ) -> list[Guess] | str:
     """The top guesses over ``labels`` (with the chat's taught ``examples``), or the user's message

@@ -206,4 +206,5 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _convert_in_worker(data: bytes) -> Any:
+    assert _convert is not None, "the pool's initializer sets it"
     return _convert(data)

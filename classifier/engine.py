@@ -30,6 +30,7 @@ float rounding of the batched matrix products.
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import queue
 import threading
@@ -44,7 +45,7 @@ from .decode_pool import DecodePool, PixelPlan
 from .defaults import DECODE_WORKERS, MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
 from .few_shot import Examples, embedding_bytes, rank_with_examples
-from .jpeg import gpu_fallback_reason, read_header
+from .jpeg import JpegHeader, gpu_fallback_reason, read_header
 from .pipeline import ZeroShotClassifier
 from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
 from .prompts import DEFAULT_LANGUAGE
@@ -128,7 +129,7 @@ class _Request:
         self.top_k = top_k
         self.future = future
         self.pixels = None  # what the decoder made of the image (see classifier.pixels.to_model_input)
-        self.header = None  # the JPEG header, for the GPU decoder
+        self.header: JpegHeader | None = None  # the JPEG header, for the GPU decoder
         self.queued_at = 0.0
         self.released = False  # no longer counted against max_queue
         self.abandoned = False  # the caller stopped waiting: skip the work
@@ -242,6 +243,7 @@ class Engine:
             self._closing.set()
             self._label_pool.shutdown(wait=False)
             return
+        assert self._decoder is not None and self._thread is not None  # a running engine has both
         self._state = "closing"
         self._closing.set()
         loop = asyncio.get_running_loop()
@@ -397,6 +399,7 @@ class Engine:
         if not key[1]:
             raise ValueError("classify needs at least one label")
         self._check_running()
+        assert self._loop is not None  # a running engine has one
         with self._lock:
             if self._waiting >= self.max_queue:
                 self._stats = dataclasses.replace(self._stats, busy_rejections=self._stats.busy_rejections + 1)
@@ -431,12 +434,14 @@ class Engine:
 
     def _submit(self, request: _Request) -> None:
         """Send a picture to the GPU decoder when it can take it, else to the decode pool."""
+        image = request.image
+        assert image is not None and self._decoder is not None  # not decoded yet; a running engine
         if self._gpu_thread is not None:
-            request.header = read_header(request.image)
-            if gpu_fallback_reason(request.image, request.header) is None:
+            request.header = read_header(image)
+            if gpu_fallback_reason(image, request.header) is None:
                 self._gpu_queue.put(request)
                 return
-        self._decoder.submit(request.image, lambda pixels, error: self._decoded(request, pixels, error))
+        self._decoder.submit(image, lambda pixels, error: self._decoded(request, pixels, error))
 
     def _decode_and_preprocess(self, data: bytes) -> torch.Tensor:
         """Decode pool, for models whose preprocessing has no pixel plan: the classifier's own steps."""
@@ -481,17 +486,24 @@ class Engine:
 
     def _decode_on_gpu(self, requests: list[_Request]) -> None:
         device = self.classifier.loaded.device
+        images, headers = [], []
+        for request in requests:  # _submit queued JPEGs with their headers, not decoded yet
+            assert request.image is not None and request.header is not None
+            images.append(request.image)
+            headers.append(request.header)
+        assert self._plan is not None and self._decoder is not None  # the GPU decoder runs only with both
+        decoder = self._decoder
         try:
-            results = decode_jpegs([r.image for r in requests], [r.header for r in requests], self._plan, device)
+            results = decode_jpegs(images, headers, self._plan, device)
         except Exception:
             logger.warning("GPU decoding of %d JPEGs failed; decoding them on the CPU", len(requests), exc_info=True)
             results = [None] * len(requests)
         failed = sum(pixels is None for pixels in results)
         self._count(device_decoded=len(results) - failed, device_decode_fallbacks=failed)
-        for request, pixels in zip(requests, results):
+        for request, image, pixels in zip(requests, images, results):
             if pixels is None:
                 try:
-                    self._decoder.submit(request.image, lambda p, e, request=request: self._decoded(request, p, e))
+                    decoder.submit(image, functools.partial(self._decoded, request))
                 except RuntimeError:  # the pool is closed: close() answers the caller
                     pass
             else:
@@ -589,6 +601,7 @@ class Engine:
         results: list = [None] * len(batch)
         for ((_, labels), top_k, _), indices in groups.items():
             first = batch[indices[0]]
+            assert first.weights is not None  # found before the request was submitted
             rows = features[indices] if len(indices) < len(batch) else features
             scale = self.classifier.loaded.logit_scale
             ranked = rank_with_examples(rows, first.weights, labels, scale, first.examples, top_k)
@@ -613,6 +626,7 @@ class Engine:
 
     def _deliver(self, request: _Request, result, error: BaseException | None) -> None:
         """From a thread: settle the caller's future on its event loop."""
+        assert self._loop is not None  # requests exist only once the engine started
         try:
             self._loop.call_soon_threadsafe(self._settle, request, result, error)
         except RuntimeError:  # the loop is closed: nobody is waiting any more

@@ -33,6 +33,7 @@ from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_p
 from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS  # noqa: F401 (DEFAULT_PRETRAINED: re-exported)
 from .errors import ModelLoadError, WeightsUnavailable
 from .presets import languages_of_config, resolve_model
+from .types import ClipModel
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ HOW_TO_PROVIDE_WEIGHTS = (
 class LoadedModel:
     """A ready-to-run CLIP model with its preprocessing and tokenizer."""
 
-    model: torch.nn.Module
+    model: ClipModel
     preprocess: Callable
     tokenizer: Callable
     device: torch.device

@@ -19,6 +19,7 @@ is how its arithmetic is tested without a GPU.
 import logging
 import warnings
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ FIT_CHUNK = 32  # decoded pictures resized in one call: bounds the float copy (3
 warnings.filterwarnings(
     "ignore", message="The image decoding and encoding capabilities of TorchVision", category=DeprecationWarning
 )
-_GPU_RESAMPLE = {Image.Resampling.BICUBIC: "bicubic", Image.Resampling.BILINEAR: "bilinear"}
+_GPU_RESAMPLE: dict[int, str] = {Image.Resampling.BICUBIC: "bicubic", Image.Resampling.BILINEAR: "bilinear"}
 _RGB_STEPS = ("MaybeConvertMode", "_convert_to_rgb")
 
 
@@ -128,7 +129,7 @@ def gpu_decoding_available(device: torch.device) -> bool:
         return False
 
 
-def plan_fits_gpu(plan: PixelPlan | None) -> bool:
+def plan_fits_gpu(plan: PixelPlan | None) -> TypeGuard[PixelPlan]:
     """The GPU path reproduces only plans whose resampling filters torch has (bicubic, bilinear)."""
     if plan is None or plan.resample not in _GPU_RESAMPLE:
         return False

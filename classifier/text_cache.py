@@ -111,7 +111,7 @@ class TextEmbeddingCache:
             self._memory[label] = vector.contiguous()
         if self._db is not None:
             now = datetime.datetime.now(datetime.UTC).isoformat()
-            self._db[TABLE].upsert_all(
+            self._db.table(TABLE).upsert_all(
                 (
                     {
                         "model": self.model_identity,

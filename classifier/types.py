@@ -1,6 +1,11 @@
 """Plain result types shared by the classifier and its callers."""
 
 from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+# An open_clip CLIP or CustomTextCLIP (a torch Module). open_clip ships no type information, and
+# torch types a Module's attributes as ``Tensor | Module``: its towers and methods are used unchecked.
+ClipModel: TypeAlias = Any
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .types import Guess
+from .types import ClipModel, Guess
 
 
 def ensemble_label_embeddings(prompt_embeddings: torch.Tensor) -> torch.Tensor:
@@ -19,7 +19,7 @@ def ensemble_label_embeddings(prompt_embeddings: torch.Tensor) -> torch.Tensor:
     return F.normalize(per_prompt.mean(dim=1), dim=-1)
 
 
-def can_truncate_context(model: torch.nn.Module) -> bool:
+def can_truncate_context(model: ClipModel) -> bool:
     """True for CLIP text towers where cutting trailing padding is exact.
 
     The tower must be causal (padding after the end-of-text token never
@@ -51,7 +51,7 @@ def _longest_prompt(tokens: torch.Tensor, padding_id: int) -> int:
 
 
 @torch.inference_mode()
-def encode_text(model: torch.nn.Module, tokens: torch.Tensor, *, truncate: bool = True) -> torch.Tensor:
+def encode_text(model: ClipModel, tokens: torch.Tensor, *, truncate: bool = True) -> torch.Tensor:
     """Unit-norm text embeddings ``[N, dim]`` (float32) for tokenized prompts.
 
     With ``truncate`` (and a causal, end-of-text-pooled tower, or a Hugging

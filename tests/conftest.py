@@ -11,6 +11,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["pytester"]  # tests/test_fake_bot_api.py runs the fake fixture in a test session of its own
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
@@ -55,13 +57,37 @@ def tiny_classifier(tiny_loaded):
     return ZeroShotClassifier(tiny_loaded)
 
 
-@pytest.fixture
-async def fake():
-    """A fresh local fake Telegram Bot API server (tests/fake_bot_api.py)."""
-    from fake_bot_api import FakeBotApi
+CALL_PASSED = pytest.StashKey[bool]()
 
-    async with FakeBotApi() as server:
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fake_bot_api(**kwargs): arguments for the FakeBotApi of the fake fixture")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether the test body passed, for fixtures that check more at teardown."""
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+    return report
+
+
+@pytest.fixture
+async def fake(request):
+    """A fresh local fake Telegram Bot API server (toonzoo_tools/fake_bot_api/).
+
+    ``@pytest.mark.fake_bot_api(group_limit=3, …)`` passes arguments to it. At
+    teardown (the bot has stopped by then) a test that passed fails if the bot
+    sent a message that no wait or lookup showed it (``check_examined``).
+    """
+    from toonzoo_tools.fake_bot_api import FakeBotApi
+
+    marker = request.node.get_closest_marker("fake_bot_api")
+    async with FakeBotApi(**(marker.kwargs if marker else {})) as server:
         yield server
+    if request.node.stash.get(CALL_PASSED, False):
+        server.check_examined()
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import dataclasses
 import re
 import time
 
+import pytest
 from bot_harness import running_bot, settings_for
-from fake_bot_api import FakeBotApi
 from test_game_e2e import ScriptedEngine, drawing, target_of
 
 from bot.app import build_application
@@ -19,6 +19,7 @@ from bot.game import GameRules
 from bot.replies import get_emoji
 from bot.store import Store
 from classifier.prompts import DEFAULT_LABELS
+from toonzoo_tools.fake_bot_api import FakeBotApi
 
 PLAYERS = 20
 # Telegram's timings: 20 s rounds, a warning 10 s before the end, 4 s between rounds.
@@ -33,11 +34,7 @@ def scaled_rules(scale: float) -> GameRules:
 
 def group_texts(fake, group) -> list:
     """The bot's accepted messages in the group, in order."""
-    return [
-        c
-        for c in fake.all_calls
-        if c.method == "sendMessage" and c.status == 200 and c.params["chat_id"] == group["id"]
-    ]
+    return [c for c in fake.sent_messages(group) if c.method == "sendMessage"]
 
 
 def max_per_window(times, window) -> int:
@@ -185,9 +182,9 @@ async def test_a_game_with_20_players_stays_on_time_within_the_group_limit(fake,
     await play_busy_game(fake, db_path, scale=1.0)
 
 
-async def test_the_same_game_four_times_faster_with_a_15_second_window(db_path):
-    async with FakeBotApi(group_window_s=15.0) as fake:
-        await play_busy_game(fake, db_path, scale=0.25)
+@pytest.mark.fake_bot_api(group_window_s=15.0)
+async def test_the_same_game_four_times_faster_with_a_15_second_window(fake, db_path):
+    await play_busy_game(fake, db_path, scale=0.25)
 
 
 async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, db_path):
@@ -240,21 +237,21 @@ async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, d
         assert ("reply_markup" in call.params) != several, call.params
 
 
-async def test_replies_to_commands_wait_for_room_instead_of_flooding(db_path):
+@pytest.mark.fake_bot_api(group_limit=3, group_window_s=1.0)
+async def test_replies_to_commands_wait_for_room_instead_of_flooding(fake, db_path):
     """Any message into a group goes through its budget: here 3 a second, 6 replies owed."""
-    async with FakeBotApi(group_limit=3, group_window_s=1.0) as fake:
-        ada = fake.add_user("Ada")
-        group = fake.add_group("Zoo", [(ada, "member")])
+    ada = fake.add_user("Ada")
+    group = fake.add_group("Zoo", [(ada, "member")])
 
-        def build(settings, _classifier):
-            return build_application(settings, engine=ScriptedEngine(), budgets=Budgets(3, 1.0))
+    def build(settings, _classifier):
+        return build_application(settings, engine=ScriptedEngine(), budgets=Budgets(3, 1.0))
 
-        async with running_bot(fake, settings_for(fake, db_path), None, build=build):
-            for _ in range(6):
-                fake.send_text(group, ada, "/help")
-            for _ in range(6):
-                await fake.wait_for("sendMessage", lambda p: "Commands:" in p["text"], timeout=10)
-        calls = group_texts(fake, group)
-        assert not [c for c in fake.all_calls if c.status == 429]
-        assert len(calls) == 6 and max_per_window([c.at for c in calls], 1.0) <= 3
-        assert calls[-1].at - calls[0].at >= 1.0, "the last three waited for the window"
+    async with running_bot(fake, settings_for(fake, db_path), None, build=build):
+        for _ in range(6):
+            fake.send_text(group, ada, "/help")
+        for _ in range(6):
+            await fake.wait_for("sendMessage", lambda p: "Commands:" in p["text"], timeout=10)
+    calls = group_texts(fake, group)
+    assert not [c for c in fake.all_calls if c.status == 429]
+    assert len(calls) == 6 and max_per_window([c.at for c in calls], 1.0) <= 3
+    assert calls[-1].at - calls[0].at >= 1.0, "the last three waited for the window"

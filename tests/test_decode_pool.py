@@ -245,8 +245,9 @@ def decode_workers_of(pid: int) -> list[int]:
 
 async def test_the_bot_with_decode_workers_stops_them_on_sigterm(tmp_path, tiny_model_name):
     from bot_harness import png_bytes
-    from fake_bot_api import FakeBotApi
     from test_run import TOONZOO, bot_env
+
+    from toonzoo_tools.fake_bot_api import FakeBotApi
 
     async with FakeBotApi() as fake:
         ada = fake.add_user("Ada")

@@ -8,10 +8,10 @@ import asyncio
 import io
 import json
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
-from fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
 from PIL import Image
 from telegram import (
     Bot,
@@ -30,6 +30,7 @@ from telegram.request import HTTPXRequest
 
 from bot.i18n import ENGLISH, get_translator
 from bot.replies import COMMANDS
+from toonzoo_tools.fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
 
 
 def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:
@@ -50,6 +51,13 @@ def _make_bot(fake: FakeBotApi, token: str | None = None, **request_kwargs) -> B
         base_file_url=f"{fake.base_url}/file/bot",
         request=HTTPXRequest(**request_kwargs) if request_kwargs else None,
     )
+
+
+@pytest.fixture
+async def fake():
+    """The fake alone: here the test itself is the client and sees every answer, so nothing is checked at teardown."""
+    async with FakeBotApi() as server:
+        yield server
 
 
 @pytest.fixture
@@ -509,3 +517,82 @@ async def test_adding_the_bot_to_a_group_sends_both_updates(fake, bot, ada):
     assert (change.old_chat_member.status, change.new_chat_member.status) == ("left", "administrator")
     assert [user.id for user in joined.message.new_chat_members] == [bot.id]
     assert (await bot.get_chat_member(group["id"], bot.id)).status == "administrator"
+
+
+async def test_unexamined_messages_are_those_no_wait_or_lookup_returned(fake, bot, ada, private):
+    group = fake.add_group("Zoo", [(ada, "creator")])
+    first = await bot.send_message(private["id"], "first")
+    await bot.send_message(private["id"], "second")
+    await bot.send_message(group["id"], "in the group")
+    await bot.send_chat_action(private["id"], "typing")  # not a message
+    fake.fail_next("sendMessage", 500)
+    with pytest.raises(NetworkError):
+        await bot.send_message(private["id"], "refused")  # never reached anyone
+    assert (await fake.wait_for("sendMessage"))["text"] == "first"
+    assert [c.params["text"] for c in fake.unexamined()] == ["second", "in the group"]
+    await bot.edit_message_text("first, edited", chat_id=private["id"], message_id=first.message_id)
+    assert [c.method for c in fake.unexamined()] == ["sendMessage", "sendMessage", "editMessageText"]
+    assert [c.params["text"] for c in fake.sent_messages(group)] == ["in the group"]
+    with pytest.raises(AssertionError, match=r"2 message\(s\) no assertion looked at(?s:.*)'second'"):
+        fake.check_examined()
+    assert len(fake.chat_messages(private)) == 2
+    fake.check_examined()
+
+    fake.ignore("sendMessage", lambda p: p["text"].startswith("Preparing"))
+    await bot.send_message(private["id"], "Preparing…")
+    pressed = fake.press_button(private, ada, first.message_id, "x")
+    await bot.answer_callback_query(pressed["id"])  # no text: nothing shown
+    pressed = fake.press_button(private, ada, first.message_id, "y")
+    await bot.answer_callback_query(pressed["id"], "Not your button", show_alert=True)
+    assert [c.params.get("text") for c in fake.unexamined()] == ["Not your button"]
+    fake.ignore_rest()
+    fake.check_examined()
+    await bot.send_message(private["id"], "later")
+    assert [c.params["text"] for c in fake.unexamined()] == ["later"]
+
+
+FIXTURE_TESTS = """
+from telegram import Bot
+
+
+async def say(fake, text):
+    ada = fake.add_user("Ada")
+    chat = fake.add_private_chat(ada)
+    async with Bot(fake.token, base_url=f"{fake.base_url}/bot") as bot:
+        await bot.send_message(chat["id"], text)
+
+
+async def test_a_stray_reply(fake):
+    await say(fake, "a late wrong reply")
+
+
+async def test_a_reply_it_waited_for(fake):
+    await say(fake, "hello")
+    assert (await fake.wait_for("sendMessage"))["text"] == "hello"
+
+
+async def test_a_reply_it_does_not_care_about(fake):
+    await say(fake, "whatever")
+    fake.ignore_rest()
+
+
+async def test_that_fails_anyway(fake):
+    await say(fake, "unseen")
+    assert False, "the test's own failure"
+"""
+
+
+def test_the_fake_fixture_fails_a_test_that_left_a_message_unexamined(pytester):
+    pytester.makeconftest(Path(__file__).with_name("conftest.py").read_text())
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_fixture=FIXTURE_TESTS)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_a_stray_reply*",
+            "*the bot sent 1 message(s) no assertion looked at*",
+            "*sendMessage chat_id=* 'a late wrong reply'*",
+        ]
+    )
+    assert "ERROR at teardown of test_that_fails_anyway" not in result.stdout.str()

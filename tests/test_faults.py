@@ -2,11 +2,11 @@
 answers twice, never loses a labels change, and recovers when the server does."""
 
 from bot_harness import png_bytes, running_bot, settings_for
-from fake_bot_api import FakeBotApi
 
 from bot.i18n import ENGLISH
 from bot.replies import DOWNLOAD_FAILED_TEXT
 from bot.store import Store
+from toonzoo_tools.fake_bot_api import FakeBotApi
 
 
 def guess_replies(fake: FakeBotApi) -> list:

@@ -8,98 +8,22 @@ which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 
 import asyncio
 import dataclasses
-import io
-import itertools
 import re
 
 from bot_harness import running_bot, settings_for
-from PIL import Image
 
 from bot.app import build_application
 from bot.game import GameRules
 from bot.services import ClassifierEngine
-from classifier.errors import EngineClosed
 from classifier.prompts import DEFAULT_LABELS
-from classifier.types import Classified, Guess
+from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
 
 # Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
 FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
-ROUND = re.compile(r"Round (\d+)/(\d+)(?: goes on)?\. Draw: (.+?) \S+!")
-_colours = itertools.count(1)
-
-
-class ScriptedEngine:
-    """What the model sees is set per picture: ``engine.sees(picture, "giraffe", 0.9)``.
-
-    It satisfies ``bot.services.ClassifierEngine`` (mypy checks it where it is passed as one).
-
-    Unknown pictures look like nothing in particular (every label equally likely).
-    """
-
-    identity = "scripted"
-
-    def __init__(self):
-        self.verdicts: dict[bytes, dict[str, float]] = {}
-        self.classified: list[tuple[bytes, tuple[str, ...], int]] = []
-        self.running = False
-
-    def sees(self, picture: bytes, label: str, score: float = 0.9, **others: float) -> bytes:
-        self.verdicts[picture] = {label: score, **others}
-        return picture
-
-    async def start(self) -> None:
-        self.running = True
-
-    async def close(self) -> None:
-        self.running = False
-
-    def reads(self, language: str) -> bool:
-        return language == "en"
-
-    def labels_ready(self, labels, language: str = "en") -> bool:
-        return True
-
-    async def prepare_labels(self, labels, language: str = "en") -> None:
-        pass
-
-    async def classify_embedded(
-        self, image: bytes, labels, top_k: int = 3, language: str = "en", *, examples=None
-    ) -> Classified:
-        return Classified(await self.classify(image, labels, top_k), b"\0" * 16)
-
-    async def classify(
-        self, image: bytes, labels, top_k: int = 3, language: str = "en", *, examples=None
-    ) -> list[Guess]:
-        if not self.running:
-            raise EngineClosed("not running")
-        labels = tuple(labels)
-        self.classified.append((image, labels, top_k))
-        chosen = {label: score for label, score in self.verdicts.get(image, {}).items() if label in labels}
-        rest = [label for label in labels if label not in chosen]
-        spread = max(0.0, 1.0 - sum(chosen.values())) / max(1, len(rest))
-        guesses = [Guess(label, score) for label, score in chosen.items()] + [Guess(x, spread) for x in rest]
-        return sorted(guesses, key=lambda g: g.score, reverse=True)[:top_k]
-
-
-def drawing() -> bytes:
-    """A distinct small PNG each call (the engine recognises pictures by their bytes)."""
-    n = next(_colours)
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 40), (n % 256, n // 256 % 256, 77)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def other_than(label: str) -> str:
     return next(x for x in DEFAULT_LABELS if x != label)
-
-
-def target_of(text: str) -> tuple[int, str]:
-    """(round number, target) from an announcement."""
-    match = ROUND.search(text)
-    assert match, text
-    drawn = match[3]
-    label = next(x for x in DEFAULT_LABELS if drawn in (x, f"a {x}", f"an {x}"))
-    return int(match[1]), label
 
 
 def in_chat(chat, *words):
@@ -223,6 +147,7 @@ async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
         assert len(engine.classified) == 1, "the ignored picture was not even classified"
         hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))  # others aren't slowed down
         assert "🎉 Ada wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
+        assert "🥇 Ada: 1 point" in (await fake.wait_for("sendMessage", in_chat(group, "🏁 Game over!")))["text"]
 
 
 async def test_two_groups_play_at_once_without_interfering(fake, db_path):
@@ -396,6 +321,11 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
         assert win["reply_parameters"]["message_id"] == photos[-1].result["message_id"], "the win replies to it"
         assert winning["photo"] == hit
         assert any("Bob" in c.params.get("text", "") for c in fake.all_calls if c.method == "sendMessage"), miss
+        for_bob = await fake.wait_for(
+            "sendMessage",
+            lambda p: replying_to(miss)(p) or any(line.startswith("Bob: ") for line in p["text"].splitlines()),
+        )
+        assert "I see" in for_bob["text"] and f"({target}: 10%)" in for_bob["text"], "Bob's miss got its verdict"
 
         over = await fake.wait_for("sendMessage", in_chat(group, "Game over"), timeout=5)
         assert "🥇 Cy: 1 point" in over["text"]

@@ -30,3 +30,5 @@ async def test_every_text_the_bot_sends_is_fitted_in_one_place(fake, db_path):
         edited = await application.bot.edit_message_text("🐈" * 3000, chat_id=chat["id"], message_id=sent.message_id)
         assert text_length(edited.text) <= MESSAGE_LIMIT
         assert not [call for call in fake.all_calls if call.method == "sendMessage" and call.status != 200]
+        assert [p["text"] for p in fake.calls("sendMessage")] == [sent.text]
+        assert [p["text"] for p in fake.calls("editMessageText")] == [edited.text]

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 from bot_harness import png_bytes
-from fake_bot_api import FakeBotApi
+
+from toonzoo_tools.fake_bot_api import FakeBotApi
 
 TOONZOO = [sys.executable, "-m", "bot.cli"]
 

@@ -180,4 +180,5 @@ async def test_one_person_cannot_flood_a_chats_memory(fake, db_path, tiny_classi
         refusal = await fake.wait_for("answerCallbackQuery", lambda p: p.get("show_alert"))
         assert "this hour" in refusal["text"]
         await fake.expect_no_call("editMessageText", within=0.3)
+        await fake.expect_no_call("sendMessage", within=0.3)  # no "something went wrong": the picker stays as it was
         assert len(taught_rows(db_path, chat["id"])) == 1

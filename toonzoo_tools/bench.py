@@ -236,7 +236,7 @@ def measure_raw(loaded, batch_sizes, min_seconds: float, min_iterations: int = 2
             pixels = torch.randn(batch, 3, size, size, device=loaded.device).to(loaded.dtype)
             loaded.model.encode_image(pixels)  # warm-up: kernels and buffers for this shape
             _synchronize(loaded.device)
-            times = []
+            times: list[float] = []
             began = time.perf_counter()
             while len(times) < min_iterations or time.perf_counter() - began < min_seconds:
                 start = time.perf_counter()
@@ -315,7 +315,12 @@ def measure_decode_by_workers(
 
 def measure_gpu_decode(plan: PixelPlan, pictures: list[bytes], device, batch: int, count: int) -> float:
     """Images/s of batched JPEG decoding, fitting and padding on ``device`` (nvJPEG on CUDA)."""
-    headers = [read_header(data) for data in pictures]
+    headers = []
+    for data in pictures:
+        header = read_header(data)
+        if header is None:
+            raise ValueError("GPU decoding is measured on JPEGs")
+        headers.append(header)
     chunk = [pictures[i % len(pictures)] for i in range(batch)]
     chunk_headers = [headers[i % len(headers)] for i in range(batch)]
     decode_jpegs(chunk, chunk_headers, plan, device)  # warm-up
@@ -570,7 +575,8 @@ def measure_ranking(
             rank_with_examples(features, weights, labels, logit_scale, examples)  # warm: values built once
             medians = []
             for _ in range(RANK_WINDOWS):  # the calmest window's median: other processes' bursts stall threads
-                samples, deadline = [], time.perf_counter() + seconds / RANK_WINDOWS
+                samples: list[float] = []
+                deadline = time.perf_counter() + seconds / RANK_WINDOWS
                 while time.perf_counter() < deadline or len(samples) < 5:
                     start = time.perf_counter()
                     rank_with_examples(features, weights, labels, logit_scale, examples)
@@ -756,6 +762,7 @@ async def run_bench(args) -> dict:
     load_before = os.getloadavg()[0]
     part = await _measure(args, precision, settings, pictures, serving_extras=True)
     serving, text = part.serving, part.text
+    assert text is not None  # measured with the serving extras
     result = {
         **part.summary(),
         "model_name": args.model,
@@ -821,7 +828,7 @@ async def run_bf16_part(args) -> dict:
     return part.summary()
 
 
-def run_bf16_subprocess(args, parent: dict) -> dict | None:
+def run_bf16_subprocess(args, parent: dict) -> dict:
     """Run the bf16 part in a fresh process so neither model inflates the other's peak memory."""
     pretrained = "random" if parent["random_weights"] and not args.model.startswith("local-dir:") else args.pretrained
     with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:

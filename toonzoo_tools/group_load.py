@@ -31,16 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from bot.app import build_application
+from bot.game import GameRules
+from bot.store import Store
+from classifier.prompts import DEFAULT_LABELS
 
-from bot_harness import running_bot, settings_for  # noqa: E402
-from fake_bot_api import FakeBotApi  # noqa: E402
-from test_game_e2e import ScriptedEngine, drawing, target_of  # noqa: E402
-
-from bot.app import build_application  # noqa: E402
-from bot.game import GameRules  # noqa: E402
-from bot.store import Store  # noqa: E402
-from classifier.prompts import DEFAULT_LABELS  # noqa: E402
+from .fake_bot_api import FakeBotApi
+from .harness import running_bot, settings_for
+from .scripted_engine import ScriptedEngine, drawing, target_of
 
 DRAIN_S = 15.0  # after the game: let queued messages arrive
 JUDGING_S = 1.0  # a picture is judged within this long of being sent (a player's next comes 5 s later)

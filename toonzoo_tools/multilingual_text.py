@@ -17,6 +17,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import open_clip
 import torch
@@ -31,7 +32,7 @@ ANIMALS_ES = (
     "ratón búho pingüino pato gallina pez tiburón ballena pulpo"
 ).split()
 COLOURS_ES = ("rojo", "azul", "verde", "grande")
-XLM_ROBERTA_BASE = {
+XLM_ROBERTA_BASE: dict[str, Any] = {
     "vocab_size": 250002,
     "hidden_size": 768,
     "num_hidden_layers": 12,
@@ -58,7 +59,7 @@ def build_classifier(folder: Path) -> ZeroShotClassifier:
     model = open_clip.model.CustomTextCLIP(**cfg).eval()
     loaded = LoadedModel(
         model=model,
-        preprocess=None,
+        preprocess=lambda image: image,  # never called: this tool encodes text only
         tokenizer=open_clip.tokenizer.HFTokenizer(str(folder), context_length=77),
         device=torch.device("cpu"),
         precision="fp32",

@@ -22,17 +22,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from bot.app import build_application
+from bot.config import Settings
+from bot.i18n import ENGLISH
+from bot.replies import BUSY_TEXT
+from bot.services import services_of
 
-from fake_bot_api import FakeBotApi  # noqa: E402
-
-from bot.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.i18n import ENGLISH  # noqa: E402
-from bot.replies import BUSY_TEXT  # noqa: E402
-from bot.services import services_of  # noqa: E402
-
-from .drawings import make_drawing_jpeg  # noqa: E402
+from .drawings import make_drawing_jpeg
+from .fake_bot_api import FakeBotApi
 
 HEARTBEAT_S = 0.01
 
@@ -43,7 +40,7 @@ class LoopMonitor:
     def __init__(self):
         self.worst_ms = 0.0
         self.samples = 0
-        self._task = None
+        self._task: asyncio.Task | None = None
 
     async def _run(self):
         while True:
@@ -57,6 +54,7 @@ class LoopMonitor:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self):
+        assert self._task is not None, "start() first"
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
@@ -71,14 +69,15 @@ def answered(fake: FakeBotApi) -> Counter:
 
 
 def inject_faults(fake: FakeBotApi, rng: random.Random, photos: list[dict]) -> Counter:
-    injected = Counter()
+    injected: Counter[str] = Counter()
     for status in (500, "drop", 502):
         fake.fail_next("getUpdates", status)
         injected[f"getUpdates {status}"] += 1
     fake.fail_next("sendMessage", 429, retry_after=1, count=3)
     injected["sendMessage 429"] += 3
+    faults: list[int | str] = [500, "drop", "truncate"]
     for photo in rng.sample(photos, max(1, len(photos) // 10)):
-        fault = rng.choice([500, "drop", "truncate"])
+        fault = rng.choice(faults)
         fake.set_file_fault(photo["photo"][-1]["file_id"], fault, count=1)
         injected[f"download {fault}"] += 1
     return injected
@@ -97,6 +96,7 @@ async def run(args) -> dict:
     async with FakeBotApi() as fake:
         settings = Settings(token=fake.token, api_url=fake.base_url, db_path=Path(args.db))
         application = build_application(settings, classifier)
+        assert application.updater and application.post_init and application.post_shutdown  # the builder sets them
         async with application:
             await application.post_init(application)
             await application.start()
@@ -115,7 +115,7 @@ async def run(args) -> dict:
             injected = inject_faults(fake, rng, photos) if args.faults else Counter()
             expected = {(p["chat"]["id"], p["message_id"]) for p in photos}
             deadline = time.monotonic() + args.timeout
-            answers = Counter()
+            answers: Counter = Counter()
             while time.monotonic() < deadline:
                 answers = answered(fake)
                 if expected <= set(answers):
