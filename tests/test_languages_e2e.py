@@ -78,6 +78,7 @@ async def test_a_russian_user_gets_russian(fake, db_path, tiny_classifier):
         guesses = guessed_labels((await fake.wait_for("sendMessage", lambda p: "%" in p["text"]))["text"])
         assert len(guesses) == 3 and set(guesses) <= set(LABEL_NAMES["ru"].values())
         fake.send_text(chat, ivan, "/labels cat, робот")
+        await fake.wait_for("sendMessage", starts("Знакомлюсь с новыми метками"))
         done = (await fake.wait_for("sendMessage", starts("Готово.")))["text"]
         assert done.startswith("Готово. Я выбираю из 2 меток (заданы для этого чата):\nкошка, робот")
         fake.send_text(chat, ivan, "/labels add кошка")
@@ -142,6 +143,7 @@ async def test_labels_not_in_english_get_one_warning_with_an_english_only_model(
     chat = fake.add_private_chat(ana)
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         fake.send_text(chat, ana, "/labels gato, perro, ñandú, búho real")
+        await fake.wait_for("sendMessage", starts("Conociendo las nuevas etiquetas"))
         done = (await fake.wait_for("sendMessage", starts("Hecho.")))["text"]
         assert done.endswith(
             "⚠️ Este modelo lee mejor las etiquetas en inglés; puede que «ñandú», «búho real» se adivinen mal. "
@@ -149,6 +151,7 @@ async def test_labels_not_in_english_get_one_warning_with_an_english_only_model(
         )
         assert done.count("⚠️") == 1
         fake.send_text(chat, ana, "/labels add zorro, robot")  # a default animal and an English word
+        await fake.wait_for("sendMessage", starts("Conociendo las nuevas etiquetas"))
         added = (await fake.wait_for("sendMessage", starts("Hecho.")))["text"]
         assert "⚠️" not in added and "zorro" in added
     with Store(db_path) as store:
