@@ -4,6 +4,7 @@ import re
 
 from bot_harness import png_bytes, running_bot, settings_for, webp_bytes
 
+from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
 from classifier.prompts import DEFAULT_LABELS
 
@@ -47,7 +48,7 @@ async def test_labels_set_then_used_and_survive_restart(fake, db_path, tiny_clas
     chat = fake.add_private_chat(ada)
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         fake.send_text(chat, ada, "/labels robot, rocket, castle, dragon")
-        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT
+        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT(ENGLISH)
         done = await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
         assert "robot" in done["text"]
         fake.send_photo(chat, ada, png_bytes(colour=(10, 10, 240)))
@@ -153,7 +154,7 @@ async def test_group_non_admin_cannot_change_labels(fake, db_path, tiny_classifi
         fake.send_text(group, bob, "/labels")
         assert "default" in (await fake.wait_for("sendMessage"))["text"]
         fake.send_text(group, ada, "/labels moon, sun")
-        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT
+        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT(ENGLISH)
         await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
 
 

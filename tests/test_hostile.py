@@ -11,6 +11,7 @@ import sqlite3
 from bot_harness import png_bytes, running_bot, settings_for
 from PIL import Image
 
+from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
 from bot.store import Store
 
@@ -134,10 +135,10 @@ async def test_hostile_corpus(fake, tmp_path, tiny_classifier):
     failures, tried = [], 0
 
     def in_eve_chat(params):
-        return params["chat_id"] == eve_chat["id"] and params["text"] != PREPARING_TEXT
+        return params["chat_id"] == eve_chat["id"] and params["text"] != PREPARING_TEXT(ENGLISH)
 
     # Whether a labels change needs preparing depends on what the engine has cached: not checked here.
-    fake.ignore("sendMessage", lambda p: p["text"] == PREPARING_TEXT)
+    fake.ignore("sendMessage", lambda p: p["text"] == PREPARING_TEXT(ENGLISH))
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         fake.send_text(ada_chat, ada, "/labels sun, moon, star")
         await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))

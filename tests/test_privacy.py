@@ -7,6 +7,7 @@ import os
 from bot_harness import png_bytes, running_bot, settings_for
 
 from bot.cli import install_redaction
+from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
 from toonzoo_tools.fake_bot_api import DEFAULT_TOKEN
 
@@ -36,7 +37,7 @@ async def test_labels_are_per_chat(fake, tmp_path, tiny_classifier):
     ada_chat, bob_chat = fake.add_private_chat(ada), fake.add_private_chat(bob)
     async with running_bot(fake, settings_for(fake, tmp_path / "toonzoo.db"), tiny_classifier):
         fake.send_text(ada_chat, ada, "/labels secret one, secret two")
-        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT
+        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT(ENGLISH)
         await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
         fake.send_text(bob_chat, bob, "/labels")
         shown = await fake.wait_for("sendMessage", lambda p: p["chat_id"] == bob_chat["id"])
@@ -79,7 +80,7 @@ async def test_forget_erases_the_chat_after_confirmation(fake, tmp_path, tiny_cl
     ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
     ada_chat, bob_chat = fake.add_private_chat(ada), fake.add_private_chat(bob)
     db_path = tmp_path / "toonzoo.db"
-    fake.ignore("sendMessage", lambda p: p["text"] == PREPARING_TEXT)  # setting up: the labels' progress note
+    fake.ignore("sendMessage", lambda p: p["text"] == PREPARING_TEXT(ENGLISH))  # setting up: the labels' progress note
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         for chat, user in ((ada_chat, ada), (bob_chat, bob)):
             fake.send_text(chat, user, "/labels kite, boat")
@@ -111,7 +112,7 @@ async def test_forget_in_a_group_is_for_admins_and_the_asker(fake, tmp_path, tin
     db_path = tmp_path / "toonzoo.db"
     async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
         fake.send_text(group, ada, "/labels kite, boat")
-        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT
+        assert (await fake.wait_for("sendMessage"))["text"] == PREPARING_TEXT(ENGLISH)
         await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
         fake.send_text(group, bob, "/forget")
         assert await fake.wait_for("sendMessage", lambda p: "admins" in p["text"])

@@ -9,6 +9,7 @@ import aiohttp
 from bot_harness import png_bytes, running_bot, settings_for
 from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
 
+from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
 from bot.services import services_of
 from bot.webapp.tokens import CanvasTarget, derive_key, issue_token
@@ -44,7 +45,9 @@ async def test_guesses_over_the_chats_labels(fake, db_path, tiny_classifier):
         assert status == 200 and len(body["guesses"]) == 3
         assert {g["label"] for g in body["guesses"]} <= set(DEFAULT_LABELS)
         assert all(0 <= g["score"] <= 1 for g in body["guesses"])
-        fake.ignore("sendMessage", lambda p: p["text"] == PREPARING_TEXT)  # whether it comes depends on the cache
+        fake.ignore(
+            "sendMessage", lambda p: p["text"] == PREPARING_TEXT(ENGLISH)
+        )  # whether it comes depends on the cache
         fake.send_text(private, ada, "/labels set cat, dog, bird, fish")
         done = await fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
         assert "cat, dog, bird, fish" in done["text"]
