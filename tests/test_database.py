@@ -114,6 +114,8 @@ def test_fresh_database_gets_both_migration_sets(db_path):
     with store:
         assert _schema(store.db) == EXPECTED_SCHEMA
         assert store.db["text_embeddings"].pks == ["model", "templates", "label"]
+        assert store.db["chats"].pks == ["chat_id"]
+        assert store.db["rounds"].pks == ["game_id", "number"]
         assert store.db.view_names() == ["scores"]
         applied = {(row["migration_set"], row["name"]) for row in store.db["_sqlite_migrations"].rows}
         assert applied == {

@@ -3,81 +3,8 @@
 import sqlite3
 
 import pytest
-from sqlite_utils import Database
 
 from bot.store import MIGRATIONS, Store
-
-EXPECTED_SCHEMA = {
-    "_sqlite_migrations": {"id": int, "migration_set": str, "name": str, "applied_at": str},
-    "chats": {"chat_id": int, "type": str, "title": str, "labels": str, "updated_at": str, "language": str},
-    "games": {
-        "id": int,
-        "chat_id": int,
-        "starter_id": int,
-        "starter_name": str,
-        "total_rounds": int,
-        "seconds": float,
-        "labels": str,
-        "status": str,
-        "started_at": float,
-        "next_round_at": float,
-        "ended_at": float,
-        "language": str,
-    },
-    "rounds": {
-        "game_id": int,
-        "number": int,
-        "chat_id": int,
-        "target": str,
-        "started_at": float,
-        "ends_at": float,
-        "warned": int,
-        "outcome": str,
-        "winner_id": int,
-        "winner_name": str,
-        "win_score": float,
-        "win_s": float,
-        "ended_at": float,
-    },
-    "submissions": {
-        "id": int,
-        "game_id": int,
-        "chat_id": int,
-        "round": int,
-        "user_id": int,
-        "name": str,
-        "at": float,
-        "seen": str,
-        "target_score": float,
-        "won": int,
-    },
-    "taught": {
-        "id": int,
-        "chat_id": int,
-        "model": str,
-        "label": str,
-        "user_id": int,
-        "vector": bytes,
-        "taught_at": float,
-    },
-}
-
-
-def _schema(db: Database) -> dict:
-    return {table.name: table.columns_dict for table in db.tables}
-
-
-def test_blank_database_migrates_to_expected_schema(store):
-    assert _schema(store.db) == EXPECTED_SCHEMA
-    assert store.db["chats"].pks == ["chat_id"]
-    assert store.db.view_names() == ["scores"]
-    assert store.db["rounds"].pks == ["game_id", "number"]
-    assert [m.name for m in MIGRATIONS.applied(store.db)] == [
-        "0001_chats",
-        "0002_games",
-        "0003_taught",
-        "0004_languages",
-    ]
 
 
 def test_migrate_is_idempotent(store):
