@@ -156,3 +156,30 @@ async def test_labels_not_in_english_get_one_warning_with_an_english_only_model(
         assert "⚠️" not in added and "zorro" in added
     with Store(db_path) as store:
         assert store.get_labels(chat["id"]) == ["cat", "dog", "ñandú", "búho real", "fox", "robot"]
+
+
+async def test_a_spanish_chat_with_a_multilingual_model_is_prompted_in_spanish(fake, db_path, tiny_multilingual_loaded):
+    """Spanish labels (not default animals, which keep their English identity) set in a Spanish chat are
+    prompted with the Spanish templates, cached under that key, and guessed over in Spanish."""
+    from classifier.database import open_database
+    from classifier.pipeline import ZeroShotClassifier
+    from classifier.prompts import DRAWING_TEMPLATES_ES, templates_key
+    from classifier.text_cache import TABLE
+
+    ana = fake.add_user("Ana", language_code="es")
+    chat = fake.add_private_chat(ana)
+    cache_db = open_database(db_path.with_name("labels.db"))
+    classifier = ZeroShotClassifier(tiny_multilingual_loaded, db=cache_db)
+    async with running_bot(fake, settings_for(fake, db_path), classifier):
+        fake.send_text(chat, ana, "/labels cohete, castillo, barco, tren")
+        fake.ignore("sendMessage", starts("Conociendo las nuevas etiquetas"))  # sent only when encoding is slow
+        done = (await fake.wait_for("sendMessage", starts("Hecho.")))["text"]
+        assert "cohete, castillo, barco, tren" in done
+        assert "inglés" not in done  # no English-only warning: this model reads Spanish
+        fake.send_photo(chat, ana, png_bytes())
+        reply = (await fake.wait_for("sendMessage", lambda p: "%" in p["text"]))["text"]
+        guesses = guessed_labels(reply)
+        assert len(guesses) == 3 and set(guesses) <= {"cohete", "castillo", "barco", "tren"}
+    rows = cache_db.execute(f"select distinct templates from {TABLE} where label = 'cohete'").fetchall()
+    assert [key for (key,) in rows] == [templates_key(DRAWING_TEMPLATES_ES)]
+    cache_db.close()
