@@ -26,7 +26,7 @@ from .labels import LabelsCommand, apply_labels_command, command_args, parse_lab
 from .outbox import Pending
 from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import Decision, callback_data
-from .services import BotContext, job_queue_of
+from .services import BotContext, Services, job_queue_of
 from .teaching import RECENT_MAX_AGE_S, Answered
 from .telegram_io import (
     classify_bytes,
@@ -440,8 +440,10 @@ async def answer_picture(message: Message, context: BotContext, t: Translator) -
         return
     text = replies.format_guesses(t, result.guesses)
 
+    sender = message.from_user.id if message.from_user and message.sender_chat is None else 0
+
     def offer_feedback(sent: Message) -> None:
-        _remember_answer(context, message, sent, result, labels)
+        remember_answer(context.services, sent, sender, result, labels)
 
     if message.chat.type == ChatType.PRIVATE:
         offer_feedback(await message.reply_text(text, reply_markup=feedback_keyboard(t)))
@@ -465,12 +467,9 @@ def feedback_keyboard(t: Translator) -> InlineKeyboardMarkup:
     )
 
 
-def _remember_answer(
-    context: BotContext, picture: Message, sent: Message, result: Classified, labels: list[str]
-) -> None:
-    """Keep the answered picture's embedding and who may correct it, for the buttons under ``sent``."""
-    services = context.services
-    sender = picture.from_user.id if picture.from_user and picture.sender_chat is None else 0
+def remember_answer(services: Services, sent: Message, sender: int, result: Classified, labels: list[str]) -> None:
+    """Keep the answered picture's embedding and who may correct it (``sender``; 0: admins only), for the
+    feedback buttons under ``sent``."""
     answered = Answered(
         sent.chat_id, sent.message_id, sender, services.engine.identity, result.embedding, tuple(labels)
     )

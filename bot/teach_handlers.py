@@ -69,7 +69,7 @@ async def teach_button(update: Update, context: BotContext) -> None:
     elif action == "other":
         answered.typing_user = query.from_user.id
         await query.answer()
-        await message.edit_text(f"{message.text or ''}\n\n{replies.TEACH_TYPE_TEXT(t)}".strip())
+        await _say(message, f"{_words_of(message)}\n\n{replies.TEACH_TYPE_TEXT(t)}".strip())
     elif action.startswith("l") and action[1:].isdigit() and int(action[1:]) < len(answered.labels):
         await _teach_and_say(context, query, message, answered, answered.labels[int(action[1:])], t)
     elif action == "add" and answered.new_label:
@@ -77,7 +77,7 @@ async def teach_button(update: Update, context: BotContext) -> None:
     else:  # "no": the offer to add a typed label, declined
         context.services.recent_answers.pop(message.chat.id, message.message_id)
         await query.answer()
-        await message.edit_text(replies.TEACH_OFFER_DECLINED_TEXT(t))
+        await _say(message, replies.TEACH_OFFER_DECLINED_TEXT(t))
 
 
 async def typed_label(update: Update, context: BotContext) -> None:
@@ -161,7 +161,7 @@ async def _teach_and_say(
         await _show_picker(context, message, answered, answered.page, t)  # the prompt was consumed
         return
     await query.answer()
-    await message.edit_text(text)
+    await _say(message, text)
 
 
 async def _add_label_and_teach(
@@ -209,6 +209,19 @@ def _teach(context: BotContext, answered: Answered, label: str, user_id: int, t:
     recent.pop(answered.chat_id, answered.message_id)
     logger.info("chat %s: taught a picture (%d older dropped)", answered.chat_id, dropped)
     return replies.format_taught(t, label)
+
+
+def _words_of(message: Message) -> str:
+    """The guess's words: a message's text, or a posted drawing's caption."""
+    return message.text or message.caption or ""
+
+
+async def _say(message: Message, text: str) -> None:
+    """Replace the guess's words (and its keyboard): the text of a message, the caption of a drawing."""
+    if message.photo:
+        await message.edit_caption(text)
+    else:
+        await message.edit_text(text)
 
 
 async def _drop_keyboard(message: Message) -> None:

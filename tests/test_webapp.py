@@ -105,9 +105,21 @@ async def test_send_posts_into_the_private_chat(fake, db_path, tiny_classifier):
         picture = png_bytes((300, 200))
         status, body, _ = await call(app, "/api/send", picture, init_data_for(fake.token, ada))
         assert (status, body) == (200, {"sent": True, "in_game": False})
-        photo = await fake.wait_for("sendPhoto")
+        sent = await fake.wait_for_call("sendPhoto")
+        photo = sent.params
         assert photo["chat_id"] == private["id"] and photo["photo"] == picture
         assert photo["caption"].startswith("🎨 Drawn on the canvas.") and "%" in photo["caption"]
+        buttons = [b["callback_data"] for row in photo["reply_markup"]["inline_keyboard"] for b in row]
+        assert buttons == ["teach:ok", "teach:fix"]  # the drawer teaches from the canvas as from a photo
+
+        fake.press_button(private, ada, sent.result["message_id"], "teach:fix")
+        picker = await fake.wait_for("editMessageReplyMarkup")
+        first = picker["reply_markup"]["inline_keyboard"][0][0]
+        assert first["callback_data"] == "teach:l0" and "cat" in first["text"]
+        fake.press_button(private, ada, sent.result["message_id"], "teach:l0")
+        said = await fake.wait_for("editMessageCaption")  # a posted drawing's words are its caption
+        assert said["caption"].startswith("Got it: cat")
+        assert [q.get("text") for q in fake.calls("answerCallbackQuery")] == [None, None]
 
 
 async def test_group_canvas_needs_our_token_and_membership(fake, db_path, tiny_classifier):

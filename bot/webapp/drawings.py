@@ -15,7 +15,7 @@ from telegram.ext import Application
 
 from classifier.types import Guess
 
-from .. import game_handlers, replies
+from .. import game_handlers, handlers, replies
 from ..services import services_of
 from .tokens import CanvasTarget
 
@@ -75,12 +75,18 @@ async def send_drawing(application: Application, drawer: Drawer, data: bytes) ->
         if refused is None:
             logger.info("chat %s: canvas drawing by %s judged", target.chat_id, drawer.user_id)
         return Sent(refused)
-    guesses = await guess_drawing(application, target.chat_id, data)
+    services = services_of(application)
+    labels, examples = services.chat_labels(target.chat_id), services.taught_examples(target.chat_id)
+    result = await services.engine.classify_embedded(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
     in_private = target.chat_id == drawer.user_id
     name = None if in_private else game_handlers.named_player(drawer.user_id, drawer.first_name).name
-    t = services_of(application).chat_translator(target.chat_id)
+    t = services.chat_translator(target.chat_id)
     message = await application.bot.send_photo(
-        target.chat_id, data, caption=replies.format_canvas_caption(t, name, guesses)
+        target.chat_id,
+        data,
+        caption=replies.format_canvas_caption(t, name, result.guesses),
+        reply_markup=handlers.feedback_keyboard(t),
     )
+    handlers.remember_answer(services, message, drawer.user_id, result, labels)  # the drawer may correct it
     logger.info("chat %s: canvas drawing by %s posted", target.chat_id, drawer.user_id)
     return Sent(message_id=message.message_id)

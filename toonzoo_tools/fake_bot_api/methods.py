@@ -38,6 +38,7 @@ METHODS = (
     "deleteMyCommands",
     "getChatMember",
     "editMessageText",
+    "editMessageCaption",
     "editMessageReplyMarkup",
     "answerCallbackQuery",
     "deleteMessage",
@@ -258,6 +259,25 @@ class Methods(World):
         if "text" not in message:
             raise _bad_request("there is no text in the message to edit")
         return self._edit(message, text, _inline_markup(params.get("reply_markup")))
+
+    def _api_edit_message_caption(self, params: dict) -> dict:
+        message = self._editable(params)
+        caption = params.get("caption") or ""
+        if _utf16_length(caption) > MAX_CAPTION_LENGTH:
+            raise _bad_request("MESSAGE_CAPTION_TOO_LONG")
+        if "text" in message:
+            raise _bad_request("there is no caption in the message to edit")
+        markup = _inline_markup(params.get("reply_markup"))
+        if caption == message.get("caption", "") and markup == message.get("reply_markup"):
+            raise _bad_request("message is not modified")
+        edited = {k: v for k, v in message.items() if k not in ("reply_markup", "caption", "caption_entities")}
+        if caption:
+            edited["caption"] = caption
+        if markup:
+            edited["reply_markup"] = markup
+        edited["edit_date"] = int(time.time())
+        self._state.messages[(message["chat"]["id"], message["message_id"])] = edited
+        return edited
 
     def _api_edit_message_reply_markup(self, params: dict) -> dict:
         message = self._editable(params)
