@@ -245,23 +245,14 @@ def decode_workers_of(pid: int) -> list[int]:
 
 async def test_the_bot_with_decode_workers_stops_them_on_sigterm(tmp_path, tiny_model_name):
     from bot_harness import png_bytes
-    from test_run import TOONZOO, bot_env
+    from test_run import serving_env, start_run
 
     from toonzoo_tools.fake_bot_api import FakeBotApi
 
     async with FakeBotApi() as fake:
         ada = fake.add_user("Ada")
         chat = fake.add_private_chat(ada)
-        env = bot_env(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_BOT_API_URL=fake.base_url,
-            TOONZOO_MODEL=tiny_model_name,
-            TOONZOO_DB=str(tmp_path / "toonzoo.db"),
-            TOONZOO_DECODE_WORKERS="2",
-        )
-        process = await asyncio.create_subprocess_exec(
-            *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
+        process = await start_run(serving_env(fake, tmp_path, tiny_model_name, TOONZOO_DECODE_WORKERS="2"))
         try:
             await fake.wait_for("setMyCommands", timeout=90)
             fake.send_photo(chat, ada, png_bytes())

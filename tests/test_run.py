@@ -21,6 +21,24 @@ def bot_env(**extra) -> dict:
     return env
 
 
+def serving_env(fake: FakeBotApi, tmp_path, model: str, **extra: str) -> dict:
+    """The environment of a bot serving ``fake`` with ``model`` and a database in ``tmp_path``."""
+    return bot_env(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BOT_API_URL=fake.base_url,
+        TOONZOO_MODEL=model,
+        TOONZOO_DB=str(tmp_path / "toonzoo.db"),
+        **extra,
+    )
+
+
+async def start_run(env: dict) -> asyncio.subprocess.Process:
+    """``toonzoo run`` in the background, its stdout and stderr together."""
+    return await asyncio.create_subprocess_exec(
+        *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+
+
 async def run_cli(env: dict, timeout: float = 120, *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         *TOONZOO, "run", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
@@ -118,15 +136,7 @@ async def test_run_serves_pictures_and_stops_cleanly(tmp_path, tiny_model_name):
     async with FakeBotApi() as fake:
         ada = fake.add_user("Ada")
         chat = fake.add_private_chat(ada)
-        env = bot_env(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_BOT_API_URL=fake.base_url,
-            TOONZOO_MODEL=tiny_model_name,
-            TOONZOO_DB=str(tmp_path / "toonzoo.db"),
-        )
-        process = await asyncio.create_subprocess_exec(
-            *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
+        process = await start_run(serving_env(fake, tmp_path, tiny_model_name))
         try:
             await fake.wait_for("setMyCommands", timeout=90)
             fake.send_photo(chat, ada, png_bytes())
@@ -150,15 +160,7 @@ async def test_run_rides_out_network_drops_without_tracebacks(tmp_path, tiny_mod
     async with FakeBotApi() as fake:
         ada = fake.add_user("Ada")
         chat = fake.add_private_chat(ada)
-        env = bot_env(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_BOT_API_URL=fake.base_url,
-            TOONZOO_MODEL=tiny_model_name,
-            TOONZOO_DB=str(tmp_path / "toonzoo.db"),
-        )
-        process = await asyncio.create_subprocess_exec(
-            *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
+        process = await start_run(serving_env(fake, tmp_path, tiny_model_name))
         try:
             await fake.wait_for("setMyCommands", timeout=90)
             fake.fail_next("getUpdates", "drop")
