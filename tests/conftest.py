@@ -49,6 +49,23 @@ def tiny_multilingual_loaded(tiny_multilingual_dir):
     return load_model(f"local-dir:{tiny_multilingual_dir}", device="cpu", precision="fp32")
 
 
+@pytest.fixture(params=[None, 224], ids=["tiny-64px", "vit-b-32-224px"])
+def classifier(request, tiny_loaded):
+    """The tiny model with its own preprocessing, and with ViT-B/32's (224 px, bicubic): the decoding tests."""
+    import dataclasses
+
+    import open_clip
+
+    from classifier.pipeline import ZeroShotClassifier
+
+    loaded = tiny_loaded
+    if request.param:
+        loaded = dataclasses.replace(
+            tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False), image_size=request.param
+        )
+    return ZeroShotClassifier(loaded)
+
+
 @pytest.fixture
 def tiny_classifier(tiny_loaded):
     """A fresh classifier (empty in-memory label cache) around the shared tiny model."""

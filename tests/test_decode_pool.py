@@ -75,17 +75,6 @@ def wait_until(condition, timeout=10.0) -> bool:
     return True
 
 
-@pytest.fixture(params=[None, 224], ids=["tiny-64px", "vit-b-32-224px"])
-def classifier(request, tiny_loaded):
-    """The tiny model with its own preprocessing, and with ViT-B/32's (224 px, bicubic)."""
-    loaded = tiny_loaded
-    if request.param:
-        loaded = dataclasses.replace(
-            tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False), image_size=request.param
-        )
-    return ZeroShotClassifier(loaded)
-
-
 def test_pixel_plan_gives_the_models_preprocessing_bit_for_bit(classifier):
     plan = pixel_plan(classifier)
     assert plan is not None and plan.side == classifier.loaded.image_size

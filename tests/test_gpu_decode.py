@@ -8,7 +8,6 @@ import io
 import struct
 
 import numpy as np
-import open_clip
 import pytest
 import torch
 from PIL import Image, ImageOps
@@ -127,16 +126,6 @@ def test_orientation_matches_pillows_exif_transpose(orientation):
     plain = np.array(Image.open(io.BytesIO(data)).convert("RGB"))
     got = orient(torch.from_numpy(plain).permute(2, 0, 1), orientation).permute(1, 2, 0).numpy()
     assert np.array_equal(got, want)
-
-
-@pytest.fixture(params=[None, 224], ids=["tiny-64px", "vit-b-32-224px"])
-def classifier(request, tiny_loaded):
-    loaded = tiny_loaded
-    if request.param:
-        loaded = dataclasses.replace(
-            tiny_loaded, preprocess=open_clip.image_transform(request.param, is_train=False), image_size=request.param
-        )
-    return ZeroShotClassifier(loaded)
 
 
 def test_fit_square_on_an_undecoded_picture_equals_pillow_closely(classifier):
