@@ -2,8 +2,9 @@
 
 Long-lived services are created in ``post_init`` (the model loads once, off the
 event loop) and closed in ``post_shutdown``, as PTB's rules-bot does. They
-form one ``bot.services.Services`` object, set as ``bot_data.services`` and
-reached by every callback as ``context.services`` (``bot.services.BotContext``).
+form one ``bot.services.Services`` object and one ``bot.game_service.GameService``,
+set on ``bot_data`` and reached by every callback as ``context.services`` and
+``context.games`` (``bot.context.BotContext``).
 
 Sending: ``bot.outbox.BudgetLimiter`` is the rate limiter (see ``bot.sending``). It plans each group's
 20 messages a minute (``bot.budget``) and wraps PTB's ``AIORateLimiter`` with
@@ -34,12 +35,14 @@ from classifier.prompts import DEFAULT_LABELS
 from . import game_handlers, handlers, replies, teach_handlers
 from .budget import Budgets
 from .config import Settings
+from .context import CONTEXT_TYPES, job_queue_of
 from .game import GameRules
+from .game_service import GameService
 from .i18n import DEFAULT_LANGUAGE, ENGLISH, LANGUAGES, get_translator
 from .outbox import Outbox
 from .replies import COMMANDS
 from .sending import build_bot
-from .services import CONTEXT_TYPES, ClassifierEngine, Services, services_of
+from .services import ClassifierEngine, Services
 from .store import Store
 from .webapp.server import WebAppServer
 
@@ -161,14 +164,17 @@ async def _post_init(
     except BaseException:
         store.close()
         raise
-    application.bot_data.services = Services(
-        settings=settings, store=store, engine=engine, rules=game_rules, budgets=budgets, outbox=Outbox(budgets)
-    )
-    await engine.prepare_labels(list(DEFAULT_LABELS))
+    job_queue = job_queue_of(application)
+    outbox = Outbox(budgets, application.bot, job_queue)
+    services = Services(settings=settings, store=store, engine=engine, rules=game_rules, budgets=budgets, outbox=outbox)
+    games = GameService(services, application.bot, job_queue)
+    services.followers.append(games)
+    application.bot_data.services, application.bot_data.games = services, games
+    await engine.prepare_labels(list(DEFAULT_LABELS), DEFAULT_LANGUAGE)
     await _set_commands(application)
     if settings.webapp_url:
-        await _start_canvas(application, settings)
-    await game_handlers.resume_games(application)
+        await _start_canvas(application, services, games)
+    await games.resume()
     logger.info("ready as @%s", application.bot.username)
 
 
@@ -181,11 +187,12 @@ async def _set_commands(application: Application) -> None:
         await application.bot.set_my_commands(commands, language_code=code)
 
 
-async def _start_canvas(application: Application, settings: Settings) -> None:
+async def _start_canvas(application: Application, services: Services, games: GameService) -> None:
     """Serve the drawing canvas; private chats get a "🎨 Draw" menu button, groups' rounds a link."""
-    server = WebAppServer(application, settings)
+    server = WebAppServer(services, games, application.bot)
     await server.start()
-    services_of(application).webapp = server
+    services.webapp = server
+    services.followers.append(server)
     if server.page_url.startswith("https://"):  # Telegram opens only https Mini Apps
         button = MenuButtonWebApp(replies.DRAW_BUTTON(ENGLISH), WebAppInfo(server.page_url))  # one for all chats
         await application.bot.set_chat_menu_button(menu_button=button)
@@ -210,8 +217,8 @@ async def _post_shutdown(application: Application) -> None:
     services = application.bot_data.services
     if services is None:
         return  # post_init failed before the services were complete (it closed what it had opened)
-    application.bot_data.services = None
-    if services.webapp is not None:
+    application.bot_data.services = application.bot_data.games = None
+    if isinstance(services.webapp, WebAppServer):
         await services.webapp.stop()
     await services.engine.close()
     services.store.close()

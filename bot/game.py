@@ -31,6 +31,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 from .i18n import LocalizedError, Translator
@@ -307,16 +308,23 @@ def can_stop(game: Game, user_id: int | None, is_admin: bool) -> bool:
 # -- pictures --------------------------------------------------------------------------------
 
 
-def admit_picture(game: Game, user_id: int, now: float, rules: GameRules = GameRules()) -> str | None:
-    """Should this picture be judged? None: yes (and the player's cooldown starts);
-    else the reason not: "no-round" or "cooldown"."""
+class Admission(Enum):
+    """Whether a round's picture is judged (``admit_picture``)."""
+
+    ADMITTED = "admitted"
+    NO_ROUND = "no-round"  # no round is open now
+    COOLDOWN = "cooldown"  # the player's last picture was judged less than the cooldown ago
+
+
+def admit_picture(game: Game, user_id: int, now: float, rules: GameRules = GameRules()) -> Admission:
+    """Should this picture be judged? ``ADMITTED`` (and the player's cooldown starts), or why not."""
     if not game.playing or game.current is None:
-        return "no-round"
+        return Admission.NO_ROUND
     last = game.last_judged.get(user_id)
     if last is not None and now - last < rules.cooldown_s:
-        return "cooldown"
+        return Admission.COOLDOWN
     game.last_judged[user_id] = now
-    return None
+    return Admission.ADMITTED
 
 
 def judge_picture(

@@ -1,9 +1,11 @@
-"""Thin update callbacks: extract what the user sent, call the engine or store, reply.
+"""Thin update callbacks: extract what the user sent, call a service, reply.
 
 Every failure a user can cause gets a short reply here; anything unexpected
 goes to ``on_error``, which logs it and apologises without a traceback.
 State (store, engine, prompts, answered messages, albums) lives in
-``context.services`` (``bot.services``); Telegram I/O helpers in ``bot.telegram_io``.
+``context.services`` (``bot.services``); a chat's picture is classified through
+``bot.classifying``; buttons are claimed through ``bot.feedback``. Nothing
+imports this module but ``bot.app``.
 """
 
 import asyncio
@@ -11,47 +13,29 @@ import logging
 import time
 from dataclasses import replace
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, WebAppInfo
 from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, TelegramError
 
-from classifier.errors import ClassifierError, UserError
+from classifier.errors import UserError
 from classifier.prompts import DEFAULT_LABELS, looks_english
-from classifier.types import Classified
 
 from . import replies
-from .game_handlers import forget_game, move_game
-from .i18n import ENGLISH, LANGUAGES, Text, Translator, get_translator
+from .classifying import Refused, Seen, classify_for_chat, labels_ready, prepare
+from .context import BotContext, is_chat_admin, job_queue_of, translator_of
+from .feedback import FORGET, claim_press, feedback_keyboard, remember_answer
+from .i18n import ENGLISH, LANGUAGES, Translator, get_translator
 from .labels import LabelsCommand, apply_labels_command, command_args, parse_labels_command
 from .outbox import Pending
-from .pictures import NoPicture, PictureRef, find_picture, is_addressed_to_bot
-from .prompts import Decision, callback_data
-from .services import BotContext, Services, job_queue_of
-from .teaching import RECENT_MAX_AGE_S, Answered
-from .telegram_io import (
-    classify_bytes,
-    classify_picture,
-    fetch_picture,
-    is_admin_now,
-    is_chat_admin,
-    message_of,
-    query_of,
-    sender_name,
-    translator_of,
-)
+from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
+from .prompts import callback_data
+from .services import ChatView
+from .telegram_io import is_member_status, message_of, player_of, query_of
 
 logger = logging.getLogger(__name__)
 
-FORGET = "forget"  # the /forget question's kind, in its buttons' data
-TEACH = "teach"  # the feedback buttons' kind, in their data
-FEEDBACK_ACTIONS = ("ok", "fix")
 ALBUM_WAIT_S = 1.0  # an album's messages arrive as separate updates within moments
 
-BUTTON_REFUSALS = {
-    Decision.NOT_YOURS: replies.FORGET_NOT_YOURS_TEXT,
-    Decision.STALE: replies.BUTTON_STALE_TEXT,
-    Decision.MALFORMED: replies.BUTTON_UNKNOWN_TEXT,
-}
 NO_PICTURE_TEXT = {
     "unsupported-sticker": replies.UNSUPPORTED_STICKER_TEXT,
     "unsupported-animation": replies.UNSUPPORTED_ANIMATION_TEXT,
@@ -113,7 +97,7 @@ async def bot_membership(update: Update, context: BotContext) -> None:
     change = update.my_chat_member
     if change is None:
         return
-    if not _is_member(change.old_chat_member) and _is_member(change.new_chat_member):
+    if not is_member_status(change.old_chat_member) and is_member_status(change.new_chat_member):
         await _greet_group(change.chat, context, change.from_user.language_code)
 
 
@@ -135,27 +119,22 @@ async def _greet_group(chat: Chat, context: BotContext, language_code: str | Non
     await context.bot.send_message(chat.id, replies.build_group_greeting(t, context.bot.username))
 
 
-def _is_member(member: ChatMember) -> bool:
-    if member.status == ChatMember.RESTRICTED:
-        return bool(getattr(member, "is_member", False))
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
-
-
 async def labels_command(update: Update, context: BotContext) -> None:
     """/labels [set|add|remove|reset] …: show or change the chat's labels (default ones in the chat's language)."""
-    message = message_of(update)
+    message, user = message_of(update), update.effective_user
     chat = message.chat
-    store, engine = context.services.store, context.services.engine
-    t = translator_of(update, context)
+    services = context.services
+    store, engine = services.store, services.engine
+    view = services.chat(chat.id, user.language_code if user else None)
+    t = view.t
     try:
         command = _identities(t, parse_labels_command(command_args(message.text or "")))
     except UserError as exc:
         await message.reply_text(replies.error_text(t, exc))
         return
-    own = store.get_labels(chat.id)
-    current = own or list(DEFAULT_LABELS)
+    current = list(view.labels)
     if command.kind == "show":
-        text = replies.format_labels(t, current, is_default=own is None)
+        text = replies.format_labels(t, current, is_default=not view.own_labels)
         counts = store.taught_counts(chat.id, engine.identity)
         if counts:
             text = replies.fit_text(f"{text}\n\n{replies.format_taught_counts(t, counts)}")
@@ -168,7 +147,7 @@ async def labels_command(update: Update, context: BotContext) -> None:
         return
     if command.kind == "untrain":
         untrained = {label: n for label in command.labels if (n := store.untrain(chat.id, label))}
-        context.services.taught.drop(chat.id)
+        services.taught.drop(chat.id)
         logger.info("chat %s: untrained %s", chat.id, untrained)
         await message.reply_text(replies.format_untrained(t, untrained))
         return
@@ -182,16 +161,13 @@ async def labels_command(update: Update, context: BotContext) -> None:
     else:
         store.set_labels(chat.id, new, chat_type=chat.type, title=chat.title)
     logger.info("chat %s: labels %s -> %d labels", chat.id, command.kind, len(new))
-    language = context.services.prompt_language(chat.id, t)
-    if not engine.labels_ready(new, language):
+    view = services.chat(chat.id, user.language_code if user else None)  # changed: read again
+    if not labels_ready(services, view):
         await message.reply_text(replies.PREPARING_TEXT(t))
-        try:
-            await engine.prepare_labels(new, language)
-        except ClassifierError as exc:  # stored anyway: computed on first use
-            logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
+        await prepare(services, view)  # stored anyway: a failure means they are computed on first use
     text = replies.format_labels_changed(t, new, is_default=command.kind == "reset")
     foreign = [label for label in command.labels if not looks_english(label)] if command.kind in ("set", "add") else []
-    if foreign and context.services.english_only():
+    if foreign and services.english_only():
         logger.info("chat %s: labels that may not be English for an English-only model: %s", chat.id, foreign)
         text = replies.fit_text(f"{text}\n\n⚠️ {replies.format_english_only_warning(t, foreign)}")
     await message.reply_text(text)
@@ -248,51 +224,18 @@ async def forget_command(update: Update, context: BotContext) -> None:
 
 async def forget_button(update: Update, context: BotContext) -> None:
     """The answer to /forget's question: only the asker or an admin may give it."""
-    action = await claim_press(update, context)
-    query = query_of(update)
+    query, t = query_of(update), translator_of(update, context)  # asked before the chat's language is erased
+    action = await claim_press(context.services, context.bot, query, t)
     if action is None or query.message is None:  # refused (claim_press answered it)
         return
     chat = query.message.chat
-    t = translator_of(update, context)  # asked before the chat's language is erased
     await query.answer()
     if action != "yes":
         await query.edit_message_text(replies.FORGET_CANCELLED_TEXT(t))
         return
-    deleted = context.services.store.forget_chat(chat.id)
-    context.services.prompts.forget_chat(chat.id)
-    context.services.recent_answers.forget_chat(chat.id)
-    context.services.taught.drop(chat.id)
-    forget_game(context, chat.id)
+    deleted = context.services.forget_chat(chat.id)
     logger.info("chat %s: erased on request (%d rows)", chat.id, deleted)
     await query.edit_message_text(replies.FORGOTTEN_TEXT(t))
-
-
-async def claim_press(update: Update, context: BotContext, refusals: dict[Decision, Text] | None = None) -> str | None:
-    """The action of a press to honour now (its prompt is consumed), or None after an alert.
-
-    Honoured: a press on a pending prompt's own message, with one of its
-    buttons' data, by the person who asked or by someone who is an admin of
-    the chat right now. Nothing in the callback data counts as identity.
-    ``refusals`` replaces some of the alerts (``BUTTON_REFUSALS``).
-    """
-    query = query_of(update)
-    message = query.message  # may be an InaccessibleMessage (too old): it still has chat and id
-    if message is None:  # a message sent in inline mode: we never ask anything there
-        await query.answer(replies.BUTTON_STALE_TEXT(translator_of(update, context)), show_alert=True)
-        return None
-    chat_id, message_id = message.chat.id, message.message_id
-    prompts = context.services.prompts
-    verdict = prompts.check(chat_id, message_id, query.from_user.id, query.data, time.time())
-    if verdict.decision is Decision.NOT_YOURS and await is_admin_now(context, chat_id, query.from_user.id):
-        verdict = replace(verdict, decision=Decision.HONOUR)
-    if verdict.decision is Decision.HONOUR and prompts.consume(chat_id, message_id, time.time()) is None:
-        verdict = replace(verdict, decision=Decision.STALE)  # answered or expired while we asked
-    if verdict.decision is not Decision.HONOUR:
-        logger.info("chat %s: button press by %s refused (%s)", chat_id, query.from_user.id, verdict.decision.value)
-        refused = {**BUTTON_REFUSALS, **(refusals or {})}[verdict.decision]
-        await query.answer(refused(translator_of(update, context)), show_alert=True)
-        return None
-    return verdict.action
 
 
 async def stray_button(update: Update, context: BotContext) -> None:
@@ -320,11 +263,7 @@ async def chat_migrated(update: Update, context: BotContext) -> None:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
     else:
         return  # filters.StatusUpdate.MIGRATE lets only the two through
-    moved = context.services.store.move_chat(old_id, new_id)
-    context.services.prompts.move_chat(old_id, new_id)
-    context.services.recent_answers.move_chat(old_id, new_id)
-    context.services.taught.drop(old_id, new_id)
-    move_game(context, old_id, new_id)
+    moved = context.services.move_chat(old_id, new_id)
     if old_id in context.application.chat_data:
         context.application.migrate_chat_data(old_chat_id=old_id, new_chat_id=new_id)
     logger.info("chat %s: moved to %s (%d rows)", old_id, new_id, moved)
@@ -345,7 +284,7 @@ async def picture(update: Update, context: BotContext) -> None:
         return
     if not _first_answer(context, message):
         return
-    await answer_picture(message, context, translator_of(update, context))
+    await answer_picture(message, context, _chat_of(update, context))
 
 
 async def album_message(update: Update, context: BotContext) -> None:
@@ -371,8 +310,8 @@ async def _answer_album(context: BotContext) -> None:
     if not messages:
         return
     first = messages[0]
-    language_code = first.from_user.language_code if first.from_user else None
-    t = context.services.translator(first.chat_id, language_code)
+    chat = context.services.chat(first.chat_id, first.from_user.language_code if first.from_user else None)
+    t = chat.t
     addressed = any(is_addressed_to_bot(m, context.bot.id, context.bot.username) for m in messages)
     if first.chat.type != ChatType.PRIVATE and not addressed:
         return
@@ -384,24 +323,21 @@ async def _answer_album(context: BotContext) -> None:
         return
     logger.info("chat %s: album of %d", first.chat_id, len(messages))
     await context.bot.send_chat_action(first.chat_id, ChatAction.TYPING)
-    results = await asyncio.gather(*(_guess_album_item(m, context, t) for m in messages))
+    results = await asyncio.gather(*(_guess_album_item(m, context, chat) for m in messages))
     await first.reply_text(replies.format_album_guesses(t, results))
 
 
-async def _guess_album_item(message: Message, context: BotContext, t: Translator) -> list | str:
-    """One album item's guesses, or the text saying why there are none."""
+async def _guess_album_item(message: Message, context: BotContext, chat: ChatView) -> list | str:
+    """One album item's guesses, or the text saying why there are none.
+
+    An album is answered in one message for all its pictures, so it carries no
+    feedback buttons (a press could not say which picture it is about).
+    """
     found = find_picture(message)
     if not isinstance(found, PictureRef):
-        return NO_PICTURE_TEXT[found.reason](t) if found else replies.UNSUPPORTED_FILE_TEXT(t)
-    data = await fetch_picture(found, message.chat_id, context, t)
-    if isinstance(data, str):
-        return data
-    services = context.services
-    labels, examples = services.chat_labels(message.chat_id), services.taught_examples(message.chat_id)
-    language = services.prompt_language(message.chat_id, t)
-    return await classify_bytes(
-        services.engine, data, labels, replies.TOP_GUESSES, message.chat_id, t, examples, language
-    )
+        return NO_PICTURE_TEXT[found.reason](chat.t) if found else replies.UNSUPPORTED_FILE_TEXT(chat.t)
+    seen = await classify_for_chat(context.services, context.bot, chat, found)
+    return seen.text if isinstance(seen, Refused) else seen.guesses
 
 
 def _first_answer(context: BotContext, message: Message) -> bool:
@@ -414,69 +350,53 @@ async def guess_command(update: Update, context: BotContext) -> None:
     message = message_of(update)
     if not _first_answer(context, message):
         return
-    target, t = message.reply_to_message, translator_of(update, context)
+    target, chat = message.reply_to_message, _chat_of(update, context)
     if target is None or find_picture(target) is None:
-        await message.reply_text(replies.NOTHING_TO_GUESS_TEXT(t))
+        await message.reply_text(replies.NOTHING_TO_GUESS_TEXT(chat.t))
         return
-    await answer_picture(target, context, t)
+    await answer_picture(target, context, chat)
 
 
-async def answer_picture(message: Message, context: BotContext, t: Translator) -> None:
-    """Download the picture in ``message``, classify it, reply to it (in ``t``'s language) with feedback buttons.
+def _chat_of(update: Update, context: BotContext) -> ChatView:
+    """The update's chat as pictures are classified for it, in the sender's language unless the chat chose one."""
+    user = update.effective_user
+    return context.services.chat(message_of(update).chat_id, user.language_code if user else None)
+
+
+async def answer_picture(message: Message, context: BotContext, chat: ChatView) -> None:
+    """Download the picture in ``message``, classify it, reply to it (in the chat's language) with feedback buttons.
 
     In a group the answer waits a moment in the outbox: when several pictures'
     answers go out as one message, that message has no buttons (which picture
     would a press be about?); an answer sent alone has them.
     """
-    found = find_picture(message)
+    t, found = chat.t, find_picture(message)
     if found is None:
         return
     if isinstance(found, NoPicture):
         await message.reply_text(NO_PICTURE_TEXT[found.reason](t))
         return
-    labels = context.services.chat_labels(message.chat_id)
-    result = await classify_picture(found, message, labels, replies.TOP_GUESSES, context, t)
-    if result is None:
+    private = message.chat.type == ChatType.PRIVATE
+    if private and not (found.file_size and found.file_size > MAX_DOWNLOAD_BYTES):
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)  # in a group it costs a message
+    seen = await classify_for_chat(context.services, context.bot, chat, found)
+    if isinstance(seen, Refused):
+        await message.reply_text(seen.text)
         return
-    text = replies.format_guesses(t, result.guesses)
-
+    text = replies.format_guesses(t, seen.guesses)
     sender = message.from_user.id if message.from_user and message.sender_chat is None else 0
 
-    def offer_feedback(sent: Message) -> None:
-        remember_answer(context.services, sent, sender, result, labels)
+    def offer_feedback(sent: Message, seen: Seen = seen) -> None:
+        remember_answer(context.services, sent, sender, seen.embedding, seen.labels)
 
-    if message.chat.type == ChatType.PRIVATE:
+    if private:
         offer_feedback(await message.reply_text(text, reply_markup=feedback_keyboard(t)))
         return
-    line = replies.format_guess_line(t, sender_name(t, message), result.guesses)
+    line = replies.format_guess_line(t, player_of(t, message).name, seen.guesses)
     item = Pending(
         message.message_id, text, line, at=time.time(), reply_markup=feedback_keyboard(t), on_sent=offer_feedback
     )
-    context.services.outbox.add(context.application, message.chat_id, ("picture", message.message_id), item)
-
-
-def feedback_keyboard(t: Translator) -> InlineKeyboardMarkup:
-    """👍 and ✏️ under a guess: the data names the action only."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(replies.FEEDBACK_GOOD, callback_data=callback_data(TEACH, "ok")),
-                InlineKeyboardButton(replies.FEEDBACK_FIX(t), callback_data=callback_data(TEACH, "fix")),
-            ]
-        ]
-    )
-
-
-def remember_answer(services: Services, sent: Message, sender: int, result: Classified, labels: list[str]) -> None:
-    """Keep the answered picture's embedding and who may correct it (``sender``; 0: admins only), for the
-    feedback buttons under ``sent``."""
-    answered = Answered(
-        sent.chat_id, sent.message_id, sender, services.engine.identity, result.embedding, tuple(labels)
-    )
-    services.recent_answers.add(answered)
-    services.prompts.add(
-        TEACH, sent.chat_id, sent.message_id, sender, FEEDBACK_ACTIONS, time.time(), ttl_s=RECENT_MAX_AGE_S
-    )
+    context.services.outbox.add(message.chat_id, ("picture", message.message_id), item)
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -27,17 +27,14 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from telegram import Message, ReplyParameters
+from telegram import Bot, Message, ReplyParameters
 from telegram.error import TelegramError, TimedOut
-from telegram.ext import Application, BaseRateLimiter
+from telegram.ext import BaseRateLimiter, CallbackContext, JobQueue
 
 from .budget import Budgets, ChatBudget
 from .replies import MESSAGE_LIMIT
-
-if TYPE_CHECKING:  # bot.services holds the Outbox
-    from .services import BotContext
 
 logger = logging.getLogger(__name__)
 
@@ -134,19 +131,33 @@ class _ChatBox:
 
 
 class Outbox:
-    """Per-chat pending replies, flushed by a JobQueue job named ``outbox:<chat id>``."""
+    """Per-chat pending replies, sent by ``bot``, flushed by a JobQueue job named ``outbox:<chat id>``."""
 
-    def __init__(self, budgets: Budgets, clock: Callable[[], float] = time.time):
+    def __init__(self, budgets: Budgets, bot: Bot, job_queue: JobQueue, clock: Callable[[], float] = time.time):
         self.budgets = budgets
+        self.bot = bot
+        self.job_queue = job_queue
         self.clock = clock
         self._boxes: dict[int, _ChatBox] = {}
 
-    def add(self, application: Application, chat_id: int, key: Hashable, item: Pending) -> None:
+    def add(self, chat_id: int, key: Hashable, item: Pending) -> None:
         """Queue ``item`` (replacing an older one under ``key``) and make sure a flush is due."""
         box = self._boxes.setdefault(chat_id, _ChatBox())
         box.items.pop(key, None)
         box.items[key] = item
-        self._schedule(application, chat_id)
+        self._schedule(chat_id)
+
+    def forget_chat(self, chat_id: int) -> None:
+        """Drop the chat's pending replies (``/forget``)."""
+        self._boxes.pop(chat_id, None)
+
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its pending replies go to the new chat."""
+        box = self._boxes.pop(old_id, None)
+        if box is None:
+            return
+        self._boxes.setdefault(new_id, _ChatBox()).items.update(box.items)
+        self._schedule(new_id)
 
     def take(self, chat_id: int, tag: Hashable) -> list[Pending]:
         """Remove and return the chat's pending items with ``tag``, oldest first."""
@@ -160,7 +171,7 @@ class Outbox:
         box = self._boxes.get(chat_id)
         return len(box.items) if box else 0
 
-    async def flush(self, application: Application, chat_id: int) -> None:
+    async def flush(self, chat_id: int) -> None:
         """Send what fits now as one message; schedule the rest."""
         box = self._boxes.get(chat_id)
         if box is None or not box.items or box.flushing:
@@ -168,7 +179,7 @@ class Outbox:
         budget = self.budgets.for_chat(chat_id)
         now = self.clock()
         if budget.next_flush(now) > now:
-            self._schedule(application, chat_id)
+            self._schedule(chat_id)
             return
         batch = _fit(list(box.items.values()))
         for key in list(box.items)[: len(batch)]:
@@ -177,7 +188,7 @@ class Outbox:
         solo = batch[0] if len(batch) == 1 else None
         text = solo.solo if solo else "\n".join(item.line for item in batch)
         try:
-            sent = await application.bot.send_message(
+            sent = await self.bot.send_message(
                 chat_id,
                 text,
                 reply_parameters=ReplyParameters(batch[-1].message_id, allow_sending_without_reply=True),
@@ -189,27 +200,28 @@ class Outbox:
             logger.warning("chat %s: couldn't send %d coalesced replies: %s", chat_id, len(batch), exc)
         finally:
             box.flushing = False
+        if self._boxes.get(chat_id) is not box:
+            return  # forgotten or moved while it was sending
         if box.items:
-            self._schedule(application, chat_id)
+            self._schedule(chat_id)
         else:
             self._boxes.pop(chat_id, None)
 
-    def _schedule(self, application: Application, chat_id: int) -> None:
+    def _schedule(self, chat_id: int) -> None:
         box = self._boxes[chat_id]
         if box.flushing:
             return  # flush() schedules the rest when it's done
-        name, job_queue = _job_name(chat_id), application.job_queue
-        assert job_queue is not None, "the outbox needs PTB's JobQueue"
+        name, job_queue = _job_name(chat_id), self.job_queue
         for job in job_queue.get_jobs_by_name(name):
             job.schedule_removal()
         now = self.clock()
         at = self.budgets.for_chat(chat_id).next_flush(now)
         job_queue.run_once(self._flush_job, when=max(0.0, at - now), name=name, chat_id=chat_id)
 
-    async def _flush_job(self, context: "BotContext") -> None:
+    async def _flush_job(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
         job = context.job
         if job is not None and job.chat_id is not None:
-            await self.flush(context.application, job.chat_id)
+            await self.flush(job.chat_id)
 
 
 def _fit(items: list[Pending]) -> list[Pending]:

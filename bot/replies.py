@@ -11,15 +11,15 @@ inflection ("Draw: giraffe 🦒"), and default labels are shown in ``t``'s langu
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from classifier.defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
 from classifier.errors import ImageTooLarge, ImageTooManyPixels, UserError
 
 from . import game as g
+from .game import GuessLike
 from .i18n import LANGUAGE_NAMES, LocalizedError, Text, Translator
 from .label_names import LABEL_NAMES
-from .labels import clean_text
+from .names import clean_name
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
@@ -194,14 +194,6 @@ def error_text(t: Translator, error: UserError) -> str:
             mp=MAX_PICTURE_PIXELS // 10**6
         )
     return t.gettext(error.user_message)  # the classifier's errors: CLASSIFIER_ERROR_TEXTS
-
-
-class GuessLike(Protocol):
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def score(self) -> float: ...
 
 
 def format_guesses(t: Translator, guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:
@@ -592,7 +584,7 @@ def format_leaderboard(t: Translator, players: Sequence["g.Player"]) -> str:
 def _player_line(t: Translator, index: int, player: "g.Player") -> str:
     rank = MEDALS[index] if index < len(MEDALS) and player.points else f"{index + 1}."
     timing = f" ({_secs(t, player.time_s)})" if player.points else ""
-    name = clean_text(player.name) or t.gettext("Player")
+    name = clean_name(player.name, t.gettext("Player"))
     return f"{rank} {name}: {_points(t, player.points)}{timing}"
 
 

@@ -162,10 +162,21 @@ class Store:
             logger.info("Applying database migrations: %s", ", ".join(pending))
         MIGRATIONS.apply(self.db)
 
+    def chat_profile(self, chat_id: int) -> tuple[list[str] | None, str | None]:
+        """The chat's own labels (None: the defaults) and its /language (None: each user's own), in one read."""
+        row = self._get_chat(chat_id)
+        if row is None:
+            return None, None
+        return self._labels_of(chat_id, row), row["language"]
+
     def get_labels(self, chat_id: int) -> list[str] | None:
         """The chat's own labels, or None when it uses the defaults."""
         row = self._get_chat(chat_id)
-        if row is None or row["labels"] is None:
+        return self._labels_of(chat_id, row) if row is not None else None
+
+    @staticmethod
+    def _labels_of(chat_id: int, row: dict) -> list[str] | None:
+        if row["labels"] is None:
             return None
         try:
             labels = json.loads(row["labels"])

@@ -1,6 +1,6 @@
 """Corrections: the feedback buttons under a guess, the label picker, a typed label, and teaching.
 
-Under each guess sent alone (``handlers.answer_picture``): ``👍`` thanks and
+Under each guess sent alone (``bot.feedback.feedback_keyboard``): ``👍`` thanks and
 removes the buttons; ``✏️ Not right`` turns them into the labels the picture
 was ranked over (paged) and "Other…". Picking a label stores the picture's
 embedding with it (``Store.add_taught``) and says so; "Other…" asks for a reply
@@ -21,14 +21,13 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
-from classifier.errors import ClassifierError
-
 from . import replies
-from .handlers import TEACH, claim_press
+from .classifying import prepare
+from .context import BotContext, translator_of
+from .feedback import TEACH, claim_press
 from .i18n import Translator
 from .labels import LabelsCommand, LabelsError, apply_labels_command, clean_text, parse_labels_command
 from .prompts import Decision, callback_data
-from .services import BotContext
 from .teaching import (
     PER_CHAT,
     PER_LABEL,
@@ -39,7 +38,7 @@ from .teaching import (
     find_label,
     picker_page,
 )
-from .telegram_io import is_admin_now, message_of, query_of, translator_of
+from .telegram_io import is_admin_now, message_of, query_of
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +48,10 @@ HOUR_S = 3600.0
 
 async def teach_button(update: Update, context: BotContext) -> None:
     """A press on a guess's buttons, the picker, or the offer to add a typed label."""
-    action = await claim_press(update, context, REFUSALS)
+    query, t = query_of(update), translator_of(update, context)
+    action = await claim_press(context.services, context.bot, query, t, REFUSALS)
     if action is None:
         return
-    query, t = query_of(update), translator_of(update, context)
     message = query.message  # claim_press honoured it: there is a message
     answered = context.services.recent_answers.get(message.chat.id, message.message_id) if message else None
     if answered is None or not isinstance(message, Message):  # forgotten (too old, too many since, /forget)
@@ -102,7 +101,7 @@ async def typed_label(update: Update, context: BotContext) -> None:
         text = _teach(context, answered, known, user.id, t)
         await message.reply_text(text or replies.TEACH_TOO_MANY_TEXT(t))
         raise ApplicationHandlerStop
-    if chat.type != ChatType.PRIVATE and not await is_admin_now(context, chat.id, user.id):
+    if chat.type != ChatType.PRIVATE and not await is_admin_now(context.bot, chat.id, user.id):
         await message.reply_text(replies.format_new_label_refused(t, typed))
         raise ApplicationHandlerStop
     answered.typing_user, answered.new_label = None, typed
@@ -169,8 +168,8 @@ async def _add_label_and_teach(
 ) -> None:
     """An admin agreed to add the label they typed: add it, then teach it."""
     chat = message.chat
-    store, engine = context.services.store, context.services.engine
-    current = context.services.chat_labels(chat.id)
+    services = context.services
+    current = list(services.chat(chat.id, t.language).labels)
     label = find_label(current, typed)
     if label is None:
         try:
@@ -178,12 +177,9 @@ async def _add_label_and_teach(
         except LabelsError as exc:  # the list is full
             await query.answer(replies.error_text(t, exc), show_alert=True)
             return
-        store.set_labels(chat.id, labels, chat_type=chat.type, title=chat.title)
+        services.store.set_labels(chat.id, labels, chat_type=chat.type, title=chat.title)
         logger.info("chat %s: label added by a correction -> %d labels", chat.id, len(labels))
-        try:
-            await engine.prepare_labels(labels)
-        except ClassifierError as exc:  # stored anyway: computed on first use
-            logger.warning("chat %s: preparing labels failed: %s", chat.id, exc)
+        await prepare(services, services.chat(chat.id, t.language))  # a failure: computed on first use
         label = typed
     await _teach_and_say(context, query, message, answered, label, t)
 

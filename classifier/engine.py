@@ -363,6 +363,10 @@ class Engine:
         """The model's identity: taught examples are kept per model."""
         return self.classifier.identity
 
+    def build_examples(self, rows: Sequence[tuple[str, bytes]]) -> Examples | None:
+        """Taught pictures, ``(label, embedding bytes)`` rows of this model, ready for ``classify``; None for none."""
+        return Examples.from_rows(rows)
+
     async def classify(
         self,
         image: bytes,

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 
-from bot.services import services_of
+from bot.context import services_of
 from bot.webapp.initdata import sign_init_data
 
 PUBLIC_URL = "https://draw.example.test/toonzoo"  # what Telegram would open; the tests call the local port

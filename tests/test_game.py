@@ -9,6 +9,7 @@ import pytest
 
 from bot import replies
 from bot.game import (
+    Admission,
     BackOnline,
     GameError,
     GameOver,
@@ -135,7 +136,7 @@ def test_same_seed_same_targets():
 def test_top_guess_on_target_wins_the_round_at_once():
     game, _ = new_game()
     target = game.current.target
-    assert admit_picture(game, BOB.user_id, T0 + 12, RULES) is None
+    assert admit_picture(game, BOB.user_id, T0 + 12, RULES) is Admission.ADMITTED
     events = judge_picture(game, 1, BOB, sees(target), T0 + 12, RULES)
     assert isinstance(events[0], Judged) and events[0].won and events[0].seen == target
     assert events[1] == RoundWon(1, "Bob", target, 12.0, 1)
@@ -176,20 +177,20 @@ def test_picture_after_the_deadline_or_for_another_round_is_not_judged():
 
 def test_cooldown_is_per_player():
     game, _ = new_game()
-    assert admit_picture(game, ADA.user_id, T0 + 1, RULES) is None
-    assert admit_picture(game, ADA.user_id, T0 + 5.9, RULES) == "cooldown"
-    assert admit_picture(game, BOB.user_id, T0 + 2, RULES) is None  # anyone may join, any time
-    assert admit_picture(game, ADA.user_id, T0 + 6, RULES) is None
+    assert admit_picture(game, ADA.user_id, T0 + 1, RULES) is Admission.ADMITTED
+    assert admit_picture(game, ADA.user_id, T0 + 5.9, RULES) is Admission.COOLDOWN
+    assert admit_picture(game, BOB.user_id, T0 + 2, RULES) is Admission.ADMITTED  # anyone may join, any time
+    assert admit_picture(game, ADA.user_id, T0 + 6, RULES) is Admission.ADMITTED
 
 
 def test_no_pictures_judged_between_rounds_or_after_the_game():
     game, _ = new_game(rounds=1)
     judge_picture(game, 1, ADA, sees(game.current.target), T0 + 3, RULES)
     assert not game.playing
-    assert admit_picture(game, BOB.user_id, T0 + 4, RULES) == "no-round"
+    assert admit_picture(game, BOB.user_id, T0 + 4, RULES) is Admission.NO_ROUND
     game, _ = new_game(rounds=2)
     judge_picture(game, 1, ADA, sees(game.current.target), T0 + 3, RULES)
-    assert admit_picture(game, BOB.user_id, T0 + 4, RULES) == "no-round"
+    assert admit_picture(game, BOB.user_id, T0 + 4, RULES) is Admission.NO_ROUND
 
 
 # -- time ----------------------------------------------------------------------------
@@ -485,8 +486,8 @@ def test_labels_are_stored_as_json(store):
 def test_cooldown_starts_afresh_each_round():
     rules = GameRules(cooldown_s=5, pause_s=1)
     game, _ = new_game(rules=rules)
-    assert admit_picture(game, ADA.user_id, T0 + 1, rules) is None
+    assert admit_picture(game, ADA.user_id, T0 + 1, rules) is Admission.ADMITTED
     judge_picture(game, 1, BOB, sees(game.current.target), T0 + 2, rules)
     advance(game, T0 + 3, random.Random(1), rules)
     assert game.current.number == 2
-    assert admit_picture(game, ADA.user_id, T0 + 3.5, rules) is None
+    assert admit_picture(game, ADA.user_id, T0 + 3.5, rules) is Admission.ADMITTED

@@ -280,7 +280,7 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     """A drawing from the canvas is judged exactly like a photo (cooldown, scoring) and posted into the group."""
     from canvas_helpers import call, canvas_options, init_data_for, start_param_of
 
-    from bot.services import services_of
+    from bot.context import services_of
 
     ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])

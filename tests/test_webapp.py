@@ -11,7 +11,7 @@ from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data
 
 from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
-from bot.services import services_of
+from bot.context import services_of
 from bot.webapp.tokens import CanvasTarget, derive_key, issue_token
 from classifier.prompts import DEFAULT_LABELS
 

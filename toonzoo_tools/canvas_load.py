@@ -28,10 +28,13 @@ from telegram.ext import Application
 
 from bot.budget import Budgets
 from bot.config import Settings
+from bot.context import CONTEXT_TYPES, job_queue_of
 from bot.game import GameRules
+from bot.game_service import GameService
 from bot.outbox import Outbox
-from bot.services import CONTEXT_TYPES, Services
+from bot.services import Services
 from bot.store import Store
+from bot.webapp.drawings import Backend
 from bot.webapp.initdata import sign_init_data
 from bot.webapp.routes import Canvas, build_web_app
 from bot.webapp.tokens import derive_key
@@ -76,15 +79,17 @@ async def canvas_server(classifier, max_batch: int = 16):
     store = Store(Database(memory=True))
     store.migrate()
     budgets = Budgets()
-    application.bot_data.services = Services(
+    job_queue = job_queue_of(application)
+    services = Services(
         settings=Settings(token=TOKEN),
         store=store,
         engine=engine,
         rules=GameRules(),
         budgets=budgets,
-        outbox=Outbox(budgets),
+        outbox=Outbox(budgets, application.bot, job_queue),
     )
-    runner = web.AppRunner(build_web_app(Canvas(application, TOKEN, derive_key(TOKEN))), access_log=None)
+    backend = Backend(services, GameService(services, application.bot, job_queue), application.bot)
+    runner = web.AppRunner(build_web_app(Canvas(backend, TOKEN, derive_key(TOKEN))), access_log=None)
     async with engine:
         await engine.prepare_labels(list(DEFAULT_LABELS))
         await runner.setup()

@@ -48,10 +48,13 @@ class ScriptedEngine:
     async def prepare_labels(self, labels, language: str = "en") -> None:
         pass
 
+    def build_examples(self, rows):
+        return None  # what the model sees is scripted: taught pictures change nothing
+
     async def classify_embedded(
         self, image: bytes, labels, top_k: int = 3, language: str = "en", *, examples=None
     ) -> Classified:
-        return Classified(await self.classify(image, labels, top_k), b"\0" * 16)
+        return Classified(await self.classify(image, labels, top_k, language), b"\0" * 16)
 
     async def classify(
         self, image: bytes, labels, top_k: int = 3, language: str = "en", *, examples=None

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.context import services_of
 from bot.i18n import ENGLISH
 from bot.replies import BUSY_TEXT
-from bot.services import services_of
 
 from .drawings import make_drawing_jpeg
 from .fake_bot_api import FakeBotApi

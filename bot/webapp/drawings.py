@@ -1,27 +1,28 @@
 """What a drawing from the canvas does in the bot: guesses over its chat's labels, posting it, judging it in a game.
 
-The HTTP handlers (``bot.webapp.routes``) call these with the bot's
-``Application``; the engine, the store and the running games are the same ones
-the Telegram handlers use. Canvas pictures need no Telegram download: their
-bytes go straight to the engine.
+The HTTP handlers (``bot.webapp.routes``) call these with the bot's services,
+its games and its bot; the engine, the store and the running games are the
+same ones the Telegram handlers use, and every picture is classified through
+the same seam (``bot.classifying``), in the chat's language with its taught
+pictures. Canvas pictures need no Telegram download: their bytes go straight
+to the engine.
 """
 
 import logging
 from dataclasses import dataclass
+from enum import Enum
 
-from telegram import ChatMember
-from telegram.constants import ChatMemberStatus
-from telegram.ext import Application
+from telegram import Bot
 
-from classifier.types import Guess
-
-from .. import game_handlers, handlers, replies
-from ..services import services_of
+from .. import replies
+from ..classifying import Refused, Seen, classify_for_chat
+from ..feedback import feedback_keyboard, remember_answer
+from ..game_service import GameService, Judgement
+from ..services import Services
+from ..telegram_io import is_member_status, named_player
 from .tokens import CanvasTarget
 
 logger = logging.getLogger(__name__)
-
-MEMBER_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER)
 
 
 @dataclass(frozen=True)
@@ -37,56 +38,80 @@ class Drawer:
         return self.target.chat_id
 
 
+class SendRefusal(Enum):
+    """Why ``send_drawing`` did not post a drawing."""
+
+    NO_ROUND = "no-round"  # the link's round is over
+    COOLDOWN = "cooldown"  # the player's previous drawing counted a moment ago
+    CLASSIFIER = "classifier"  # the classifier refused it: ``Sent.error`` says why
+
+
 @dataclass(frozen=True)
 class Sent:
-    """What ``send_drawing`` did: ``refused`` is None when it posted, else "no-round" or "cooldown"."""
+    """What ``send_drawing`` did: ``refused`` is None when it posted."""
 
-    refused: str | None = None
+    refused: SendRefusal | None = None
     retry_after_s: float = 0.0
     message_id: int | None = None
+    error: Refused | None = None
 
 
-async def guess_drawing(application: Application, chat_id: int, data: bytes) -> list[Guess]:
-    """The top guesses over the chat's labels; a classifier ``UserError`` reaches the caller."""
-    services = services_of(application)
-    labels, examples = services.chat_labels(chat_id), services.taught_examples(chat_id)
-    return await services.engine.classify(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
+@dataclass(frozen=True)
+class Backend:
+    """What the canvas's routes need of the bot: its services, its games, and the bot to post with."""
+
+    services: Services
+    games: GameService
+    bot: Bot
 
 
-async def is_member(application: Application, chat_id: int, user_id: int) -> bool:
+async def guess_drawing(backend: Backend, chat_id: int, data: bytes) -> Seen | Refused:
+    """The top guesses over the chat's labels, through the one seam."""
+    chat = backend.services.chat(chat_id, _game_language(backend, chat_id))
+    return await classify_for_chat(backend.services, backend.bot, chat, data)
+
+
+async def is_member(bot: Bot, chat_id: int, user_id: int) -> bool:
     """Whether the user belongs to the chat now, asking Telegram."""
-    member = await application.bot.get_chat_member(chat_id, user_id)
-    if member.status == ChatMember.RESTRICTED:
-        return bool(getattr(member, "is_member", False))
-    return member.status in MEMBER_STATUSES
+    return is_member_status(await bot.get_chat_member(chat_id, user_id))
 
 
-async def send_drawing(application: Application, drawer: Drawer, data: bytes) -> Sent:
+async def send_drawing(backend: Backend, drawer: Drawer, data: bytes) -> Sent:
     """Post the drawing into its chat: in a game round, judged as the drawer's picture; else with its guesses."""
-    target = drawer.target
+    target, services = drawer.target, backend.services
     if target.game_id is not None and target.round_number is not None:  # a game's round
-        player = game_handlers.named_player(drawer.user_id, drawer.first_name)
-        caption = replies.format_canvas_caption(services_of(application).chat_translator(target.chat_id), player.name)
-        refused = await game_handlers.canvas_picture(
-            application, target.chat_id, target.game_id, target.round_number, player, data, caption
+        t = backend.games.translator(target.chat_id)
+        player = named_player(t, drawer.user_id, drawer.first_name)
+        caption = replies.format_canvas_caption(t, player.name)
+        outcome = await backend.games.judge_canvas(
+            target.chat_id, target.game_id, target.round_number, player, data, caption
         )
-        if refused == "cooldown":
-            return Sent(refused, game_handlers.cooldown_left(application, target.chat_id, drawer.user_id))
-        if refused is None:
-            logger.info("chat %s: canvas drawing by %s judged", target.chat_id, drawer.user_id)
-        return Sent(refused)
-    services = services_of(application)
-    labels, examples = services.chat_labels(target.chat_id), services.taught_examples(target.chat_id)
-    result = await services.engine.classify_embedded(data, labels, top_k=replies.TOP_GUESSES, examples=examples)
+        if outcome.judgement is Judgement.COOLDOWN:
+            return Sent(SendRefusal.COOLDOWN, backend.games.cooldown_left(target.chat_id, drawer.user_id))
+        if outcome.judgement is Judgement.NO_ROUND:
+            return Sent(SendRefusal.NO_ROUND)
+        if outcome.refused is not None:
+            return Sent(SendRefusal.CLASSIFIER, error=outcome.refused)
+        logger.info("chat %s: canvas drawing by %s judged", target.chat_id, drawer.user_id)
+        return Sent()
+    chat = services.chat(target.chat_id, _game_language(backend, target.chat_id))
+    seen = await classify_for_chat(services, backend.bot, chat, data)
+    if isinstance(seen, Refused):
+        return Sent(SendRefusal.CLASSIFIER, error=seen)
     in_private = target.chat_id == drawer.user_id
-    name = None if in_private else game_handlers.named_player(drawer.user_id, drawer.first_name).name
-    t = services.chat_translator(target.chat_id)
-    message = await application.bot.send_photo(
+    name = None if in_private else named_player(chat.t, drawer.user_id, drawer.first_name).name
+    message = await backend.bot.send_photo(
         target.chat_id,
         data,
-        caption=replies.format_canvas_caption(t, name, result.guesses),
-        reply_markup=handlers.feedback_keyboard(t),
+        caption=replies.format_canvas_caption(chat.t, name, seen.guesses),
+        reply_markup=feedback_keyboard(chat.t),
     )
-    handlers.remember_answer(services, message, drawer.user_id, result, labels)  # the drawer may correct it
+    remember_answer(services, message, drawer.user_id, seen.embedding, seen.labels)  # the drawer may correct it
     logger.info("chat %s: canvas drawing by %s posted", target.chat_id, drawer.user_id)
     return Sent(message_id=message.message_id)
+
+
+def _game_language(backend: Backend, chat_id: int) -> str | None:
+    """The language of the chat's game's starter, for a chat that chose none (as the game speaks)."""
+    game = backend.games.get(chat_id)
+    return game.language if game is not None else None

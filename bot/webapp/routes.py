@@ -22,24 +22,22 @@ busy or closed (``Retry-After``).
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TypeVar
 
 from aiohttp import web
 from telegram.error import TelegramError
-from telegram.ext import Application
 
-from classifier.errors import EngineBusy, ImageError, UserError
+from classifier.errors import EngineBusy, ImageError
 
-from .drawings import Drawer, guess_drawing, is_member, send_drawing
+from ..classifying import Refused as NotSeen
+from .drawings import Backend, Drawer, SendRefusal, guess_drawing, is_member, send_drawing
 from .initdata import InitDataError, init_data_from_header, validate_init_data
 from .limits import RateLimiter
 from .tokens import CanvasTarget, TokenError, read_token
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MAX_IMAGE_BYTES = 1024 * 1024
 GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a second
@@ -62,7 +60,7 @@ PAGE_HEADERS = {
 class Canvas:
     """The web side's state: the bot it serves, its keys, and per-user pacing."""
 
-    application: Application
+    backend: Backend
     bot_token: str = field(repr=False)
     token_key: bytes = field(repr=False)
     clock: Callable[[], float] = time.time
@@ -110,7 +108,10 @@ async def guess(request: web.Request) -> web.Response:
     drawer = await _drawer(request, canvas)
     _pace(canvas.guesses, drawer, canvas.clock())
     data = await _image(request)
-    guesses = await _classified(guess_drawing(canvas.application, drawer.chat_id, data), drawer)
+    seen = await guess_drawing(canvas.backend, drawer.chat_id, data)
+    if isinstance(seen, NotSeen):
+        raise _refusal(seen, drawer)
+    guesses = seen.guesses
     return web.json_response({"guesses": [{"label": g.label, "score": round(float(g.score), 4)} for g in guesses]})
 
 
@@ -121,13 +122,15 @@ async def send(request: web.Request) -> web.Response:
     _pace(canvas.sends, drawer, canvas.clock())
     data = await _image(request)
     try:
-        sent = await _classified(send_drawing(canvas.application, drawer, data), drawer)
+        sent = await send_drawing(canvas.backend, drawer, data)
     except TelegramError as exc:
         logger.warning("chat %s: couldn't post a canvas drawing: %s", drawer.chat_id, exc)
         raise Refused(502, "Telegram didn't take the drawing. Try again in a moment.") from None
-    if sent.refused == "no-round":
+    if sent.error is not None:
+        raise _refusal(sent.error, drawer)
+    if sent.refused is SendRefusal.NO_ROUND:
         raise Refused(409, "That round is over: open 🎨 Draw here under the new round.")
-    if sent.refused == "cooldown":
+    if sent.refused is SendRefusal.COOLDOWN:
         raise Refused(429, "Wait a moment before your next drawing counts.", sent.retry_after_s)
     return web.json_response({"sent": True, "in_game": drawer.target.in_game})
 
@@ -170,7 +173,7 @@ async def _check_member(canvas: Canvas, drawer: Drawer) -> None:
     if now - canvas.members.get(key, -math.inf) < MEMBER_CHECK_S:
         return
     try:
-        member = await is_member(canvas.application, drawer.chat_id, drawer.user_id)
+        member = await is_member(canvas.backend.bot, drawer.chat_id, drawer.user_id)
     except TelegramError as exc:
         logger.info("canvas: membership of %s in %s unknown: %s", drawer.user_id, drawer.chat_id, exc)
         member = False
@@ -211,15 +214,13 @@ def image_kind(data: bytes) -> str | None:
     return None
 
 
-async def _classified(work: Awaitable[T], drawer: Drawer) -> T:
-    """Await work that classifies; the classifier's user errors become refusals."""
-    try:
-        return await work
-    except ImageError as exc:
-        logger.info("chat %s: canvas image refused: %s", drawer.chat_id, exc)
-        raise Refused(415, exc.user_message) from None
-    except EngineBusy:
-        raise Refused(503, "I'm busy: trying again in a moment.", BUSY_RETRY_S) from None
-    except UserError as exc:
-        logger.warning("chat %s: canvas: %s: %s", drawer.chat_id, type(exc).__name__, exc)
-        raise Refused(503, exc.user_message, BUSY_RETRY_S) from None
+def _refusal(not_seen: NotSeen, drawer: Drawer) -> Refused:
+    """The classifier's refusal of a canvas picture, for the page."""
+    error = not_seen.error
+    if isinstance(error, ImageError):
+        logger.info("chat %s: canvas image refused: %s", drawer.chat_id, error)
+        return Refused(415, error.user_message)
+    if isinstance(error, EngineBusy):
+        return Refused(503, "I'm busy: trying again in a moment.", BUSY_RETRY_S)
+    logger.warning("chat %s: canvas: %s", drawer.chat_id, not_seen.reason.value)
+    return Refused(503, error.user_message if error is not None else not_seen.text, BUSY_RETRY_S)

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from aiohttp import web
-from telegram.ext import Application
+from telegram import Bot
 
-from ..config import Settings
+from ..game_service import GameService
+from ..services import Services
+from .drawings import Backend
 from .routes import Canvas, build_web_app
 from .tokens import CanvasTarget, derive_key, issue_token
 
@@ -21,9 +23,9 @@ logger = logging.getLogger(__name__)
 class WebAppServer:
     """The canvas's aiohttp server on ``settings.webapp_listen``:``webapp_port`` (0: a free port)."""
 
-    def __init__(self, application: Application, settings: Settings):
-        self.settings = settings
-        self.canvas = Canvas(application, settings.token, derive_key(settings.token))
+    def __init__(self, services: Services, games: GameService, bot: Bot):
+        self.settings = settings = services.settings
+        self.canvas = Canvas(Backend(services, games, bot), settings.token, derive_key(settings.token))
         self.port: int | None = None
         # (chat_id, game_id=None, round_number=None) -> the t.me link that opens the canvas for a group
         # (and a game's round); None without TOONZOO_WEBAPP_SHORT_NAME.
@@ -37,9 +39,17 @@ class WebAppServer:
         site = web.TCPSite(self._runner, self.settings.webapp_listen, self.settings.webapp_port)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self.group_link = self._group_link(self.canvas.application.bot.username)
+        self.group_link = self._group_link(self.canvas.backend.bot.username)
         logger.info("canvas served on %s:%s as %s/draw", self.settings.webapp_listen, self.port, self.page_url)
         return self.port
+
+    def forget_chat(self, chat_id: int) -> None:
+        """/forget: the chat's confirmed memberships go."""
+        self.canvas.members = {key: at for key, at in self.canvas.members.items() if key[0] != chat_id}
+
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: links for the old id still name it; memberships are checked again."""
+        self.forget_chat(old_id)
 
     async def stop(self) -> None:
         if self._runner is not None:

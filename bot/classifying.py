@@ -1,0 +1,142 @@
+"""The one seam for classifying a chat's picture: every path that ranks a picture for a chat comes here.
+
+Private photos, albums, ``/guess``, game photos, canvas guesses, canvas sends and
+canvas game rounds call ``classify_for_chat`` with the chat as read once
+(``Services.chat``: its labels and language) and the picture (bytes, or a
+Telegram file to download). It adds the chat's taught pictures and ranks in the
+chat's prompt language, so a photo and a canvas drawing of the same chat are
+ranked the same way. ``prepare`` warms the label cache the same way.
+
+The result is typed: ``Seen`` (guesses, the picture's embedding to teach from,
+and the labels ranked) or ``Refused`` (why, the text for the user in the chat's
+language, and the classifier's error when there was one).
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+from telegram import Bot
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+
+from classifier.errors import ClassifierError, UserError
+from classifier.types import Guess
+
+from . import replies
+from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
+from .services import ChatView, Services
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_BACKOFF_S = 0.5
+
+
+class Refusal(Enum):
+    """Why a picture got no guesses."""
+
+    TOO_BIG = "too-big"  # over Telegram's download limit
+    DOWNLOAD_FAILED = "download-failed"  # Telegram refused the file or the network failed
+    CLASSIFIER = "classifier"  # the classifier refused it (unreadable picture, busy, closed)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A picture's guesses over ``labels``, best first, and its unit image embedding (to teach from)."""
+
+    guesses: list[Guess]
+    embedding: bytes
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """No guesses: ``text`` tells the user why, in the chat's language; ``error`` is the classifier's."""
+
+    reason: Refusal
+    text: str
+    error: UserError | None = None
+
+
+async def classify_for_chat(
+    services: Services,
+    bot: Bot,
+    chat: ChatView,
+    picture: bytes | PictureRef,
+    *,
+    labels: Sequence[str] | None = None,
+    top_k: int = replies.TOP_GUESSES,
+) -> Seen | Refused:
+    """Rank ``labels`` (default: the chat's) for ``picture`` with what the chat taught, in its language."""
+    if isinstance(picture, PictureRef):
+        fetched = await fetch_picture(bot, picture, chat)
+        if isinstance(fetched, Refused):
+            return fetched
+        picture = fetched
+    ranked = chat.labels if labels is None else tuple(labels)
+    examples = services.taught_examples(chat.chat_id)
+    try:
+        result = await services.engine.classify_embedded(
+            picture, ranked, top_k, chat.prompt_language, examples=examples
+        )
+    except UserError as exc:
+        logger.info("chat %s: %s: %s", chat.chat_id, type(exc).__name__, exc)
+        return Refused(Refusal.CLASSIFIER, replies.error_text(chat.t, exc), exc)
+    return Seen(result.guesses, result.embedding, ranked)
+
+
+def labels_ready(services: Services, chat: ChatView, labels: Sequence[str] | None = None) -> bool:
+    """Whether ``labels`` (default: the chat's) are ready to rank in the chat's prompt language."""
+    return services.engine.labels_ready(chat.labels if labels is None else list(labels), chat.prompt_language)
+
+
+async def prepare(services: Services, chat: ChatView, labels: Sequence[str] | None = None) -> None:
+    """Encode ``labels`` (default: the chat's) in the chat's prompt language; a failure is logged
+    (the labels are encoded on first use instead)."""
+    wanted = list(chat.labels if labels is None else labels)
+    try:
+        await services.engine.prepare_labels(wanted, chat.prompt_language)
+    except ClassifierError as exc:
+        logger.warning("chat %s: preparing labels failed: %s", chat.chat_id, exc)
+
+
+async def fetch_picture(bot: Bot, found: PictureRef, chat: ChatView) -> bytes | Refused:
+    """The file's bytes, or why not.
+
+    Downloads are idempotent, so network failures and flood waits are retried
+    a few times before the user is asked to send the picture again. A file
+    Telegram refuses (an unknown or expired ``file_id``) is not retried.
+    """
+    t = chat.t
+    if found.file_size and found.file_size > MAX_DOWNLOAD_BYTES:
+        return Refused(Refusal.TOO_BIG, replies.too_big_text(t))
+    error: TelegramError
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        try:
+            file = await bot.get_file(found.file_id)
+            if file.file_size and file.file_size > MAX_DOWNLOAD_BYTES:
+                return Refused(Refusal.TOO_BIG, replies.too_big_text(t))
+            data = bytes(await file.download_as_bytearray())
+            if file.file_size and len(data) != file.file_size:
+                raise NetworkError(f"incomplete download: {len(data)} of {file.file_size} bytes")
+            return data
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                return Refused(Refusal.TOO_BIG, replies.too_big_text(t))
+            logger.warning("chat %s: Telegram refused the file: %s", chat.chat_id, exc.message)
+            return Refused(Refusal.DOWNLOAD_FAILED, replies.DOWNLOAD_FAILED_TEXT(t))
+        except RetryAfter as exc:
+            delay, error = _seconds(exc.retry_after), exc
+        except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
+            delay, error = DOWNLOAD_BACKOFF_S * attempt, exc
+        logger.warning("chat %s: download attempt %d failed: %s", chat.chat_id, attempt, error)
+        if attempt < DOWNLOAD_ATTEMPTS:
+            await asyncio.sleep(delay)
+    return Refused(Refusal.DOWNLOAD_FAILED, replies.DOWNLOAD_FAILED_TEXT(t))
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,357 @@
+"""The drawing game as a service: judging pictures, committing events, planning the group's messages,
+announcing, and the timers. ``bot.game_handlers`` is the thin PTB shell around it; the canvas calls it too.
+
+The rules are in ``bot.game`` (pure); here a game's events are stored
+(before anything is said, so a crash loses nothing), its timer is set and
+what happened is announced. The games being played live in ``GameService.games``
+(chat id -> ``Game``); everything in them is also in the store, and ``resume``
+picks them up after a restart.
+
+Each chat has one JobQueue job, named ``game:<chat id>``, always set for the
+game's next deadline (the 10-second warning, the end of the round, the next
+round); setting it replaces the old one, so chats never share or leak timers.
+
+Messages and the group's budget (``bot.budget``, ``bot.outbox``): every commit
+reserves the game's planned control messages in the group's budget, with
+``CONTROL_SPARE`` slots for the ones nobody can plan (an early win, the game
+over after it). Control messages are sent with ``rate_limit_args=CONTROL``, so
+nothing holds them back. A round's clock starts when its announcement was
+accepted; a round that follows an early win starts when its schedule fits.
+"Keep trying" verdicts wait in the outbox, one per player (the latest
+picture), and go out coalesced as the budget allows; the round's next control
+message takes whatever is still waiting.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import CallbackContext, ExtBot, JobQueue
+
+from classifier.types import Guess
+
+from . import replies
+from .classifying import Refused, classify_for_chat, labels_ready, prepare
+from .game import (
+    Admission,
+    Event,
+    Game,
+    Judged,
+    Player,
+    RoundStarted,
+    RoundWon,
+    admit_picture,
+    advance,
+    confirm_round_start,
+    judge_picture,
+    next_deadline,
+    parse_game_args,
+    planned_controls,
+    resume_game,
+    start_game,
+    stop_game,
+)
+from .i18n import Translator
+from .outbox import CONTROL, Pending
+from .pictures import PictureRef
+from .services import ChatView, Services
+
+logger = logging.getLogger(__name__)
+
+CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, and the game over after it
+
+
+class Judgement(Enum):
+    """What became of a round's picture."""
+
+    JUDGED = "judged"
+    NO_ROUND = "no-round"  # that round is not open now
+    COOLDOWN = "cooldown"  # the player's previous picture was judged a moment ago
+    REFUSED = "refused"  # no guesses (unreadable picture, busy engine): ``CanvasOutcome.refused`` says why
+
+
+@dataclass(frozen=True)
+class CanvasOutcome:
+    """What ``judge_canvas`` did with a drawing, and the classifier's refusal when there was one."""
+
+    judgement: Judgement
+    refused: Refused | None = None
+
+
+class GameService:
+    """The running games of one bot: ``services`` for the store, rules and engine; ``bot`` to speak."""
+
+    def __init__(self, services: Services, bot: ExtBot, job_queue: JobQueue):
+        self.services = services
+        self.bot = bot
+        self.job_queue = job_queue
+        self.games: dict[int, Game] = {}  # chat id -> the game being played there
+
+    # -- asking ---------------------------------------------------------------------------------
+
+    def get(self, chat_id: int) -> Game | None:
+        """The game being played in the chat, if any."""
+        return self.games.get(chat_id)
+
+    def translator(self, chat_id: int) -> Translator:
+        """For what the bot says unasked: the chat's language, else that of its game's starter, else English."""
+        game = self.games.get(chat_id)
+        return self.services.translator(chat_id, game.language if game is not None else None)
+
+    def chat_of(self, game: Game) -> ChatView:
+        """The game's chat as its pictures are classified: its language, else the starter's."""
+        return self.services.chat(game.chat_id, game.language)
+
+    def cooldown_left(self, chat_id: int, user_id: int) -> float:
+        """Seconds until this player's next picture counts in the chat's game (0 when it would now)."""
+        game = self.games.get(chat_id)
+        last = game.last_judged.get(user_id) if game is not None else None
+        if last is None:
+            return 0.0
+        return max(0.0, last + self.services.rules.cooldown_s - time.time())
+
+    # -- starting and stopping ------------------------------------------------------------------
+
+    async def start(self, chat: ChatView, starter: Player, args: Sequence[str]) -> Game:
+        """Start a game in ``chat`` (``args``: /game's); a ``GameError`` for bad arguments."""
+        services = self.services
+        rounds, seconds = parse_game_args(args, services.rules)
+        game, events = start_game(
+            chat.chat_id, starter, chat.labels, rounds, seconds, time.time(), services.rng, services.rules
+        )
+        game.language = chat.t.language  # the chat's, or the starter's: for what the game says later
+        self.games[chat.chat_id] = game
+        self._commit(game, events)
+        logger.info("chat %s: game %s started: %d rounds of %g s", chat.chat_id, game.id, game.total_rounds, seconds)
+        if not labels_ready(services, chat, game.labels):
+            self.job_queue.application.create_task(prepare(services, chat, game.labels))
+        await self._announce(game, events)
+        return game
+
+    async def stop(self, game: Game, by: str) -> None:
+        """End ``game`` now (its starter or an admin asked)."""
+        if self.games.get(game.chat_id) is not game:
+            return  # it ended meanwhile
+        events = stop_game(game, time.time(), by=by)
+        self._commit(game, events)
+        logger.info("chat %s: game %s stopped", game.chat_id, game.id)
+        await self._announce(game, events)
+
+    async def resume(self) -> None:
+        """At start-up: play on with each unfinished game, or close it and say so."""
+        services, now = self.services, time.time()
+        for game in services.store.playing_games():
+            events = resume_game(game, now, services.rng, services.rules)
+            if game.playing:
+                self.games[game.chat_id] = game
+            self._commit(game, events)
+            state = "resumed" if game.playing else "closed"
+            logger.info("chat %s: game %s %s after restart", game.chat_id, game.id, state)
+            try:
+                await self._announce(game, events)
+            except TelegramError as exc:  # one chat's trouble must not keep the bot from starting
+                logger.warning("chat %s: couldn't announce the game after restart: %s", game.chat_id, exc)
+
+    # -- pictures ------------------------------------------------------------------------------
+
+    async def judge_photo(self, game: Game, player: Player, found: PictureRef, message: Message) -> Judgement:
+        """A member's picture during a round: judged like any other (cooldown, then the seam, then the rules)."""
+        now = time.time()
+        number = game.current.number if game.current is not None else 0
+        admission = admit_picture(game, player.user_id, now, self.services.rules)
+        if admission is not Admission.ADMITTED:
+            logger.debug("chat %s: picture from %s not judged (%s)", game.chat_id, player.user_id, admission.value)
+            return Judgement(admission.value)
+        chat = self.chat_of(game)
+        seen = await classify_for_chat(self.services, self.bot, chat, found, labels=game.labels, top_k=len(game.labels))
+        if isinstance(seen, Refused):
+            await message.reply_text(seen.text)
+            return Judgement.REFUSED
+        await self._judge(game, number, player, seen.guesses, now, message)
+        return Judgement.JUDGED
+
+    async def judge_canvas(
+        self, chat_id: int, game_id: int, number: int, player: Player, data: bytes, caption: str
+    ) -> CanvasOutcome:
+        """A drawing sent from the canvas for round ``number``: judged exactly like a photo from
+        ``player`` (same cooldown, same seam, same scoring), after the bot posted it into the group."""
+        game = self.games.get(chat_id)
+        if game is None or game.id != game_id or game.current is None or game.current.number != number:
+            return CanvasOutcome(Judgement.NO_ROUND)
+        now = time.time()
+        admission = admit_picture(game, player.user_id, now, self.services.rules)
+        if admission is not Admission.ADMITTED:
+            return CanvasOutcome(Judgement(admission.value))
+        chat = self.chat_of(game)
+        seen = await classify_for_chat(self.services, self.bot, chat, data, labels=game.labels, top_k=len(game.labels))
+        if isinstance(seen, Refused):
+            return CanvasOutcome(Judgement.REFUSED, seen)
+        posted = await self.bot.send_photo(chat_id, data, caption=caption)  # the group's budget decides when
+        await self._judge(game, number, player, seen.guesses, now, posted)
+        return CanvasOutcome(Judgement.JUDGED)
+
+    async def _judge(
+        self, game: Game, number: int, player: Player, guesses: Sequence[Guess], now: float, picture: Message
+    ) -> None:
+        """Judge a round's picture (a member's photo, or a canvas drawing the bot posted) and announce."""
+        if self.games.get(game.chat_id) is not game:
+            return  # stopped while we looked
+        events = judge_picture(game, number, player, guesses, now, self.services.rules)
+        self._commit(game, events)
+        await self._announce(game, events, picture=picture)
+
+    # -- chats that go away or move (Services.forget_chat / move_chat) -------------------------
+
+    def forget_chat(self, chat_id: int) -> None:
+        """After /forget erased the chat's rows: drop its running game and timer, saying nothing."""
+        game = self.games.pop(chat_id, None)
+        self._drop_timer(chat_id)
+        if game is not None:
+            logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
+
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """After a group became a supergroup (its rows already moved): its running game and timer follow."""
+        game = self.games.pop(old_id, None)
+        self._drop_timer(old_id)
+        if game is None:
+            return
+        game.chat_id = new_id
+        if new_id in self.games:  # a game was started in the new chat before the move was noticed: it goes on
+            logger.info("chat %s: game %s from chat %s closed: another game is running", new_id, game.id, old_id)
+            self._commit(game, stop_game(game, time.time(), reason="abandoned"))
+            self._set_timer(self.games[new_id])
+            return
+        self.games[new_id] = game
+        self._commit(game, [])
+        logger.info("chat %s: game %s moved from chat %s", new_id, game.id, old_id)
+
+    # -- the clock, the store and the group's budget ------------------------------------------
+
+    async def _on_timer(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        """The chat's deadline came: warn, end the round, or start the next one."""
+        job = context.job
+        if job is None or job.chat_id is None or not isinstance(job.data, tuple):  # _set_timer sets both
+            return
+        game_id, due = job.data
+        game = self.games.get(job.chat_id)
+        if game is None or game.id != game_id:
+            return
+        now = max(time.time(), due)  # never earlier than planned, or nothing would be due
+        events = advance(game, now, self.services.rng, self.services.rules)
+        self._commit(game, events)
+        await self._announce(game, events)
+
+    def _commit(self, game: Game, events: list[Event]) -> None:
+        """Plan the group's messages, store the game, forget it when it's over, and set its timer."""
+        self._plan(game)
+        self.services.store.save_game(game, events)
+        if not game.playing and self.games.get(game.chat_id) is game:
+            del self.games[game.chat_id]
+        self._set_timer(game)
+
+    def _plan(self, game: Game) -> None:
+        """Reserve the game's control messages in the group's budget; a round still to be
+        announced starts when its schedule fits beside what the group was already sent."""
+        budget = self.services.budgets.for_chat(game.chat_id)
+        if not game.playing:
+            budget.reserve(())
+            return
+        rules = self.services.rules
+        budget.reserve((), CONTROL_SPARE)
+        if game.current is None and game.next_round_at is not None:
+            due = game.next_round_at
+            offsets = [t - due for t in planned_controls(game, rules)]
+            game.next_round_at = budget.earliest_start(due, offsets)
+            if game.next_round_at > due:
+                logger.info(
+                    "chat %s: round %d waits %.1f s for room in the group's budget",
+                    game.chat_id,
+                    len(game.rounds) + 1,
+                    game.next_round_at - due,
+                )
+        budget.reserve(planned_controls(game, rules), CONTROL_SPARE)
+
+    def _set_timer(self, game: Game) -> None:
+        self._drop_timer(game.chat_id)
+        due = next_deadline(game, self.services.rules)
+        if due is not None:
+            self.job_queue.run_once(
+                self._on_timer,
+                when=max(0.0, due - time.time()),
+                name=_job_name(game.chat_id),
+                chat_id=game.chat_id,
+                data=(game.id, due),
+            )
+
+    def _drop_timer(self, chat_id: int) -> None:
+        for job in self.job_queue.get_jobs_by_name(_job_name(chat_id)):
+            job.schedule_removal()
+
+    # -- saying what happened -----------------------------------------------------------------
+
+    async def _announce(self, game: Game, events: list[Event], picture: Message | None = None) -> None:
+        """Say what happened: a verdict waits in the outbox; a win replies to its picture; the
+        rest goes in one message to the chat. Control messages take the waiting verdicts along."""
+        outbox = self.services.outbox
+        t = self.services.translator(game.chat_id, game.language)  # timers and verdicts: the chat's, else the starter's
+        win, to_chat = None, []
+        for event in events:
+            text = replies.format_game_event(t, event)
+            if text is None:
+                continue
+            if picture is not None and isinstance(event, Judged):
+                line = replies.format_verdict_line(t, event)
+                item = Pending(picture.message_id, text, line, tag=game.id, at=time.time())
+                outbox.add(game.chat_id, ("verdict", event.user_id), item)
+            elif picture is not None and isinstance(event, RoundWon):
+                win = text
+            else:
+                to_chat.append(text)
+        if win is None and not to_chat:
+            return
+        waiting = [item.line for item in outbox.take(game.chat_id, game.id)]
+        if win is not None and waiting:
+            win, waiting = "\n\n".join([win, "\n".join(waiting)]), []
+        elif waiting:
+            to_chat.insert(0, "\n".join(waiting))
+        try:
+            if win is not None and picture is not None:
+                await self.bot.send_message(
+                    game.chat_id,
+                    win,
+                    rate_limit_args=CONTROL,
+                    reply_parameters=ReplyParameters(picture.message_id, allow_sending_without_reply=True),
+                )
+            if to_chat:
+                started = next((e for e in events if isinstance(e, RoundStarted)), None)
+                await self.bot.send_message(
+                    game.chat_id,
+                    "\n\n".join(to_chat),
+                    rate_limit_args=CONTROL,
+                    reply_markup=self._draw_button(game, started, t),
+                )
+                playing = self.games.get(game.chat_id) is game
+                if started is not None and playing and confirm_round_start(game, started.number, time.time()):
+                    self._commit(game, [])
+        except Forbidden as exc:  # the bot was removed from the group: nobody to play with
+            logger.warning("chat %s: can't post (%s); closing game %s", game.chat_id, exc, game.id)
+            if game.playing:
+                self._commit(game, stop_game(game, time.time(), reason="abandoned"))
+
+    def _draw_button(self, game: Game, started: RoundStarted | None, t: Translator) -> InlineKeyboardMarkup | None:
+        """A "🎨 Draw here" link to the canvas for a round just announced, when the canvas serves groups."""
+        webapp = self.services.webapp
+        link = webapp.group_link if webapp is not None else None
+        if started is None or link is None or game.id is None:
+            return None
+        url = link(game.chat_id, game.id, started.number)
+        return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=url)]])
+
+
+def _job_name(chat_id: int) -> str:
+    return f"game:{chat_id}"
