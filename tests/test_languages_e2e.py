@@ -183,3 +183,38 @@ async def test_a_spanish_chat_with_a_multilingual_model_is_prompted_in_spanish(f
     rows = cache_db.execute(f"select distinct templates from {TABLE} where label = 'cohete'").fetchall()
     assert [key for (key,) in rows] == [templates_key(DRAWING_TEMPLATES_ES)]
     cache_db.close()
+
+
+async def test_a_photo_and_a_canvas_drawing_are_ranked_alike_in_a_spanish_chat(fake, db_path, tiny_multilingual_loaded):
+    """The same picture sent as a photo and drawn on the canvas, in a Spanish chat with a multilingual model,
+    gets the same guesses: both go through one seam with the chat's language (the canvas used to rank with
+    the English templates). The label cache holds only the Spanish templates' rows for the chat's labels."""
+    from canvas_helpers import call, canvas_options, init_data_for
+
+    from classifier.database import open_database
+    from classifier.pipeline import ZeroShotClassifier
+    from classifier.prompts import DRAWING_TEMPLATES_ES, templates_key
+    from classifier.text_cache import TABLE
+
+    ana = fake.add_user("Ana", language_code="es")
+    chat = fake.add_private_chat(ana)
+    cache_db = open_database(db_path.with_name("labels.db"))
+    classifier = ZeroShotClassifier(tiny_multilingual_loaded, db=cache_db)
+    labels = ["cohete", "castillo", "barco", "tren"]
+    picture = png_bytes((96, 96), colour=(30, 160, 40))
+    async with running_bot(fake, settings_for(fake, db_path, **canvas_options()), classifier) as app:
+        fake.send_text(chat, ana, "/labels " + ", ".join(labels))
+        fake.ignore("sendMessage", starts("Conociendo las nuevas etiquetas"))  # sent only when encoding is slow
+        assert "cohete, castillo, barco, tren" in (await fake.wait_for("sendMessage", starts("Hecho.")))["text"]
+        fake.send_photo(chat, ana, picture)
+        reply = (await fake.wait_for("sendMessage", lambda p: "%" in p["text"]))["text"]
+        status, body, _ = await call(app, "/api/guess", picture, init_data_for(fake.token, ana))
+    assert status == 200
+    from_canvas = [(g["label"], round(g["score"] * 100)) for g in body["guesses"]]
+    from_photo = [(label, int(percent)) for label, percent in re.findall(r"^\S+ (.+?)\s+(\d{1,3})% ", reply, re.M)]
+    assert [label for label, _ in from_canvas] == [label for label, _ in from_photo]
+    assert all(abs(a - b) <= 1 for (_, a), (_, b) in zip(from_canvas, from_photo))  # the reply rounds to whole %
+    placeholders = ", ".join("?" for _ in labels)
+    rows = cache_db.execute(f"select distinct templates from {TABLE} where label in ({placeholders})", labels)
+    assert [key for (key,) in rows.fetchall()] == [templates_key(DRAWING_TEMPLATES_ES)]
+    cache_db.close()

@@ -9,9 +9,9 @@ import aiohttp
 from bot_harness import png_bytes, running_bot, settings_for
 from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
 
+from bot.context import services_of
 from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
-from bot.context import services_of
 from bot.webapp.tokens import CanvasTarget, derive_key, issue_token
 from classifier.prompts import DEFAULT_LABELS
 

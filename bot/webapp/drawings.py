@@ -32,6 +32,7 @@ class Drawer:
     user_id: int
     first_name: str
     target: CanvasTarget
+    language_code: str | None = None  # from the signed init data
 
     @property
     def chat_id(self) -> int:
@@ -65,9 +66,9 @@ class Backend:
     bot: Bot
 
 
-async def guess_drawing(backend: Backend, chat_id: int, data: bytes) -> Seen | Refused:
+async def guess_drawing(backend: Backend, drawer: Drawer, data: bytes) -> Seen | Refused:
     """The top guesses over the chat's labels, through the one seam."""
-    chat = backend.services.chat(chat_id, _game_language(backend, chat_id))
+    chat = backend.services.chat(drawer.chat_id, _language(backend, drawer))
     return await classify_for_chat(backend.services, backend.bot, chat, data)
 
 
@@ -94,7 +95,7 @@ async def send_drawing(backend: Backend, drawer: Drawer, data: bytes) -> Sent:
             return Sent(SendRefusal.CLASSIFIER, error=outcome.refused)
         logger.info("chat %s: canvas drawing by %s judged", target.chat_id, drawer.user_id)
         return Sent()
-    chat = services.chat(target.chat_id, _game_language(backend, target.chat_id))
+    chat = services.chat(target.chat_id, _language(backend, drawer))
     seen = await classify_for_chat(services, backend.bot, chat, data)
     if isinstance(seen, Refused):
         return Sent(SendRefusal.CLASSIFIER, error=seen)
@@ -111,7 +112,8 @@ async def send_drawing(backend: Backend, drawer: Drawer, data: bytes) -> Sent:
     return Sent(message_id=message.message_id)
 
 
-def _game_language(backend: Backend, chat_id: int) -> str | None:
-    """The language of the chat's game's starter, for a chat that chose none (as the game speaks)."""
-    game = backend.games.get(chat_id)
-    return game.language if game is not None else None
+def _language(backend: Backend, drawer: Drawer) -> str | None:
+    """The language to classify and answer in when the chat chose none (``/language``): a game's
+    link speaks the game's language (its starter's, as for photos in the game); else the drawer's."""
+    game = backend.games.get(drawer.chat_id) if drawer.target.in_game else None
+    return game.language if game is not None else drawer.language_code

@@ -108,7 +108,7 @@ async def guess(request: web.Request) -> web.Response:
     drawer = await _drawer(request, canvas)
     _pace(canvas.guesses, drawer, canvas.clock())
     data = await _image(request)
-    seen = await guess_drawing(canvas.backend, drawer.chat_id, data)
+    seen = await guess_drawing(canvas.backend, drawer, data)
     if isinstance(seen, NotSeen):
         raise _refusal(seen, drawer)
     guesses = seen.guesses
@@ -156,13 +156,13 @@ async def _drawer(request: web.Request, canvas: Canvas) -> Drawer:
         logger.info("canvas: init data refused from %s: %s", request.remote, exc)
         raise Refused(401, "Open the canvas from Telegram again.") from None
     if init.start_param is None:
-        return Drawer(init.user_id, init.first_name, CanvasTarget(init.user_id))
+        return Drawer(init.user_id, init.first_name, CanvasTarget(init.user_id), init.language_code)
     try:
         target = read_token(canvas.token_key, init.start_param)
     except TokenError as exc:
         logger.info("canvas: start_param from user %s refused: %s", init.user_id, exc)
         raise Refused(403, "This canvas link is not one of mine.") from None
-    drawer = Drawer(init.user_id, init.first_name, target)
+    drawer = Drawer(init.user_id, init.first_name, target, init.language_code)
     await _check_member(canvas, drawer)
     return drawer
 
