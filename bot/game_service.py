@@ -20,6 +20,16 @@ accepted; a round that follows an early win starts when its schedule fits.
 "Keep trying" verdicts wait in the outbox, one per player (the latest
 picture), and go out coalesced as the budget allows; the round's next control
 message takes whatever is still waiting.
+
+Outages: a control message Telegram did not take (network down, 5xx, flood
+wait) is kept in the chat's backlog and sent again with growing pauses
+(``RETRY_FIRST_S`` doubling up to ``RETRY_MAX_S``) until it is delivered or
+obsolete; the next control message takes the backlog along, so a result is
+folded into the next message rather than lost. A round whose announcement is
+in the backlog keeps its clock held: it starts when Telegram accepts the
+announcement, so no round runs unseen. Warnings ("10 s left") are not kept: by
+the time they could go out they would be wrong. An announcement whose round
+is over (the game was stopped meanwhile) is dropped.
 """
 
 import logging
@@ -30,7 +40,7 @@ from enum import Enum
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackContext, ExtBot, JobQueue
 
 from classifier.types import Guess
@@ -45,6 +55,7 @@ from .game import (
     Player,
     RoundStarted,
     RoundWon,
+    TimeWarning,
     admit_picture,
     advance,
     confirm_round_start,
@@ -64,6 +75,17 @@ from .services import ChatView, Services
 logger = logging.getLogger(__name__)
 
 CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, and the game over after it
+RETRY_FIRST_S = 1.0  # a control message Telegram did not take is sent again after this, then twice as long…
+RETRY_MAX_S = 15.0  # …up to this
+
+
+@dataclass(frozen=True)
+class _Control:
+    """One control text; ``announces`` is the number of the round it announces (its clock waits for it)."""
+
+    text: str
+    announces: int | None = None
+    warning: bool = False
 
 
 class Judgement(Enum):
@@ -91,6 +113,8 @@ class GameService:
         self.bot = bot
         self.job_queue = job_queue
         self.games: dict[int, Game] = {}  # chat id -> the game being played there
+        self.backlog: dict[int, list[_Control]] = {}  # chat id -> control texts Telegram did not take yet
+        self._retries: dict[int, int] = {}  # chat id -> failed attempts in a row
 
     # -- asking ---------------------------------------------------------------------------------
 
@@ -211,6 +235,8 @@ class GameService:
         """After /forget erased the chat's rows: drop its running game and timer, saying nothing."""
         game = self.games.pop(chat_id, None)
         self._drop_timer(chat_id)
+        self.backlog.pop(chat_id, None)
+        self._retries.pop(chat_id, None)
         if game is not None:
             logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
 
@@ -218,6 +244,10 @@ class GameService:
         """After a group became a supergroup (its rows already moved): its running game and timer follow."""
         game = self.games.pop(old_id, None)
         self._drop_timer(old_id)
+        if old_id in self.backlog:
+            self.backlog.setdefault(new_id, []).extend(self.backlog.pop(old_id))
+            self._retries.pop(old_id, None)
+            self._schedule_retry(new_id)
         if game is None:
             return
         game.chat_id = new_id
@@ -311,45 +341,101 @@ class GameService:
             elif picture is not None and isinstance(event, RoundWon):
                 win = text
             else:
-                to_chat.append(text)
+                announces = event.number if isinstance(event, RoundStarted) else None
+                to_chat.append(_Control(text, announces, warning=isinstance(event, TimeWarning)))
         if win is None and not to_chat:
             return
         waiting = [item.line for item in outbox.take(game.chat_id, game.id)]
         if win is not None and waiting:
             win, waiting = "\n\n".join([win, "\n".join(waiting)]), []
         elif waiting:
-            to_chat.insert(0, "\n".join(waiting))
-        try:
-            if win is not None and picture is not None:
-                await self.bot.send_message(
-                    game.chat_id,
-                    win,
-                    rate_limit_args=CONTROL,
-                    reply_parameters=ReplyParameters(picture.message_id, allow_sending_without_reply=True),
-                )
-            if to_chat:
-                started = next((e for e in events if isinstance(e, RoundStarted)), None)
-                await self.bot.send_message(
-                    game.chat_id,
-                    "\n\n".join(to_chat),
-                    rate_limit_args=CONTROL,
-                    reply_markup=self._draw_button(game, started, t),
-                )
-                playing = self.games.get(game.chat_id) is game
-                if started is not None and playing and confirm_round_start(game, started.number, time.time()):
-                    self._commit(game, [])
-        except Forbidden as exc:  # the bot was removed from the group: nobody to play with
-            logger.warning("chat %s: can't post (%s); closing game %s", game.chat_id, exc, game.id)
-            if game.playing:
-                self._commit(game, stop_game(game, time.time(), reason="abandoned"))
+            to_chat.insert(0, _Control("\n".join(waiting)))
+        if win is not None and picture is not None:
+            reply = ReplyParameters(picture.message_id, allow_sending_without_reply=True)
+            if not await self._send(game.chat_id, game, [_Control(win)], t, reply_parameters=reply):
+                self.backlog.setdefault(game.chat_id, []).extend(c for c in to_chat if not c.warning)
+                return
+        if to_chat:
+            await self._send(game.chat_id, game, to_chat, t)
 
-    def _draw_button(self, game: Game, started: RoundStarted | None, t: Translator) -> InlineKeyboardMarkup | None:
+    async def _send(
+        self, chat_id: int, game: Game | None, controls: list[_Control], t: Translator, **options: Any
+    ) -> bool:
+        """Send the chat's backlog and ``controls`` as one control message; True when Telegram took it.
+
+        Not taken: kept in the backlog (warnings aside) and retried; a round announced in
+        it keeps its clock held. Forbidden (the bot left the group) closes the game.
+        """
+        controls = self._current(chat_id, [*self.backlog.pop(chat_id, []), *controls])
+        if not controls:
+            return True
+        announced = next((c.announces for c in controls if c.announces is not None), None)
+        markup = self._draw_button(game, announced, t) if game is not None else None
+        try:
+            await self.bot.send_message(
+                chat_id,
+                "\n\n".join(c.text for c in controls),
+                rate_limit_args=CONTROL,
+                reply_markup=markup,
+                **options,
+            )
+        except Forbidden as exc:  # the bot was removed from the group: nobody to play with
+            logger.warning("chat %s: can't post (%s); closing its game", chat_id, exc)
+            self.backlog.pop(chat_id, None)
+            if game is not None and game.playing:
+                self._commit(game, stop_game(game, time.time(), reason="abandoned"))
+            return False
+        except BadRequest as exc:  # sending it again would fail the same way
+            logger.warning("chat %s: Telegram refused a game message: %s", chat_id, exc.message)
+            return False
+        except TelegramError as exc:  # network, server error, flood wait: try again soon
+            kept = [c for c in controls if not c.warning]
+            delay = self._retry_delay(chat_id)
+            logger.warning("chat %s: game message not delivered (%s); again in %.0f s", chat_id, exc, delay)
+            if kept:
+                self.backlog[chat_id] = kept
+                self._schedule_retry(chat_id, delay)
+            if announced is not None and game is not None and self.games.get(chat_id) is game:  # held clock
+                confirm_round_start(game, announced, time.time() + delay)
+                self._commit(game, [])
+            return False
+        self._retries.pop(chat_id, None)
+        playing = game is not None and self.games.get(chat_id) is game
+        if announced is not None and game is not None and playing and confirm_round_start(game, announced, time.time()):
+            self._commit(game, [])
+        return True
+
+    def _current(self, chat_id: int, controls: list[_Control]) -> list[_Control]:
+        """``controls`` without announcements of rounds that are not open any more (the game was stopped)."""
+        game = self.games.get(chat_id)
+        number = game.current.number if game is not None and game.current is not None else None
+        return [c for c in controls if c.announces is None or c.announces == number]
+
+    def _retry_delay(self, chat_id: int) -> float:
+        attempts = self._retries.get(chat_id, 0)
+        self._retries[chat_id] = attempts + 1
+        return min(RETRY_MAX_S, RETRY_FIRST_S * 2**attempts)
+
+    def _schedule_retry(self, chat_id: int, delay: float = RETRY_FIRST_S) -> None:
+        name = f"game-retry:{chat_id}"
+        for job in self.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        self.job_queue.run_once(self._retry, when=delay, name=name, chat_id=chat_id)
+
+    async def _retry(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        """Send a chat's backlog again (with the game, or alone once the game is over)."""
+        job = context.job
+        if job is None or job.chat_id is None or not self.backlog.get(job.chat_id):
+            return
+        await self._send(job.chat_id, self.games.get(job.chat_id), [], self.translator(job.chat_id))
+
+    def _draw_button(self, game: Game, announced: int | None, t: Translator) -> InlineKeyboardMarkup | None:
         """A "🎨 Draw here" link to the canvas for a round just announced, when the canvas serves groups."""
         webapp = self.services.webapp
         link = webapp.group_link if webapp is not None else None
-        if started is None or link is None or game.id is None:
+        if announced is None or link is None or game.id is None:
             return None
-        url = link(game.chat_id, game.id, started.number)
+        url = link(game.chat_id, game.id, announced)
         return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=url)]])
 
 

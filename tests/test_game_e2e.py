@@ -9,11 +9,13 @@ which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 import asyncio
 import dataclasses
 import re
+import time
 
 from bot_harness import running_bot, settings_for
 
 from bot.app import build_application
 from bot.game import GameRules
+from bot.game_service import RETRY_MAX_S
 from bot.services import ClassifierEngine
 from classifier.prompts import DEFAULT_LABELS
 from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
@@ -336,3 +338,29 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
         sent_to_group = [c for c in fake.all_calls if c.params.get("chat_id") == group["id"] and c.status == 200]
         counted = [c for c in sent_to_group if c.method in ("sendMessage", "sendPhoto")]
         assert len(services_of(app).budgets.for_chat(group["id"]).sent) == len(counted), "photos count in the budget"
+
+
+async def test_game_messages_lost_in_an_outage_are_delivered_and_the_next_round_waits_for_them(fake, db_path):
+    """Telegram refuses every message for a stretch mid-game: round 1's result and round 2's announcement
+    are retried until delivered (folded into one message), and round 2's clock starts only then."""
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    async with game_bot(fake, db_path, ScriptedEngine(), warning_s=0.5):
+        fake.send_text(group, ada, "/game 2 2")
+        first = await fake.wait_for_call("sendMessage", in_chat(group, "Round 1/2"))
+        fake.fail_next("sendMessage", "drop", count=None)  # the outage: from round 1's middle past its end
+        await asyncio.sleep(4.0)
+        failed = [c for c in fake.all_calls if c.method == "sendMessage" and c.status == "drop"]
+        assert failed, "the bot tried to speak during the outage"
+        fake.clear_faults()
+        back = time.time()
+        delivered = await fake.wait_for_call("sendMessage", in_chat(group, "Round 2/2"), timeout=20)
+        while delivered.status != 200:  # attempts made during the outage come first
+            delivered = await fake.wait_for_call("sendMessage", in_chat(group, "Round 2/2"), timeout=20)
+        assert delivered.at - back < RETRY_MAX_S + 1
+        assert "Time's up" in delivered.params["text"] or "Nobody" in delivered.params["text"], "round 1's result"
+        assert delivered.params["text"].index("Round 2/2") > 0, "the result comes first, the announcement after"
+        end = await fake.wait_for_call("sendMessage", in_chat(group, "Game over"), timeout=10)
+        assert end.at - delivered.at >= 2.0, "round 2 ran its full time after its announcement was seen"
+        fake.ignore("sendMessage", in_chat(group, "⏳"))  # warnings are never retried: whether one came depends on timing
+        assert first.at < back
