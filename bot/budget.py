@@ -167,6 +167,9 @@ class ChatBudget:
                 del times[:cut]
 
 
+STALE_AFTER_S = 20.0  # see Budgets.stale_after_s: a command's answer 20 s late reads as out of context
+
+
 @dataclass
 class Budgets:
     """Every group's budget, made on first use; private chats have none."""
@@ -174,6 +177,7 @@ class Budgets:
     limit: int = GROUP_LIMIT
     window_s: float = WINDOW_S
     chats: dict[int, ChatBudget] = field(default_factory=dict)
+    stale_after_s: float = STALE_AFTER_S  # a reply that would wait longer for room is dropped (its moment passed)
 
     def __post_init__(self) -> None:
         if self.limit < 1 or not math.isfinite(self.window_s) or self.window_s <= 0:

@@ -26,7 +26,7 @@ from .context import BotContext, is_chat_admin, job_queue_of, translator_of
 from .feedback import FORGET, claim_press, feedback_keyboard, remember_answer
 from .i18n import ENGLISH, LANGUAGES, Translator, get_translator
 from .labels import LabelsCommand, apply_labels_command, command_args, parse_labels_command
-from .outbox import Pending
+from .outbox import Pending, StaleReply
 from .pictures import MAX_DOWNLOAD_BYTES, NoPicture, PictureRef, find_picture, is_addressed_to_bot
 from .prompts import callback_data
 from .services import ChatView
@@ -404,6 +404,9 @@ async def on_error(update: object, context: BotContext) -> None:
     if update is None and context.job is None and isinstance(context.error, NetworkError):
         # Polling lost Telegram for a moment; PTB's updater retries with growing pauses.
         logger.warning("Telegram unreachable, retrying: %s", context.error)
+        return
+    if isinstance(context.error, StaleReply):  # held too long for the group's budget: its moment passed
+        logger.info("a reply was dropped: %s", context.error)
         return
     logger.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:

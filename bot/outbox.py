@@ -24,6 +24,7 @@ along for free (``take``). The bot's one ``Outbox`` and ``Budgets`` live in
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ class BudgetLimiter(BaseRateLimiter[str]):
         if budget is None:
             return await self._send(callback, args, kwargs, endpoint, data)
         if rate_limit_args != CONTROL:
-            await wait_for_room(budget, self.clock)
+            await wait_for_room(budget, self.clock, self.budgets.stale_after_s)
         control = rate_limit_args == CONTROL
         claimed = self.clock()
         budget.record(claimed, control)  # claimed before sending, so concurrent senders see it
@@ -101,14 +102,30 @@ def is_counted(endpoint: str) -> bool:
     return endpoint.startswith(_COUNTED_PREFIX) or endpoint in _COUNTED
 
 
-async def wait_for_room(budget: ChatBudget, clock: Callable[[], float] = time.time) -> None:
-    """Sleep until a message that isn't a control fits in ``budget``."""
+class StaleReply(TelegramError):
+    """A message held back for the group's budget longer than its moment lasts: dropped, not sent.
+
+    Replies to commands are answers to a moment ("No game is running here." means
+    now); one that would wait longer than ``Budgets.stale_after_s`` would arrive
+    out of context, so it is dropped and logged instead (the error handler says
+    nothing in the chat). Control messages are never held, so never stale.
+    """
+
+
+async def wait_for_room(
+    budget: ChatBudget, clock: Callable[[], float] = time.time, stale_after_s: float = math.inf
+) -> None:
+    """Sleep until a message that isn't a control fits in ``budget``; ``StaleReply`` when that is
+    more than ``stale_after_s`` away from the call."""
+    deadline = clock() + stale_after_s
     while True:
         now = clock()
-        wait = budget.next_free(now) - now
-        if wait <= 0:
+        at = budget.next_free(now)
+        if at <= now:
             return
-        await asyncio.sleep(wait)
+        if at > deadline:
+            raise StaleReply(f"it would wait {at - now:.1f} s more for room in the group's budget")
+        await asyncio.sleep(at - now)
 
 
 @dataclass

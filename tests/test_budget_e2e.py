@@ -6,6 +6,7 @@ Real PTB stack, JobQueue and SQLite; a scripted engine decides what each picture
 
 import asyncio
 import dataclasses
+import logging
 import re
 import time
 
@@ -255,3 +256,23 @@ async def test_replies_to_commands_wait_for_room_instead_of_flooding(fake, db_pa
     assert not [c for c in fake.all_calls if c.status == 429]
     assert len(calls) == 6 and max_per_window([c.at for c in calls], 1.0) <= 3
     assert calls[-1].at - calls[0].at >= 1.0, "the last three waited for the window"
+
+
+async def test_a_reply_held_past_its_moment_is_dropped_not_sent_late(fake, db_path, caplog):
+    """Six /help in a group that may get 2 messages in 6 s: two answers now; the rest would come seconds
+    late, out of context, so they are dropped (logged, no apology in the chat)."""
+    caplog.set_level(logging.INFO, logger="bot.handlers")
+    ada = fake.add_user("Ada")
+    group = fake.add_group("Zoo", [(ada, "member")])
+
+    def build(settings, _classifier):
+        return build_application(settings, engine=ScriptedEngine(), budgets=Budgets(2, 6.0, stale_after_s=1.0))
+
+    async with running_bot(fake, settings_for(fake, db_path), None, build=build):
+        for _ in range(6):
+            fake.send_text(group, ada, "/help")
+        for _ in range(2):
+            await fake.wait_for("sendMessage", lambda p: "Commands:" in p["text"], timeout=10)
+        await fake.expect_no_call("sendMessage", within=2.5)
+    assert len(group_texts(fake, group)) == 2
+    assert caplog.text.count("a reply was dropped") == 4

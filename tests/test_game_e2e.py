@@ -362,5 +362,7 @@ async def test_game_messages_lost_in_an_outage_are_delivered_and_the_next_round_
         assert delivered.params["text"].index("Round 2/2") > 0, "the result comes first, the announcement after"
         end = await fake.wait_for_call("sendMessage", in_chat(group, "Game over"), timeout=10)
         assert end.at - delivered.at >= 2.0, "round 2 ran its full time after its announcement was seen"
-        fake.ignore("sendMessage", in_chat(group, "⏳"))  # warnings are never retried: whether one came depends on timing
+        fake.ignore(
+            "sendMessage", in_chat(group, "⏳")
+        )  # warnings are never retried: whether one came depends on timing
         assert first.at < back
