@@ -1,4 +1,4 @@
-"""``toonzoo bench``: how close the serving engine runs to the model's own limit.
+"""``python -m toonzoo_tools.bench``: how close the serving engine runs to the model's own limit.
 
 One run measures, on one model and device:
 
@@ -24,7 +24,7 @@ It prints a table and, with ``--json PATH``, writes every number. Offline, when
 the requested weights are unavailable, it falls back to random weights (same
 compute cost) and says so. ``--device cuda`` runs the GPU variant: fp16, larger
 batches, more callers, several decode processes, JPEGs decoded on the GPU. Like every tool here it lives
-beside the serving packages; ``classifier.cli`` imports it only to run it.
+beside the serving packages, which never import it.
 """
 
 import argparse
@@ -45,9 +45,10 @@ from pathlib import Path
 
 import torch
 
+from classifier.cli import configure_logging, run_command
 from classifier.database import open_database
 from classifier.decode_pool import DecodePool, PixelPlan
-from classifier.defaults import DECODE_WORKERS
+from classifier.defaults import DECODE_WORKERS, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
 from classifier.few_shot import Examples, rank_with_examples
@@ -836,8 +837,7 @@ def run_bf16_subprocess(args, parent: dict) -> dict:
         command = [
             sys.executable,
             "-m",
-            "classifier",
-            "bench",
+            "toonzoo_tools.bench",
             "--bf16-part",
             "--json",
             str(out),
@@ -859,7 +859,9 @@ def run_bf16_subprocess(args, parent: dict) -> dict:
         if args.quick:
             command.append("--quick")
         logger.info("bf16 part: %s", " ".join(command))
-        completed = subprocess.run(command, capture_output=True, text=True)
+        # The child imports this package from where the parent found it, whatever its working directory.
+        path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
+        completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
         if completed.returncode != 0 or not out.exists():
             tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
             return {"error": f"bf16 part exited {completed.returncode}: {' | '.join(tail)}"}
@@ -1029,8 +1031,46 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The bench's options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m toonzoo_tools.bench",
+        description="measure raw model vs engine throughput, latency, label cache, memory",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: progress; -vv: also the libraries'")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
+    parser.add_argument(
+        "--pretrained",
+        default=DEFAULT_PRETRAINED,
+        help="weights; offline without them the run falls back to 'random' (default %(default)s)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
+    parser.add_argument(
+        "--precision", default="auto", choices=PRECISIONS, help="main run's precision: auto = fp16 on CUDA, fp32 on CPU"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write every number as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
+    parser.add_argument("--skip-bf16", action="store_true", help="skip the bf16 run")
+    parser.add_argument(
+        "--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)"
+    )
+    parser.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
+    parser.add_argument(
+        "--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)"
+    )
+    parser.add_argument(
+        "--decode-workers",
+        type=int,
+        metavar="N",
+        help="engine's decode processes, 0 = one thread (default 0; CUDA cores-2)",
+    )
+    parser.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run_bench_command)
+    return parser
+
+
 def run_bench_command(args: argparse.Namespace) -> int:
-    """``toonzoo bench``: run, print the table, write JSON."""
+    """Run, print the table, write JSON."""
     if args.bf16_part:
         result = asyncio.run(run_bf16_part(args))
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -1043,3 +1083,14 @@ def run_bench_command(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(result, indent=2))
         print(f"wrote {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    logging.getLogger("toonzoo_tools").setLevel(logging.getLogger("classifier").level)
+    return run_command(args)  # a bad setting (a device that is not there, ...): one line, exit status 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
