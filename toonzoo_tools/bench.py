@@ -188,7 +188,7 @@ def percentiles(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
 
     def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
     return {"p50": pick(0.50), "p95": pick(0.95), "n": len(ordered)}
 
@@ -254,7 +254,7 @@ def worker_counts(cpus: int) -> list[int]:
     counts = [1]
     while counts[-1] * 2 <= cpus:
         counts.append(counts[-1] * 2)
-    return counts if counts[-1] == cpus or cpus < 1 else counts + [cpus]
+    return counts if counts[-1] == cpus or cpus < 1 else [*counts, cpus]
 
 
 def _decode_rate(pool: DecodePool, pictures: list[bytes], count: int) -> float:
@@ -397,7 +397,7 @@ async def closed_loop(
             start = time.perf_counter()
             try:
                 await engine.classify(pictures[(index + done) % len(pictures)], labels)
-            except Exception as exc:  # counted and reported, never hidden
+            except Exception as exc:  # noqa: BLE001 - counted and reported, never hidden
                 errors.append(type(exc).__name__)
             else:
                 if start - began >= warmup:
