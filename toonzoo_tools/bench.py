@@ -889,7 +889,7 @@ def format_report(result: dict) -> str:
     if result["model_name"].startswith("local-dir:"):
         weights = "weights from the folder"
     lines = [
-        f"toonzoo bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
+        f"bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
         f"torch {result['torch']}" + (" [quick]" if result["quick"] else "")
     ]
     if result.get("note"):
