@@ -24,7 +24,6 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY classifier ./classifier
 COPY bot ./bot
-COPY toonzoo_tools ./toonzoo_tools
 RUN pip install --no-compile . \
     && useradd --create-home --uid 10001 --user-group toonzoo \
     && mkdir -p /data /cache \

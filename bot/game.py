@@ -385,7 +385,7 @@ def planned_controls(game: Game, rules: GameRules = GameRules()) -> list[float]:
     if round_ is None:
         return [] if game.next_round_at is None else _schedule(game, rules, game.next_round_at, left)
     times = [round_.ends_at - rules.warning_s] if _wants_warning(game, round_, rules) else []
-    return times + [round_.ends_at] + _schedule(game, rules, round_.ends_at + rules.pause_s, left)
+    return [*times, round_.ends_at, *_schedule(game, rules, round_.ends_at + rules.pause_s, left)]
 
 
 def confirm_round_start(game: Game, number: int, at: float) -> bool:

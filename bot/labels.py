@@ -209,7 +209,7 @@ def clean_text(text: str) -> str:
     so do other control and invisible format characters, except the zero-width
     joiner and non-joiner inside the text: they build emoji (🐈‍⬛) and spell
     words (Persian گربه‌ها). At the ends, where they join nothing, they go too.
-    """
+    """  # noqa: RUF002 - a Persian word, written in its own script on purpose
     kept = []
     for char in text:
         if char.isspace():

@@ -81,9 +81,12 @@ def is_addressed_to_bot(message: Message, bot_id: int, bot_username: str | None)
     for entity in message.caption_entities or ():
         if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
             return True
-        if entity.type == MessageEntity.MENTION and bot_username:
-            if entity_text(caption, entity).lower() == f"@{bot_username.lower()}":
-                return True
+        if (
+            entity.type == MessageEntity.MENTION
+            and bot_username
+            and entity_text(caption, entity).lower() == f"@{bot_username.lower()}"
+        ):
+            return True
     return False
 
 

@@ -445,9 +445,12 @@ class Store:
         current = game.current
         for sub in self.db.query("SELECT * FROM submissions WHERE game_id = ? ORDER BY id", [game.id]):
             game.players.setdefault(sub["user_id"], Player(sub["user_id"], sub["name"])).name = sub["name"]
-            if current is not None and sub["round"] == current.number:
-                if current.best is None or sub["target_score"] > current.best.score:
-                    current.best = Best(sub["user_id"], sub["name"], sub["target_score"], sub["at"])
+            if (
+                current is not None
+                and sub["round"] == current.number
+                and (current.best is None or sub["target_score"] > current.best.score)
+            ):
+                current.best = Best(sub["user_id"], sub["name"], sub["target_score"], sub["at"])
         return game
 
 

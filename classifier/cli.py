@@ -121,34 +121,6 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     add_model_arguments(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    bench = add_command("bench", help="measure raw model vs engine throughput, latency, label cache, memory")
-    bench.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
-    bench.add_argument(
-        "--pretrained",
-        default=DEFAULT_PRETRAINED,
-        help="weights; offline without them the run falls back to 'random' (default %(default)s)",
-    )
-    bench.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
-    bench.add_argument(
-        "--precision", default="auto", choices=PRECISIONS, help="main run's precision: auto = fp16 on CUDA, fp32 on CPU"
-    )
-    bench.add_argument("--json", metavar="PATH", help="also write every number as JSON")
-    bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
-    bench.add_argument("--skip-bf16", action="store_true", help="skip the bf16 run")
-    bench.add_argument("--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)")
-    bench.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
-    bench.add_argument(
-        "--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)"
-    )
-    bench.add_argument(
-        "--decode-workers",
-        type=int,
-        metavar="N",
-        help="engine's decode processes, 0 = one thread (default 0; CUDA cores-2)",
-    )
-    bench.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
-    bench.set_defaults(handler=cmd_bench)
-
     models = add_command("models", help="list the model presets, their published figures and whether they are cached")
     models.add_argument("--json", action="store_true", help="print JSON")
     models.set_defaults(handler=cmd_models)
@@ -487,12 +459,6 @@ def format_shots_evaluation(report: dict) -> str:
         for label, paths in report["taught_images"].items()
     ]
     return "\n".join(lines)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from toonzoo_tools.bench import run_bench_command  # a tool beside the package, loaded only when asked for
-
-    return run_bench_command(args)
 
 
 def preset_rows(cached: Callable[[Preset], bool]) -> list[dict]:

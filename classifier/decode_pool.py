@@ -17,6 +17,7 @@ themselves within a second when this process dies without closing the pool,
 so none is left behind.
 """
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -173,10 +174,8 @@ class DecodePool:
             # a picture that kills its worker twice fails, the others go through.
             self._forget(executor)
             if retries:
-                try:
+                with contextlib.suppress(RuntimeError):  # closed meanwhile: the engine answers its caller
                     self._submit(data, done, retries - 1)
-                except RuntimeError:
-                    pass  # closed meanwhile: the engine answers its caller
                 return
             done(None, InferenceFailed("a decoding worker stopped (killed or out of memory)"))
         except Exception as exc:  # noqa: BLE001 - the conversion's own error, for the caller to judge

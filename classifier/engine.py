@@ -29,6 +29,7 @@ float rounding of the batched matrix products.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -96,19 +97,19 @@ class _Request:
     """One caller's picture on its way through decode pool, queue and worker."""
 
     __slots__ = (
-        "image",
-        "labels",
-        "key",
-        "weights",
-        "top_k",
+        "abandoned",
+        "embed",
+        "examples",
         "future",
+        "header",
+        "image",
+        "key",
+        "labels",
         "pixels",
         "queued_at",
         "released",
-        "abandoned",
-        "header",
-        "examples",
-        "embed",
+        "top_k",
+        "weights",
     )
 
     def __init__(
@@ -506,10 +507,8 @@ class Engine:
         self._count(device_decoded=len(results) - failed, device_decode_fallbacks=failed)
         for request, image, pixels in zip(requests, images, results):
             if pixels is None:
-                try:
+                with contextlib.suppress(RuntimeError):  # the pool is closed: close() answers the caller
                     decoder.submit(image, functools.partial(self._decoded, request))
-                except RuntimeError:  # the pool is closed: close() answers the caller
-                    pass
             else:
                 self._decoded(request, pixels, None)
 
@@ -631,10 +630,8 @@ class Engine:
     def _deliver(self, request: _Request, result, error: BaseException | None) -> None:
         """From a thread: settle the caller's future on its event loop."""
         assert self._loop is not None  # requests exist only once the engine started
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
             self._loop.call_soon_threadsafe(self._settle, request, result, error)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            pass
 
     def _settle(self, request: _Request, result, error: BaseException | None) -> None:
         if request.future.done():

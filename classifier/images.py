@@ -83,7 +83,7 @@ def decode_image(
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:
     try:
         return ImageOps.exif_transpose(image)
-    except Exception as exc:  # a broken EXIF block must not lose the picture
+    except Exception as exc:  # noqa: BLE001 - a broken EXIF block, whatever Pillow raises, must not lose the picture
         logger.info("ignoring unreadable EXIF orientation: %s", exc)
         return image
 
@@ -92,16 +92,13 @@ def to_rgb_on_white(image: Image.Image) -> Image.Image:
     """Convert any mode to RGB; transparent pixels become white paper."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         image = _high_depth_to_l(image)
+    keyed = image.mode in ("L", "RGB") and "transparency" in image.info  # one colour marked transparent
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    elif image.mode in ("LA", "La", "PA", "RGBa"):
-        image = image.convert("RGBA")
-    elif image.mode == "L" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    elif image.mode == "RGB" and "transparency" in image.info:
+    elif image.mode in ("LA", "La", "PA", "RGBa") or keyed:
         image = image.convert("RGBA")
     if image.mode == "RGBA":
-        paper = Image.new("RGBA", image.size, WHITE + (255,))
+        paper = Image.new("RGBA", image.size, (*WHITE, 255))
         paper.alpha_composite(image)
         return paper.convert("RGB")
     if image.mode != "RGB":

@@ -308,7 +308,7 @@ def _weights_file_for_tag(model: str, tag: str, tag_cfg: dict, cache_dir: str | 
     if cached:
         logger.info("using cached weights %s", cached)
         return cached
-    source = tag_cfg.get("hf_hub") and _hf_endpoint() or tag_cfg.get("url", "")
+    source = (tag_cfg.get("hf_hub") and _hf_endpoint()) or tag_cfg.get("url", "")
     _require_network(f"the weights {model}/{tag}", source, where=_weights_source(tag_cfg))
     logger.info("downloading weights for %s/%s (first run only)", model, tag)
     try:

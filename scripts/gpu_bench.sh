@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# GPU variant of `toonzoo bench`: fp16 on CUDA, raw batches 1..256, 256 concurrent callers,
+# GPU variant of `python -m toonzoo_tools.bench`: fp16 on CUDA, raw batches 1..256, 256 concurrent callers,
 # engine max_batch 128, one decode process per spare core, JPEGs decoded on the GPU (nvJPEG),
 # decoding by 1, 2, 4, ... processes and on the GPU, plus the bf16 run; then the GPU decoding
 # tests (nvJPEG vs the CPU path) and a summary against the goals. About 4 minutes.
 #
-#   scripts/gpu_bench.sh [extra toonzoo bench options]      # writes $OUT/bench-gpu.json and prints tables
+#   scripts/gpu_bench.sh [extra bench options]      # writes $OUT/bench-gpu.json and prints tables
 #
 # Environment: OUT (folder for the JSON, default .), PYTHON (default python3),
 # WHEELS (folder of wheels for an offline machine, default .whl; see below).
@@ -43,8 +43,8 @@ print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}", flush=Tru
 EOF
 
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" PYTHONUNBUFFERED=1
-# Not `toonzoo` itself: the bench needs only the classifier and toonzoo_tools packages, not the bot's dependencies.
-"$python" -m classifier bench --device cuda --json "$out/bench-gpu.json" "$@"
+# The tools are not installed with the package: `-m` finds toonzoo_tools in this checkout.
+"$python" -m toonzoo_tools.bench --device cuda --json "$out/bench-gpu.json" "$@"
 
 # nvJPEG against the CPU path (cosine of embeddings >= 0.99, same fallbacks); needs pytest.
 if "$python" -m pytest --version >/dev/null 2>&1; then

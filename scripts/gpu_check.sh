@@ -8,8 +8,9 @@ out="${OUT:-.}"
 if ! python3 -c "import open_clip, telegram, sqlite_utils" 2>/dev/null; then
     site="$(mktemp -d)"
     python3 -m pip install -q --no-index --no-deps --no-compile --target "$site" .whl/*.whl
-    export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}"
+    export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # toonzoo_tools is not installed: it runs from this checkout
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 python3 - "$out/precision-gpu.json" <<'PY'
 import json, sys, time, torch, torch.nn.functional as F

@@ -47,10 +47,12 @@ async def call(application, path: str, body: bytes, init_data: str | None, conte
     headers = {"Content-Type": content_type}
     if init_data is not None:
         headers["Authorization"] = f"tma {init_data}"
-    async with aiohttp.ClientSession() as session:
-        async with session.post(base_url(application) + path, data=body, headers=headers) as response:
-            try:
-                payload = await response.json()
-            except (aiohttp.ContentTypeError, ValueError):
-                payload = None
-            return response.status, payload, response.headers
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(base_url(application) + path, data=body, headers=headers) as response,
+    ):
+        try:
+            payload = await response.json()
+        except (aiohttp.ContentTypeError, ValueError):
+            payload = None
+        return response.status, payload, response.headers

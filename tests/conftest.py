@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import pytest  # noqa: E402
+import pytest
 
 pytest_plugins = ["pytester"]  # tests/test_fake_bot_api.py runs the fake fixture in a test session of its own
 

@@ -124,7 +124,7 @@ def test_budgets_exist_for_groups_only():
     group = budgets.get(-100123)
     assert group is budgets.get("-100123") is budgets.for_chat(-100123)
     assert group.window_s == 6.0 and group.margin_s == pytest.approx(0.05)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive limit"):
         Budgets(limit=0)
 
 

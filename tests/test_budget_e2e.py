@@ -220,7 +220,7 @@ async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, d
                 )
             ]
 
-        while not all(answers(*p) for p in photos) and time.time() - start < 40:
+        while not all(answers(*p) for p in photos) and time.time() - start < 40:  # noqa: ASYNC110 - polls the call log
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # nothing answered twice later on
     calls = group_texts(fake, group)

@@ -94,10 +94,12 @@ async def test_wrong_and_malformed_tokens_are_refused(fake):
 
 
 async def test_unknown_method_is_404(fake):
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{fake.base_url}/bot{fake.token}/sendTelepathy") as response:
-            assert response.status == 404
-            body = await response.json()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{fake.base_url}/bot{fake.token}/sendTelepathy") as response,
+    ):
+        assert response.status == 404
+        body = await response.json()
     assert body["ok"] is False and body["error_code"] == 404
     assert body["description"].startswith("Not Found")
     assert fake.all_calls[-1].method == "sendTelepathy" and fake.all_calls[-1].status == 404
@@ -166,7 +168,7 @@ async def test_allowed_updates_filters_kinds(fake, bot, ada, private):
     assert update.callback_query.data == "a"
     assert update.callback_query.message.message_id == sent.message_id
     assert await bot.answer_callback_query(update.callback_query.id, text="ok")
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(update.callback_query.id)
 
 
@@ -211,21 +213,21 @@ async def test_edit_and_delete_messages(fake, bot, private):
     sent = await bot.send_message(private["id"], "one", reply_markup=markup)
     edited = await bot.edit_message_text("two", private["id"], sent.message_id, reply_markup=markup)
     assert edited.text == "two" and edited.edit_date is not None
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("two", private["id"], sent.message_id, reply_markup=markup)
     bare = await bot.edit_message_reply_markup(private["id"], sent.message_id)
     assert bare.reply_markup is None
     assert fake.chat_messages(private)[-1]["text"] == "two"
     assert await bot.delete_message(private["id"], sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("three", private["id"], sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(private["id"], sent.message_id)
 
 
 async def test_users_messages_cannot_be_edited(fake, bot, ada, private):
     message = fake.send_text(private, ada, "mine")
-    with pytest.raises(BadRequest, match="(?i)can't be edited"):
+    with pytest.raises(BadRequest, match=r"(?i)can't be edited"):
         await bot.edit_message_text("yours", private["id"], message["message_id"])
 
 
@@ -248,10 +250,10 @@ async def test_photo_sizes_get_file_and_download(fake, bot, ada, private):
 
 
 async def test_get_file_refuses_unknown_and_too_big_files(fake, bot):
-    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
         await bot.get_file("nope")
     big = fake.add_file(b"x", file_size=21 * 1024 * 1024)
-    with pytest.raises(BadRequest, match="(?i)file is too big"):
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
         await bot.get_file(big)
 
 
@@ -282,7 +284,7 @@ async def test_get_chat_member_statuses(fake, bot, ada):
     assert [type(m) for m in members] == [ChatMemberOwner, ChatMemberAdministrator, ChatMemberMember, ChatMemberLeft]
     assert members[1].user.first_name == "Bob"
     assert group["type"] == "supergroup" and str(group["id"]).startswith("-100")
-    with pytest.raises(BadRequest, match="(?i)user not found"):
+    with pytest.raises(BadRequest, match=r"(?i)user not found"):
         await bot.get_chat_member(group["id"], 555)
 
 
@@ -295,7 +297,7 @@ async def test_commands_round_trip(fake, bot):
     assert tuple(await bot.get_my_commands(language_code="es")) == tuple(spanish)
     assert tuple(await bot.get_my_commands()) == tuple(commands)  # each language keeps its own menu
     assert await bot.delete_my_commands(language_code="es")
-    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("Bad-Name", "x")])
     assert await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
@@ -351,13 +353,13 @@ async def test_group_limit_is_a_sliding_window_and_configurable():
 @pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")  # PTB reads it in RetryAfter()
 async def test_injected_errors_surface_as_telegram_errors(fake, bot, private):
     fake.fail_next("sendMessage", 500)
-    with pytest.raises(NetworkError, match="(?i)Internal Server Error"):
+    with pytest.raises(NetworkError, match=r"(?i)Internal Server Error"):
         await bot.send_message(private["id"], "a")
     fake.fail_next("sendmessage", 429, retry_after=3)
     with pytest.raises(RetryAfter, match="Retry in 3 seconds"):
         await bot.send_message(private["id"], "b")
     fake.fail_next("sendMessage", 403)
-    with pytest.raises(Forbidden, match="(?i)blocked"):
+    with pytest.raises(Forbidden, match=r"(?i)blocked"):
         await bot.send_message(private["id"], "c")
     sent = await bot.send_message(private["id"], "d")  # faults are used up
     assert sent.text == "d" and sent.message_id == 1  # failed calls sent nothing
@@ -394,11 +396,11 @@ async def test_wait_for_consumes_and_times_out_helpfully(fake, bot, private):
     await bot.send_message(private["id"], "two")
     assert (await fake.wait_for("sendMessage", lambda p: p["text"] == "two"))["text"] == "two"
     assert (await fake.wait_for("sendMessage"))["text"] == "one"
-    with pytest.raises(AssertionError, match="(?i)no sendMessage call within 0.1s"):
+    with pytest.raises(AssertionError, match=r"(?i)no sendMessage call within 0.1s"):
         await fake.wait_for("sendMessage", timeout=0.1)
     await fake.expect_no_call("sendMessage", within=0.05)
     await bot.send_message(private["id"], "three")
-    with pytest.raises(AssertionError, match="(?i)unexpected sendMessage"):
+    with pytest.raises(AssertionError, match=r"(?i)unexpected sendMessage"):
         await fake.expect_no_call("sendMessage")
 
 
@@ -473,7 +475,7 @@ async def test_press_button_sends_any_data_on_any_message_like_a_modified_client
     sent = await bot.send_message(private["id"], "no buttons here")
     fake.press_button(private, ada, sent.message_id, "forget:yes:1")
     fake.press_button(private, ada, sent.message_id, b"\xff" * 64)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="1 to 64 bytes, not 65"):
         fake.press_button(private, ada, sent.message_id, "x" * 65)
     first, second = await bot.get_updates()
     assert first.callback_query.data == "forget:yes:1" and first.callback_query.message.message_id == sent.message_id
@@ -504,7 +506,7 @@ async def test_edits_albums_and_other_messages_parse_in_ptb(fake, bot, ada, priv
     assert others[4].location and others[5].contact and others[6].poll.options[1].text == "dogs"
     assert updates[11].message.document.mime_type is None
     fake.forget_file(first.photo[-1].file_id)
-    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
         await bot.get_file(first.photo[-1].file_id)
 
 

@@ -41,7 +41,7 @@ def reference_logits(f, w, scale, k, labels_of_keys, n_labels, alpha, beta) -> n
     return scale * f @ w.T + alpha * np.exp(-beta * (1.0 - f @ k.T)) @ one_hot
 
 
-@pytest.mark.parametrize("alpha, beta", [(1.0, 5.5), (3.0, 1.0), (10.0, 12.0)])
+@pytest.mark.parametrize(("alpha", "beta"), [(1.0, 5.5), (3.0, 1.0), (10.0, 12.0)])
 def test_blend_matches_the_numpy_reference(alpha, beta):
     rng = np.random.default_rng(7)
     f, w, k = unit(rng, 5, 16), unit(rng, 4, 16), unit(rng, 9, 16)

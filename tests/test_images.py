@@ -67,7 +67,7 @@ def test_animated_gif_first_frame():
     frames = [Image.new("RGB", (32, 32), colour) for colour in [(255, 0, 0), (0, 0, 255)]]
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     out = decode_image(data)
-    red, green, blue = out.getpixel((16, 16))
+    red, _, blue = out.getpixel((16, 16))
     assert red > 200 and blue < 50
 
 
@@ -105,7 +105,7 @@ def test_rgb_with_transparency_key_colour():
 
 
 @pytest.mark.parametrize(
-    "data, error",
+    ("data", "error"),
     [
         (b"", errors.NotAnImage),
         (b"hello, this is text", errors.NotAnImage),

@@ -17,7 +17,7 @@ def prompts():
 def test_callback_data_is_the_action_only():
     assert callback_data("forget", "yes") == "forget:yes"
     assert parse_callback_data("forget:yes") == ("forget", "yes")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad button kind or action"):
         callback_data("forget", "yes:1")
 
 

@@ -74,7 +74,7 @@ def test_recent_answers_follow_their_chat_and_are_forgotten_with_it():
 
 
 @pytest.mark.parametrize(
-    "page, shown, prev, next_",
+    ("page", "shown", "prev", "next_"),
     [(0, [0, 1, 2], False, True), (1, [3, 4, 5], True, True), (2, [6], True, False), (9, [6], True, False)],
 )
 def test_picker_pages(page, shown, prev, next_):

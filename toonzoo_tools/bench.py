@@ -1,4 +1,4 @@
-"""``toonzoo bench``: how close the serving engine runs to the model's own limit.
+"""``python -m toonzoo_tools.bench``: how close the serving engine runs to the model's own limit.
 
 One run measures, on one model and device:
 
@@ -24,7 +24,7 @@ It prints a table and, with ``--json PATH``, writes every number. Offline, when
 the requested weights are unavailable, it falls back to random weights (same
 compute cost) and says so. ``--device cuda`` runs the GPU variant: fp16, larger
 batches, more callers, several decode processes, JPEGs decoded on the GPU. Like every tool here it lives
-beside the serving packages; ``classifier.cli`` imports it only to run it.
+beside the serving packages, which never import it.
 """
 
 import argparse
@@ -45,9 +45,10 @@ from pathlib import Path
 
 import torch
 
+from classifier.cli import configure_logging, run_command
 from classifier.database import open_database
 from classifier.decode_pool import DecodePool, PixelPlan
-from classifier.defaults import DECODE_WORKERS
+from classifier.defaults import DECODE_WORKERS, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
 from classifier.few_shot import Examples, rank_with_examples
@@ -187,7 +188,7 @@ def percentiles(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
 
     def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
+        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
     return {"p50": pick(0.50), "p95": pick(0.95), "n": len(ordered)}
 
@@ -253,7 +254,7 @@ def worker_counts(cpus: int) -> list[int]:
     counts = [1]
     while counts[-1] * 2 <= cpus:
         counts.append(counts[-1] * 2)
-    return counts if counts[-1] == cpus or cpus < 1 else counts + [cpus]
+    return counts if counts[-1] == cpus or cpus < 1 else [*counts, cpus]
 
 
 def _decode_rate(pool: DecodePool, pictures: list[bytes], count: int) -> float:
@@ -396,7 +397,7 @@ async def closed_loop(
             start = time.perf_counter()
             try:
                 await engine.classify(pictures[(index + done) % len(pictures)], labels)
-            except Exception as exc:  # counted and reported, never hidden
+            except Exception as exc:  # noqa: BLE001 - counted and reported, never hidden
                 errors.append(type(exc).__name__)
             else:
                 if start - began >= warmup:
@@ -836,8 +837,7 @@ def run_bf16_subprocess(args, parent: dict) -> dict:
         command = [
             sys.executable,
             "-m",
-            "classifier",
-            "bench",
+            "toonzoo_tools.bench",
             "--bf16-part",
             "--json",
             str(out),
@@ -859,7 +859,9 @@ def run_bf16_subprocess(args, parent: dict) -> dict:
         if args.quick:
             command.append("--quick")
         logger.info("bf16 part: %s", " ".join(command))
-        completed = subprocess.run(command, capture_output=True, text=True)
+        # The child imports this package from where the parent found it, whatever its working directory.
+        path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
+        completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
         if completed.returncode != 0 or not out.exists():
             tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
             return {"error": f"bf16 part exited {completed.returncode}: {' | '.join(tail)}"}
@@ -887,7 +889,7 @@ def format_report(result: dict) -> str:
     if result["model_name"].startswith("local-dir:"):
         weights = "weights from the folder"
     lines = [
-        f"toonzoo bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
+        f"bench: {result['model']} ({weights}) on {result['device']}, {result['precision']}, "
         f"torch {result['torch']}" + (" [quick]" if result["quick"] else "")
     ]
     if result.get("note"):
@@ -1029,8 +1031,46 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The bench's options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m toonzoo_tools.bench",
+        description="measure raw model vs engine throughput, latency, label cache, memory",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: progress; -vv: also the libraries'")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
+    parser.add_argument(
+        "--pretrained",
+        default=DEFAULT_PRETRAINED,
+        help="weights; offline without them the run falls back to 'random' (default %(default)s)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
+    parser.add_argument(
+        "--precision", default="auto", choices=PRECISIONS, help="main run's precision: auto = fp16 on CUDA, fp32 on CPU"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write every number as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
+    parser.add_argument("--skip-bf16", action="store_true", help="skip the bf16 run")
+    parser.add_argument(
+        "--batch-sizes", metavar="B,B", help="raw batch sizes (default 1,8,16,32; CUDA 1,32,64,128,256)"
+    )
+    parser.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
+    parser.add_argument(
+        "--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)"
+    )
+    parser.add_argument(
+        "--decode-workers",
+        type=int,
+        metavar="N",
+        help="engine's decode processes, 0 = one thread (default 0; CUDA cores-2)",
+    )
+    parser.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run_bench_command)
+    return parser
+
+
 def run_bench_command(args: argparse.Namespace) -> int:
-    """``toonzoo bench``: run, print the table, write JSON."""
+    """Run, print the table, write JSON."""
     if args.bf16_part:
         result = asyncio.run(run_bf16_part(args))
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -1043,3 +1083,14 @@ def run_bench_command(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(result, indent=2))
         print(f"wrote {path}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    logging.getLogger("toonzoo_tools").setLevel(logging.getLogger("classifier").level)
+    return run_command(args)  # a bad setting (a device that is not there, ...): one line, exit status 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Canvas guesses through the HTTP endpoint, for ``toonzoo bench``.
+"""Canvas guesses through the HTTP endpoint, for the bench (``toonzoo_tools.bench``).
 
 The canvas's own aiohttp app (``bot.webapp.routes``) on 127.0.0.1 around one
 engine, as the bot serves it (the PTB application is built but never started:

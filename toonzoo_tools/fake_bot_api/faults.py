@@ -1,5 +1,6 @@
 """Scripted faults (HTTP errors, hangs, dropped connections, broken downloads) and Telegram's flood limit."""
 
+import contextlib
 import math
 import time
 from collections import deque
@@ -80,10 +81,8 @@ class Faults(Core):
             return web.Response(status=500)
         if fault.status == "timeout":
             delay = self.hang_seconds if fault.delay is None else fault.delay
-            try:
+            with contextlib.suppress(TimeoutError):
                 await self._wait_until(lambda: self._closing, delay)
-            except TimeoutError:
-                pass
             return _error_response(ApiError("Gateway Timeout", 504))
         status = int(fault.status)
         if status == 429:
