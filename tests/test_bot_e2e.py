@@ -182,3 +182,21 @@ async def test_guess_as_reply_to_a_picture(fake, db_path, tiny_classifier):
         assert reply["reply_parameters"]["message_id"] == photo["message_id"]
         fake.send_text(group, bob, "/guess")
         assert "Reply to a picture" in (await fake.wait_for("sendMessage"))["text"]
+
+
+async def test_a_photo_reads_its_chat_once(fake, db_path, tiny_classifier):
+    """A photo's way to its guesses reads the chat's row (labels and language) once, not once per step."""
+    from bot.context import services_of
+
+    ada = fake.add_user("Ada", language_code="es")
+    chat = fake.add_private_chat(ada)
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier) as app:
+        fake.send_photo(chat, ada, png_bytes())  # the first picture also loads the taught pictures (none)
+        await fake.wait_for("sendMessage", lambda p: "%" in p["text"])
+        statements: list[str] = []
+        services_of(app).store.db.conn.set_trace_callback(statements.append)
+        fake.send_photo(chat, ada, png_bytes(colour=(20, 200, 20)))
+        await fake.wait_for("sendMessage", lambda p: "%" in p["text"])
+        services_of(app).store.db.conn.set_trace_callback(None)
+    reads = [s for s in statements if s.lstrip().lower().startswith("select") and "chats" in s]
+    assert len(reads) == 1, statements
