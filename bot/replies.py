@@ -136,10 +136,11 @@ NOT_ADMIN_TEXT = Text("Only the group's admins can change the labels here.")
 ERROR_TEXT = Text("Sorry, something went wrong on my side. Please try again in a moment.")
 DOWNLOAD_FAILED_TEXT = Text("I couldn't fetch that picture from Telegram. Please send it again.")
 FORGET_CONFIRM_TEXT = Text(
-    "This erases everything I keep about this chat: its labels, games and scores. Pictures are never stored. Erase it?"
+    "This erases everything I keep about this chat: its labels, games, scores and taught drawings. "
+    "Pictures are never stored. Erase it?"
 )
 FORGET_YES, FORGET_NO = Text("Yes, erase"), Text("Cancel")
-FORGOTTEN_TEXT = Text("Done: I've erased this chat's labels, games and scores.")
+FORGOTTEN_TEXT = Text("Done: I've erased this chat's labels, games, scores and taught drawings.")
 FORGET_CANCELLED_TEXT = Text("Nothing was erased.")
 FORGET_NOT_YOURS_TEXT = Text("Only the person who asked (or an admin) can answer this.")
 BUTTON_STALE_TEXT = Text("This question has expired or was already answered. Ask again if you still need to.")
@@ -159,6 +160,7 @@ TEACH_THANKS_TEXT = Text("Thanks!")
 TEACH_GONE_TEXT = Text("I no longer have that picture in mind: send it again and correct me then.")
 TEACH_NOT_YOURS_TEXT = Text("Only the person who sent the picture (or an admin) can correct me here.")
 TEACH_TOO_MANY_TEXT = Text("You've taught me a lot this hour: try again later.")
+TEACH_FULL_TEXT = Text("This label already keeps as many drawings as it can, taught by admins: an admin can make room.")
 TEACH_TYPE_TEXT = Text("What is it? Reply to this message with its name.")
 TEACH_OFFER_DECLINED_TEXT = Text("Not added: nothing was remembered.")
 NOT_ADMIN_UNTRAIN_TEXT = Text("Only the group's admins can make me forget taught drawings here.")
@@ -352,16 +354,16 @@ def format_taught(t: Translator, label: str) -> str:
 
 
 def format_new_label_offer(t: Translator, label: str) -> str:
-    """A typed label the chat doesn't have, to an admin."""
+    """A typed label the chat doesn't have, to an admin (a default animal in ``t``'s language)."""
     return t.gettext(
         "“{label}” isn't one of this chat's labels yet. Add it, and remember this picture as “{label}”?"
-    ).format(label=label)
+    ).format(label=t.label(label))
 
 
 def format_new_label_refused(t: Translator, label: str) -> str:
-    """A typed label the chat doesn't have, from someone who may not add labels."""
+    """A typed label the chat doesn't have, from someone who may not add labels (shown in ``t``'s language)."""
     return t.gettext("“{label}” isn't one of this chat's labels: an admin can add it with /labels add {label}").format(
-        label=label
+        label=t.label(label)
     )
 
 
