@@ -5,9 +5,12 @@ malformed, forged, stale, other bot's), 403 (foreign start_param, not a
 member), 413, 415, 429, and what /api/send posts where.
 """
 
+import io
+
 import aiohttp
 from bot_harness import png_bytes, running_bot, settings_for
 from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
+from PIL import Image
 
 from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
@@ -96,6 +99,49 @@ async def test_size_type_and_pace(fake, db_path, tiny_classifier):
         assert int(headers["Retry-After"]) >= 1
         status, _, _ = await call(app, "/api/guess", png_bytes((32, 32)), init_data_for(fake.token, bob))
         assert status == 200, "one user's pace doesn't hold back another"
+
+
+def image_bytes(size, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (250, 250, 250)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+async def test_pictures_larger_than_the_canvas_sends_are_refused_by_their_header(fake, db_path, tiny_classifier):
+    """The page never sends more than 512 px a side: larger is refused from the header, before any decoding."""
+    ada = fake.add_user("Ada")
+    fake.add_private_chat(ada)
+    init_data = init_data_for(fake.token, ada)
+    huge = image_bytes((6300, 6300), "PNG")
+    header_only = huge[: huge.index(b"IDAT") + 4]  # signature, IHDR, the first chunk's start: no pixel data
+    async with canvas_bot(fake, db_path, tiny_classifier) as app:
+        for size, kind in [((513, 16), "PNG"), ((600, 600), "JPEG"), ((16, 2000), "WEBP")]:
+            for path in ("/api/guess", "/api/send"):
+                status, body, _ = await call(app, path, image_bytes(size, kind), init_data)
+                assert status == 413 and "512×512" in body["error"], (size, kind, path)
+        status, body, _ = await call(app, "/api/guess", header_only, init_data)
+        assert status == 413 and "512×512" in body["error"], "refused from its header: it would not even decode"
+        status, body, _ = await call(app, "/api/guess", image_bytes((512, 512), "PNG"), init_data)
+        assert status == 200
+        assert not fake.calls("sendPhoto")
+
+
+async def test_one_picture_at_a_time_per_user(fake, db_path, tiny_classifier):
+    """While one of a user's pictures is being looked at, their next one is refused (429); others go on."""
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    fake.add_private_chat(ada)
+    fake.add_private_chat(bob)
+    async with canvas_bot(fake, db_path, tiny_classifier) as app:
+        canvas = services_of(app).webapp.canvas
+        with canvas.working.hold(ada["id"]):  # as if one of Ada's pictures were decoding now
+            for path in ("/api/guess", "/api/send"):
+                status, body, headers = await call(app, path, png_bytes((64, 64)), init_data_for(fake.token, ada))
+                assert status == 429 and "One drawing at a time" in body["error"] and int(headers["Retry-After"]) >= 1
+            status, _, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, bob))
+            assert status == 200
+        status, _, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, ada))
+        assert status == 200 and len(canvas.working) == 0
+        assert not fake.calls("sendPhoto")
 
 
 async def test_send_posts_into_the_private_chat(fake, db_path, tiny_classifier):

@@ -14,28 +14,30 @@ bot issued (``bot.webapp.tokens``), whose member the user must still be
 Refusals are JSON ``{"error": "…"}`` with: 401 init data missing, malformed,
 forged or stale; 403 a start_param we didn't issue, or no longer a member;
 409 the token's game round is over; 413 body over 1 MB; 415 not a PNG, WebP
-or JPEG (or undecodable); 429 too many requests for this user, or the game's
-cooldown (``Retry-After``); 502 Telegram refused the photo; 503 the engine is
+or JPEG (or undecodable); 413 also a picture larger than 512 px a side, read from its header
+before any decoding; 429 too many requests for this user, a second picture while one of theirs
+is still being looked at, or the game's cooldown (``Retry-After``); 502 Telegram refused the photo; 503 the engine is
 busy or closed (``Retry-After``).
 """
 
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from classifier.errors import EngineBusy, ImageError, UserError
+from classifier.errors import EngineBusy, ImageError, ImageTooManyPixels, UserError
+from classifier.images import read_size
 
 from .drawings import Drawer, guess_drawing, is_member, send_drawing
 from .initdata import InitDataError, init_data_from_header, validate_init_data
-from .limits import RateLimiter
+from .limits import MAX_SIDE, OneAtATime, RateLimiter, oversized
 from .tokens import CanvasTarget, TokenError, read_token
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Canvas:
     guesses: RateLimiter = field(default_factory=lambda: RateLimiter(GUESS_RATE_PER_S, GUESS_BURST))
     sends: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_RATE_PER_S, SEND_BURST))
     members: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, user) -> confirmed at
+    working: OneAtATime = field(default_factory=OneAtATime)  # users with a picture being looked at
 
 
 CANVAS = web.AppKey("canvas", Canvas)
@@ -110,7 +113,7 @@ async def guess(request: web.Request) -> web.Response:
     drawer = await _drawer(request, canvas)
     _pace(canvas.guesses, drawer, canvas.clock())
     data = await _image(request)
-    guesses = await _classified(guess_drawing(canvas.application, drawer.chat_id, data), drawer)
+    guesses = await _classified(canvas, guess_drawing(canvas.application, drawer.chat_id, data), drawer)
     return web.json_response({"guesses": [{"label": g.label, "score": round(float(g.score), 4)} for g in guesses]})
 
 
@@ -121,7 +124,7 @@ async def send(request: web.Request) -> web.Response:
     _pace(canvas.sends, drawer, canvas.clock())
     data = await _image(request)
     try:
-        sent = await _classified(send_drawing(canvas.application, drawer, data), drawer)
+        sent = await _classified(canvas, send_drawing(canvas.application, drawer, data), drawer)
     except TelegramError as exc:
         logger.warning("chat %s: couldn't post a canvas drawing: %s", drawer.chat_id, exc)
         raise Refused(502, "Telegram didn't take the drawing. Try again in a moment.") from None
@@ -198,6 +201,14 @@ async def _image(request: web.Request) -> bytes:
         raise Refused(413, "The drawing is larger than 1 MB.") from None
     if image_kind(data) is None:
         raise Refused(415, "Send a PNG, WebP or JPEG image.")
+    try:
+        size = read_size(data, formats=("PNG", "JPEG", "WEBP"))  # the header only: no pixel decoded yet
+    except ImageTooManyPixels:
+        size = (MAX_SIDE + 1, MAX_SIDE + 1)
+    except ImageError:
+        raise Refused(415, "That image's header can't be read: send a PNG, WebP or JPEG image.") from None
+    if oversized(size):
+        raise Refused(413, f"The drawing is larger than {MAX_SIDE}×{MAX_SIDE} pixels: the canvas sends at most that.")
     return data
 
 
@@ -211,10 +222,14 @@ def image_kind(data: bytes) -> str | None:
     return None
 
 
-async def _classified(work: Awaitable[T], drawer: Drawer) -> T:
-    """Await work that classifies; the classifier's user errors become refusals."""
+async def _classified(canvas: Canvas, work: Coroutine[Any, Any, T], drawer: Drawer) -> T:
+    """Await work that classifies, one picture per user at a time; the classifier's user errors become refusals."""
+    if canvas.working.busy(drawer.user_id):
+        work.close()
+        raise Refused(429, "One drawing at a time: the last one is still being looked at.", BUSY_RETRY_S)
     try:
-        return await work
+        with canvas.working.hold(drawer.user_id):
+            return await work
     except ImageError as exc:
         logger.info("chat %s: canvas image refused: %s", drawer.chat_id, exc)
         raise Refused(415, exc.user_message) from None
