@@ -71,6 +71,8 @@ async def test_init_data_is_checked_on_every_call(fake, db_path, tiny_classifier
         "no hash": good.split("&hash=")[0],
         "stale": init_data_for(fake.token, ada, auth_date=0),
         "another bot's": init_data_for(OTHER_TOKEN, ada),
+        "oversized": good + "&pad=" + "A" * 20_000,  # over aiohttp's default header limit: not its plain 400
+        "far oversized": good + "&pad=" + "A" * 60_000,
     }
     async with canvas_bot(fake, db_path, tiny_classifier) as app:
         for path in ("/api/guess", "/api/send"):

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 
 MAX_TRACKED = 10_000  # users remembered at once; the longest idle are forgotten first
 MAX_SIDE = 512  # the page sends at most 512×512 (draw.html's OUT_SIDE): anything larger is refused unread
+# The HTTP server's header limits (aiohttp ``RequestHandler`` arguments). aiohttp's own default field limit,
+# 8190 bytes, answers a longer header itself with a plain-text 400 quoting it; up to 64 KiB the request
+# reaches the routes instead, where init data over ``initdata.MAX_INIT_DATA_LENGTH`` gets the JSON 401 the
+# page understands. Fewer headers than aiohttp's 128 keep the most one request may hold at 4 MiB.
+SERVER_LIMITS = {"max_field_size": 64 * 1024, "max_headers": 64}
 
 
 def oversized(size: tuple[int, int], max_side: int = MAX_SIDE) -> bool:
