@@ -291,7 +291,7 @@ def build_start_text(t: Translator, first_name: str | None = None) -> str:
     """A greeting, then what to send; ``first_name`` may be missing."""
     name = " ".join((first_name or "").split())[:64]
     greeting = t.gettext("Hi {name}! 👋").format(name=name) if name else t.gettext("Hi! 👋")
-    return f"{greeting}\n{START_TEXT_BODY(t)}\n{t.gettext('See /help for everything I can do.')}"
+    return "\n".join((greeting, START_TEXT_BODY(t), t.gettext("See /help for everything I can do.")))
 
 
 def build_group_greeting(t: Translator, bot_username: str | None) -> str:
@@ -557,7 +557,7 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
                 head = t.gettext("I was away too long for this game to go on, so it's over.")
             else:
                 head = t.gettext("The game is over.")
-            return f"{head}\n{format_standings(t, players)}\n{t.gettext('See /score for the all-time scores.')}"
+            return "\n".join((head, format_standings(t, players), t.gettext("See /score for the all-time scores.")))
     return None
 
 

@@ -20,9 +20,12 @@ def canvas_options(short_name: str | None = SHORT_NAME) -> dict:
 
 def init_data_for(token: str, user: dict, start_param: str | None = None, auth_date: float | None = None) -> str:
     """Init data for ``user`` signed with ``token`` (the fake's), as Telegram hands it to the page."""
+    who = {"id": user["id"], "first_name": user["first_name"]}
+    if user.get("language_code"):
+        who["language_code"] = user["language_code"]
     fields = {
         "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
-        "user": json.dumps({"id": user["id"], "first_name": user["first_name"]}, separators=(",", ":")),
+        "user": json.dumps(who, separators=(",", ":")),
         "auth_date": str(int(auth_date if auth_date is not None else time.time())),
     }
     if start_param is not None:

@@ -12,9 +12,11 @@ from bot_harness import png_bytes, running_bot, settings_for
 from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
 from PIL import Image
 
-from bot.i18n import ENGLISH
-from bot.replies import PREPARING_TEXT
+from bot.i18n import ENGLISH, LANGUAGES, get_translator
+from bot.label_names import LABEL_NAMES
+from bot.replies import DRAW_TEXT, PREPARING_TEXT
 from bot.services import services_of
+from bot.webapp.texts import page_texts
 from bot.webapp.tokens import CanvasTarget, derive_key, issue_token
 from classifier.prompts import DEFAULT_LABELS
 
@@ -217,3 +219,37 @@ async def test_without_a_url_there_is_no_canvas(fake, db_path, tiny_classifier):
         fake.send_text(private, ada, "/draw")
         reply = await fake.wait_for("sendMessage", lambda p: p["chat_id"] == private["id"])
         assert "isn't set up" in reply["text"]
+
+
+async def get_texts(app, init_data: str) -> tuple[int, dict]:
+    headers = {"Authorization": f"tma {init_data}"}
+    async with aiohttp.ClientSession() as session, session.get(base_url(app) + "/api/texts", headers=headers) as r:
+        return r.status, await r.json()
+
+
+async def test_the_page_speaks_the_language_of_its_chat(fake, db_path, tiny_classifier):
+    """The user's Telegram language in a private chat; the group's /language wins over it."""
+    ana, bob = fake.add_user("Ana", language_code="es-419"), fake.add_user("Bob")
+    fake.add_private_chat(ana)
+    group = fake.add_group("Zoo", [(bob, "creator"), (ana, "member")])
+    spanish, russian = get_translator("es"), get_translator("ru")
+    async with canvas_bot(fake, db_path, tiny_classifier) as app:
+        status, body = await get_texts(app, init_data_for(fake.token, ana))
+        assert status == 200 and body == {"language": "es", "texts": page_texts(spanish)}
+        assert body["texts"]["send"] == "Enviar" and body["texts"]["seeing"] != "I see…"
+        status, body, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, ana))
+        assert status == 200 and {g["label"] for g in body["guesses"]} <= set(LABEL_NAMES["es"].values())
+
+        fake.send_text(group, bob, "/language ru")
+        await fake.wait_for("sendMessage", lambda p: p["chat_id"] == group["id"])
+        token = issue_token(derive_key(fake.token), CanvasTarget(group["id"]))
+        status, body = await get_texts(app, init_data_for(fake.token, ana, start_param=token))
+        assert status == 200 and body == {"language": "ru", "texts": page_texts(russian)}
+        status, _ = await get_texts(app, init_data_for(OTHER_TOKEN, ana))
+        assert status == 401
+
+
+def test_the_help_names_the_pages_send_button_in_each_language():
+    for language in LANGUAGES:
+        t = get_translator(language)
+        assert f"{page_texts(t)['send']}" in DRAW_TEXT(t), language

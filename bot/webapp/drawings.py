@@ -31,6 +31,7 @@ class Drawer:
     user_id: int
     first_name: str
     target: CanvasTarget
+    language_code: str | None = None  # from the init data: the page's language, unless the chat has its own
 
     @property
     def chat_id(self) -> int:

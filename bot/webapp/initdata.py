@@ -36,6 +36,7 @@ class InitData:
     first_name: str
     auth_date: int
     start_param: str | None = None
+    language_code: str | None = None  # the user's Telegram language (an IETF tag), when it says
     fields: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
@@ -94,11 +95,12 @@ def validate_init_data(raw: str, bot_token: str, now: float, max_age_s: float = 
         raise InitDataError("no user") from None
     if not isinstance(user_id, int) or isinstance(user_id, bool):
         raise InitDataError("no user id")
-    first_name = user.get("first_name")
+    first_name, language_code = user.get("first_name"), user.get("language_code")
     return InitData(
         user_id=user_id,
         first_name=first_name if isinstance(first_name, str) else "",
         auth_date=auth_date,
         start_param=fields.get("start_param") or None,
+        language_code=language_code if isinstance(language_code, str) else None,
         fields=fields,
     )

@@ -12,7 +12,7 @@ MAX_SIDE = 512  # the page sends at most 512×512 (draw.html's OUT_SIDE): anythi
 # 8190 bytes, answers a longer header itself with a plain-text 400 quoting it; up to 64 KiB the request
 # reaches the routes instead, where init data over ``initdata.MAX_INIT_DATA_LENGTH`` gets the JSON 401 the
 # page understands. Fewer headers than aiohttp's 128 keep the most one request may hold at 4 MiB.
-SERVER_LIMITS = {"max_field_size": 64 * 1024, "max_headers": 64}
+MAX_HEADER_FIELD_BYTES, MAX_HEADERS = 64 * 1024, 64
 
 
 def oversized(size: tuple[int, int], max_side: int = MAX_SIDE) -> bool:

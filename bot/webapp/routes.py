@@ -8,6 +8,8 @@ bot issued (``bot.webapp.tokens``), whose member the user must still be
 
 - ``POST /api/guess``: body, a PNG, WebP or JPEG of at most 1 MB →
   ``200 {"guesses": [{"label": …, "score": …}, …]}`` (top 3 over the chat's labels).
+- ``GET /api/texts``: ``200 {"language": …, "texts": {…}}``, the page's words in the
+  language of the canvas's chat (``bot.webapp.texts``).
 - ``POST /api/send``: the final drawing → posted into the chat (in a game
   round, judged as the player's picture) → ``200 {"sent": true}``.
 
@@ -35,9 +37,12 @@ from telegram.ext import Application
 from classifier.errors import EngineBusy, ImageError, ImageTooManyPixels, UserError
 from classifier.images import read_size
 
+from ..i18n import Translator
+from ..services import services_of
 from .drawings import Drawer, guess_drawing, is_member, send_drawing
 from .initdata import InitDataError, init_data_from_header, validate_init_data
 from .limits import MAX_SIDE, OneAtATime, RateLimiter, oversized
+from .texts import page_texts
 from .tokens import CanvasTarget, TokenError, read_token
 
 logger = logging.getLogger(__name__)
@@ -92,6 +97,7 @@ def build_web_app(canvas: Canvas) -> web.Application:
     app = web.Application(client_max_size=MAX_IMAGE_BYTES, middlewares=[_refusals])
     app[CANVAS] = canvas
     app.router.add_get("/draw", draw_page)
+    app.router.add_get("/api/texts", texts)
     app.router.add_post("/api/guess", guess)
     app.router.add_post("/api/send", send)
     return app
@@ -114,7 +120,22 @@ async def guess(request: web.Request) -> web.Response:
     _pace(canvas.guesses, drawer, canvas.clock())
     data = await _image(request)
     guesses = await _classified(canvas, guess_drawing(canvas.application, drawer.chat_id, data), drawer)
-    return web.json_response({"guesses": [{"label": g.label, "score": round(float(g.score), 4)} for g in guesses]})
+    t = _translator(canvas, drawer)  # default animals named in the page's language
+    return web.json_response(
+        {"guesses": [{"label": t.label(g.label), "score": round(float(g.score), 4)} for g in guesses]}
+    )
+
+
+async def texts(request: web.Request) -> web.Response:
+    """GET /api/texts: the page's words in its chat's language."""
+    canvas = request.app[CANVAS]
+    t = _translator(canvas, await _drawer(request, canvas))
+    return web.json_response({"language": t.language, "texts": page_texts(t)})
+
+
+def _translator(canvas: Canvas, drawer: Drawer) -> Translator:
+    """The canvas chat's language (/language), else the drawer's own Telegram one."""
+    return services_of(canvas.application).translator(drawer.chat_id, drawer.language_code)
 
 
 async def send(request: web.Request) -> web.Response:
@@ -156,13 +177,13 @@ async def _drawer(request: web.Request, canvas: Canvas) -> Drawer:
         logger.info("canvas: init data refused from %s: %s", request.remote, exc)
         raise Refused(401, "Open the canvas from Telegram again.") from None
     if init.start_param is None:
-        return Drawer(init.user_id, init.first_name, CanvasTarget(init.user_id))
+        return Drawer(init.user_id, init.first_name, CanvasTarget(init.user_id), init.language_code)
     try:
         target = read_token(canvas.token_key, init.start_param)
     except TokenError as exc:
         logger.info("canvas: start_param from user %s refused: %s", init.user_id, exc)
         raise Refused(403, "This canvas link is not one of mine.") from None
-    drawer = Drawer(init.user_id, init.first_name, target)
+    drawer = Drawer(init.user_id, init.first_name, target, init.language_code)
     await _check_member(canvas, drawer)
     return drawer
 
