@@ -136,10 +136,11 @@ NOT_ADMIN_TEXT = Text("Only the group's admins can change the labels here.")
 ERROR_TEXT = Text("Sorry, something went wrong on my side. Please try again in a moment.")
 DOWNLOAD_FAILED_TEXT = Text("I couldn't fetch that picture from Telegram. Please send it again.")
 FORGET_CONFIRM_TEXT = Text(
-    "This erases everything I keep about this chat: its labels, games and scores. Pictures are never stored. Erase it?"
+    "This erases everything I keep about this chat: its labels, games, scores and taught drawings. "
+    "Pictures are never stored. Erase it?"
 )
 FORGET_YES, FORGET_NO = Text("Yes, erase"), Text("Cancel")
-FORGOTTEN_TEXT = Text("Done: I've erased this chat's labels, games and scores.")
+FORGOTTEN_TEXT = Text("Done: I've erased this chat's labels, games, scores and taught drawings.")
 FORGET_CANCELLED_TEXT = Text("Nothing was erased.")
 FORGET_NOT_YOURS_TEXT = Text("Only the person who asked (or an admin) can answer this.")
 BUTTON_STALE_TEXT = Text("This question has expired or was already answered. Ask again if you still need to.")
@@ -159,6 +160,7 @@ TEACH_THANKS_TEXT = Text("Thanks!")
 TEACH_GONE_TEXT = Text("I no longer have that picture in mind: send it again and correct me then.")
 TEACH_NOT_YOURS_TEXT = Text("Only the person who sent the picture (or an admin) can correct me here.")
 TEACH_TOO_MANY_TEXT = Text("You've taught me a lot this hour: try again later.")
+TEACH_FULL_TEXT = Text("This label already keeps as many drawings as it can, taught by admins: an admin can make room.")
 TEACH_TYPE_TEXT = Text("What is it? Reply to this message with its name.")
 TEACH_OFFER_DECLINED_TEXT = Text("Not added: nothing was remembered.")
 NOT_ADMIN_UNTRAIN_TEXT = Text("Only the group's admins can make me forget taught drawings here.")
@@ -281,7 +283,7 @@ def build_start_text(t: Translator, first_name: str | None = None) -> str:
     """A greeting, then what to send; ``first_name`` may be missing."""
     name = " ".join((first_name or "").split())[:64]
     greeting = t.gettext("Hi {name}! 👋").format(name=name) if name else t.gettext("Hi! 👋")
-    return f"{greeting}\n{START_TEXT_BODY(t)}\n{t.gettext('See /help for everything I can do.')}"
+    return "\n".join((greeting, START_TEXT_BODY(t), t.gettext("See /help for everything I can do.")))
 
 
 def build_group_greeting(t: Translator, bot_username: str | None) -> str:
@@ -344,16 +346,16 @@ def format_taught(t: Translator, label: str) -> str:
 
 
 def format_new_label_offer(t: Translator, label: str) -> str:
-    """A typed label the chat doesn't have, to an admin."""
+    """A typed label the chat doesn't have, to an admin (a default animal in ``t``'s language)."""
     return t.gettext(
         "“{label}” isn't one of this chat's labels yet. Add it, and remember this picture as “{label}”?"
-    ).format(label=label)
+    ).format(label=t.label(label))
 
 
 def format_new_label_refused(t: Translator, label: str) -> str:
-    """A typed label the chat doesn't have, from someone who may not add labels."""
+    """A typed label the chat doesn't have, from someone who may not add labels (shown in ``t``'s language)."""
     return t.gettext("“{label}” isn't one of this chat's labels: an admin can add it with /labels add {label}").format(
-        label=label
+        label=t.label(label)
     )
 
 
@@ -547,7 +549,7 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
                 head = t.gettext("I was away too long for this game to go on, so it's over.")
             else:
                 head = t.gettext("The game is over.")
-            return f"{head}\n{format_standings(t, players)}\n{t.gettext('See /score for the all-time scores.')}"
+            return "\n".join((head, format_standings(t, players), t.gettext("See /score for the all-time scores.")))
     return None
 
 

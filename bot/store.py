@@ -25,10 +25,12 @@ from sqlite_utils.migrations import Migrations
 from classifier.database import open_database
 
 from .game import Best, Event, Game, Judged, Player, Round, rank_players
+from .teaching import Taught, TaughtRow, evictions
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Migrations("toonzoo")
+HOUR_S = 3600.0
 
 
 @MIGRATIONS(name="0001_chats")
@@ -144,6 +146,21 @@ def _add_languages(db: Database) -> None:
     """The chat's language (/language; NULL: each user's own) and the language a game was started in."""
     db.table("chats").add_column("language", str)
     db.table("games").add_column("language", str)
+
+
+@MIGRATIONS(name="0005_teaching_limits")
+def _add_teaching_limits(db: Database) -> None:
+    """Corrections counted as they are made (the hourly limit), and whether a taught picture's teacher was an admin.
+
+    ``corrections`` keeps one row per correction for an hour (older rows are
+    deleted as new ones come); eviction keeps ``taught`` small, so its rows
+    cannot count corrections. Pictures taught before this migration count as
+    members' (who taught them as what was not recorded).
+    """
+    db.table("taught").add_column("by_admin", int, not_null_default=0)
+    db.table("corrections").create({"chat_id": int, "user_id": int, "at": float})
+    db.table("corrections").create_index(["chat_id", "user_id", "at"])
+    db.table("corrections").create_index(["at"])
 
 
 class Store:
@@ -271,28 +288,62 @@ class Store:
         vector: bytes,
         *,
         user_id: int,
+        by_admin: bool,
         at: float,
         per_label: int,
         per_chat: int,
-    ) -> int:
-        """Keep a corrected picture's embedding; drop the oldest beyond the limits. Returns the rows dropped.
+        per_user_hour: int,
+    ) -> tuple[Taught, int]:
+        """Keep a corrected picture's embedding, within the limits; what became of it and how many rows were dropped.
 
-        Limits count this chat's pictures for this model: ``per_label`` of one
-        label, ``per_chat`` in all; the oldest (then lowest id) go first.
+        ``per_user_hour``: corrections ``user_id`` may make in the chat in the
+        hour before ``at`` (counted as made, whatever was dropped since). The
+        pictures of this chat for this model are kept to ``per_label`` of one
+        label and ``per_chat`` in all, dropping by ``teaching.evictions``: the
+        teacher's own oldest first, never an admin's for a member.
         """
-        record = {
-            "chat_id": chat_id,
-            "model": model,
-            "label": label,
-            "user_id": user_id,
-            "vector": vector,
-            "taught_at": at,
-        }
         with self.db.atomic():
-            self.db.table("taught").insert(record)
-            dropped = self._drop_oldest("chat_id = ? AND model = ? AND label = ?", [chat_id, model, label], per_label)
-            dropped += self._drop_oldest("chat_id = ? AND model = ?", [chat_id, model], per_chat)
-        return dropped
+            self.db.execute("DELETE FROM corrections WHERE at < ?", [at - HOUR_S])
+            if self.corrections_since(chat_id, user_id, at - HOUR_S) >= per_user_hour:
+                return Taught.HOURLY_LIMIT, 0
+            rows = self._taught_rows(chat_id, model)
+            same_label = [row for row, row_label in rows if row_label == label]
+            dropped = evictions(same_label, per_label, user_id, by_admin)
+            if dropped is not None:
+                left = [row for row, _ in rows if row.id not in dropped]
+                more = evictions(left, per_chat, user_id, by_admin)
+                dropped = None if more is None else dropped + more
+            if dropped is None:
+                return Taught.FULL, 0
+            self.db.table("corrections").insert({"chat_id": chat_id, "user_id": user_id, "at": at})
+            self.db.table("taught").insert(
+                {
+                    "chat_id": chat_id,
+                    "model": model,
+                    "label": label,
+                    "user_id": user_id,
+                    "by_admin": int(by_admin),
+                    "vector": vector,
+                    "taught_at": at,
+                }
+            )
+            for row_id in dropped:
+                self.db.execute("DELETE FROM taught WHERE id = ?", [row_id])
+        return Taught.KEPT, len(dropped)
+
+    def corrections_since(self, chat_id: int, user_id: int, since: float) -> int:
+        """Corrections ``user_id`` made in the chat since ``since`` (any model; kept for an hour)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM corrections WHERE chat_id = ? AND user_id = ? AND at >= ?",
+            [chat_id, user_id, since],
+        ).fetchone()[0]
+
+    def _taught_rows(self, chat_id: int, model: str) -> list[tuple[TaughtRow, str]]:
+        rows = self.db.execute(
+            "SELECT id, user_id, by_admin, taught_at, label FROM taught WHERE chat_id = ? AND model = ?",
+            [chat_id, model],
+        ).fetchall()
+        return [(TaughtRow(row_id, user, bool(admin), at), label) for row_id, user, admin, at, label in rows]
 
     def taught(self, chat_id: int, model: str) -> list[tuple[str, bytes]]:
         """The chat's taught pictures for ``model``: (label, embedding bytes), oldest first."""
@@ -310,24 +361,10 @@ class Store:
         ).fetchall()
         return dict(rows)
 
-    def taught_by_user_since(self, chat_id: int, user_id: int, since: float) -> int:
-        """Pictures ``user_id`` taught in the chat since ``since`` (any model)."""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM taught WHERE chat_id = ? AND user_id = ? AND taught_at >= ?",
-            [chat_id, user_id, since],
-        ).fetchone()[0]
-
     def untrain(self, chat_id: int, label: str) -> int:
         """Drop the chat's taught pictures of ``label`` (every model). Returns how many."""
         with self.db.atomic():
             return self.db.execute("DELETE FROM taught WHERE chat_id = ? AND label = ?", [chat_id, label]).rowcount
-
-    def _drop_oldest(self, where: str, params: list, keep: int) -> int:
-        return self.db.execute(
-            f"DELETE FROM taught WHERE id IN (SELECT id FROM taught WHERE {where} "
-            "ORDER BY taught_at DESC, id DESC LIMIT -1 OFFSET ?)",
-            [*params, keep],
-        ).rowcount
 
     # -- the drawing game ----------------------------------------------------------
 

@@ -16,7 +16,7 @@ and a label button's data is an index into the labels kept on the server.
 import logging
 import time
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
@@ -35,6 +35,7 @@ from .teaching import (
     PICKER_COLUMNS,
     RECENT_MAX_AGE_S,
     Answered,
+    Taught,
     find_label,
     picker_page,
 )
@@ -43,7 +44,7 @@ from .telegram_io import is_admin_now, message_of, query_of
 logger = logging.getLogger(__name__)
 
 REFUSALS = {Decision.NOT_YOURS: replies.TEACH_NOT_YOURS_TEXT, Decision.STALE: replies.TEACH_GONE_TEXT}
-HOUR_S = 3600.0
+NOT_TAUGHT = {Taught.HOURLY_LIMIT: replies.TEACH_TOO_MANY_TEXT, Taught.FULL: replies.TEACH_FULL_TEXT}
 
 
 async def teach_button(update: Update, context: BotContext) -> None:
@@ -98,8 +99,8 @@ async def typed_label(update: Update, context: BotContext) -> None:
     known = find_label(context.services.chat_labels(chat.id), typed)
     if known is not None:
         answered.typing_user = None
-        text = _teach(context, answered, known, user.id, t)
-        await message.reply_text(text or replies.TEACH_TOO_MANY_TEXT(t))
+        outcome = await _teach(context, answered, known, user.id, chat)
+        await message.reply_text(replies.format_taught(t, known) if outcome is Taught.KEPT else NOT_TAUGHT[outcome](t))
         raise ApplicationHandlerStop
     if chat.type != ChatType.PRIVATE and not await is_admin_now(context.bot, chat.id, user.id):
         await message.reply_text(replies.format_new_label_refused(t, typed))
@@ -154,13 +155,13 @@ async def _show_picker(context: BotContext, message: Message, answered: Answered
 async def _teach_and_say(
     context: BotContext, query: CallbackQuery, message: Message, answered: Answered, label: str, t: Translator
 ) -> None:
-    text = _teach(context, answered, label, query.from_user.id, t)
-    if text is None:
-        await query.answer(replies.TEACH_TOO_MANY_TEXT(t), show_alert=True)
+    outcome = await _teach(context, answered, label, query.from_user.id, message.chat)
+    if outcome is not Taught.KEPT:
+        await query.answer(NOT_TAUGHT[outcome](t), show_alert=True)
         await _show_picker(context, message, answered, answered.page, t)  # the prompt was consumed
         return
     await query.answer()
-    await _say(message, text)
+    await _say(message, replies.format_taught(t, label))
 
 
 async def _add_label_and_teach(
@@ -184,27 +185,33 @@ async def _add_label_and_teach(
     await _teach_and_say(context, query, message, answered, label, t)
 
 
-def _teach(context: BotContext, answered: Answered, label: str, user_id: int, t: Translator) -> str | None:
-    """Store the picture's embedding as ``label``; None when the user reached the hourly limit."""
-    store, now = context.services.store, time.time()
-    if store.taught_by_user_since(answered.chat_id, user_id, now - HOUR_S) >= PER_USER_HOUR:
-        logger.info("chat %s: %s reached the hourly limit of corrections", answered.chat_id, user_id)
-        return None
-    dropped = store.add_taught(
-        answered.chat_id,
+async def _teach(context: BotContext, answered: Answered, label: str, user_id: int, chat: Chat) -> Taught:
+    """Store the picture's embedding as ``label``, within the hourly limit and the eviction rules (``bot.teaching``).
+
+    Whether the teacher is an admin is asked now and kept with the picture: a
+    member's corrections never drop an admin's pictures.
+    """
+    chat_id = answered.chat_id
+    by_admin = chat.type == ChatType.PRIVATE or await is_admin_now(context.bot, chat_id, user_id)
+    outcome, dropped = context.services.store.add_taught(
+        chat_id,
         answered.model,
         label,
         answered.embedding,
         user_id=user_id,
-        at=now,
+        by_admin=by_admin,
+        at=time.time(),
         per_label=PER_LABEL,
         per_chat=PER_CHAT,
+        per_user_hour=PER_USER_HOUR,
     )
-    context.services.taught.drop(answered.chat_id)
-    recent = context.services.recent_answers
-    recent.pop(answered.chat_id, answered.message_id)
-    logger.info("chat %s: taught a picture (%d older dropped)", answered.chat_id, dropped)
-    return replies.format_taught(t, label)
+    if outcome is not Taught.KEPT:
+        logger.info("chat %s: a correction by %s not kept: %s", chat_id, user_id, outcome.value)
+        return outcome
+    context.services.taught.drop(chat_id)
+    context.services.recent_answers.pop(chat_id, answered.message_id)
+    logger.info("chat %s: taught a picture (%d older dropped)", chat_id, dropped)
+    return outcome
 
 
 def _words_of(message: Message) -> str:

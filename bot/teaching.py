@@ -5,12 +5,22 @@ embedding of each picture answered with feedback buttons (bounded in number
 and age; the picture itself is never kept). A correction stores that embedding
 with the right label in the store (``Store.add_taught``), within the limits
 below; ``TaughtCache`` keeps each chat's examples ready for the engine.
+
+The limits. Each person may make ``PER_USER_HOUR`` corrections in a chat per
+hour: corrections are counted as they are made (``Store.add_taught`` logs each
+one), not as the rows still kept, which eviction keeps low. A label keeps at
+most ``PER_LABEL`` pictures and a chat ``PER_CHAT``; beyond that
+``evictions`` chooses what goes: the teacher's own oldest pictures first, then
+the oldest taught by members, and an admin's pictures only to make room for
+another admin's. A member's correction that could only fit by dropping an
+admin's picture is refused (``Taught.FULL``).
 """
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 RECENT_PICTURES = 10_000  # answered pictures whose embeddings are kept (about 2 KB each for ViT-B/32)
@@ -21,6 +31,48 @@ PER_USER_HOUR = 30  # corrections one person may make in one chat per hour
 PICKER_PAGE = 8  # labels per page of the picker
 PICKER_COLUMNS = 2
 CHATS_CACHED = 64  # chats whose examples are kept built (at most 2 MB each)
+
+
+class Taught(Enum):
+    """What became of a correction."""
+
+    KEPT = "kept"
+    HOURLY_LIMIT = "hourly limit"  # the person made PER_USER_HOUR corrections in the chat this past hour
+    FULL = "full"  # it could fit only by dropping an admin's picture, and the teacher is not an admin
+
+
+@dataclass(frozen=True)
+class TaughtRow:
+    """A taught picture as eviction sees it."""
+
+    id: int
+    user_id: int
+    by_admin: bool  # whether its teacher was an admin (or in a private chat) when they taught it
+    taught_at: float
+
+
+def evictions(rows: Sequence[TaughtRow], keep: int, teacher_id: int, teacher_is_admin: bool) -> list[int] | None:
+    """The ids of ``rows`` to drop so that they and one new picture by ``teacher_id`` fit in ``keep``.
+
+    The teacher's own oldest pictures go first, then the oldest taught by
+    members, and admins' pictures only when the teacher is an admin. None when
+    the new picture cannot fit by those rules (a member, and only admins'
+    pictures left to drop).
+    """
+    excess = len(rows) + 1 - keep
+    if excess <= 0:
+        return []
+
+    def oldest(chosen: list[TaughtRow]) -> list[TaughtRow]:
+        return sorted(chosen, key=lambda row: (row.taught_at, row.id))
+
+    own = oldest([row for row in rows if row.user_id == teacher_id])
+    members = oldest([row for row in rows if row.user_id != teacher_id and not row.by_admin])
+    admins = oldest([row for row in rows if row.user_id != teacher_id and row.by_admin]) if teacher_is_admin else []
+    order = own + members + admins
+    if len(order) < excess:
+        return None
+    return [row.id for row in order[:excess]]
 
 
 @dataclass

@@ -24,6 +24,25 @@ FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # phone MPO files open as JPEG
 WHITE = (255, 255, 255)
 
 
+def read_size(data: bytes, formats: tuple[str, ...] = FORMATS) -> tuple[int, int]:
+    """A picture's (width, height) from its header alone (PNG IHDR, JPEG SOF, WebP), decoding no pixel.
+
+    Pillow's ``Image.open`` is lazy: it reads the header and stops. Lets a caller
+    refuse a picture too large for it before paying for the decode.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=formats) as image:
+                return image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooManyPixels(str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise NotAnImage("not a supported image format") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptImage(f"cannot open: {exc}") from exc
+
+
 def decode_image(
     data: bytes,
     *,

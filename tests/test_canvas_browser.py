@@ -22,6 +22,8 @@ import pytest
 from bot_harness import running_bot, settings_for
 from canvas_helpers import base_url, canvas_options, init_data_for
 
+from bot.label_names import LABEL_NAMES
+
 OUTPUT = Path(__file__).parent / "output"
 PHONE = {"width": 390, "height": 760}
 CHROMIUM_ARGS = [
@@ -161,6 +163,42 @@ async def test_drawing_in_a_browser_gets_live_guesses_and_sends(fake, db_path, t
             await plain.mouse.up()
             await expect(plain.locator("#send")).to_be_enabled()
             await expect(plain.locator("#status")).to_contain_text("from Telegram")  # the API said 401
+            assert not errors, errors
+        finally:
+            await browser.close()
+
+
+async def test_the_page_speaks_the_users_language(fake, db_path, tiny_classifier):
+    """A Spanish user's canvas: its buttons, titles and guessed animals in Spanish, from the bot's catalogues."""
+    executable = chromium_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    ana = fake.add_user("Ana", language_code="es")
+    fake.add_private_chat(ana)
+    settings = settings_for(fake, db_path, **canvas_options())
+    async with running_bot(fake, settings, tiny_classifier) as app, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport=PHONE)
+            await page.route("https://telegram.org/**", lambda route: route.abort())
+            await page.add_init_script(stub_telegram(init_data_for(fake.token, ana)))
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(base_url(app) + "/draw")
+            await expect(page.locator("#send")).to_have_text("Enviar")
+            await expect(page.locator("#clear")).to_have_text("Borrar")
+            assert await page.evaluate("document.documentElement.lang") == "es"
+            assert await page.locator("#hint").text_content() == "Dibuja algo ✏️"
+            box = await page.locator("#canvas").bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            await page.mouse.move(cx - 60, cy)
+            await page.mouse.down()
+            await page.mouse.move(cx + 60, cy + 60, steps=8)
+            await page.mouse.up()
+            await page.locator("#guesses .guess").nth(2).wait_for(timeout=10_000)
+            assert await page.locator("#guesses .title").text_content() == "Veo…"
+            shown = await page.locator("#guesses .guess .label").all_text_contents()
+            assert set(shown) <= set(LABEL_NAMES["es"].values()), shown
             assert not errors, errors
         finally:
             await browser.close()

@@ -80,7 +80,9 @@ EXPECTED_SCHEMA = {
         "user_id": int,
         "vector": bytes,
         "taught_at": float,
+        "by_admin": int,
     },
+    "corrections": {"chat_id": int, "user_id": int, "at": float},
 }
 
 
@@ -123,6 +125,7 @@ def test_fresh_database_gets_both_migration_sets(db_path):
             ("toonzoo", "0002_games"),
             ("toonzoo", "0003_taught"),
             ("toonzoo", "0004_languages"),
+            ("toonzoo", "0005_teaching_limits"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []
@@ -159,7 +162,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 5
+        assert store.db["_sqlite_migrations"].count == 6
     cache._db.close()
 
 

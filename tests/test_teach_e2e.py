@@ -6,7 +6,7 @@ picture has the same embedding: once corrected, it gets the taught label.
 
 from bot_harness import png_bytes, running_bot, settings_for
 from test_bot_e2e import guessed_labels
-from test_buttons import ask_forget, sent_message_id
+from test_buttons import sent_message_id
 
 from bot import teach_handlers
 from bot.replies import get_emoji
@@ -80,9 +80,12 @@ async def test_a_corrected_picture_is_guessed_right_after_and_across_restarts_un
         fake.send_text(chat, ada, "/labels")
         assert f"{right}: 1 taught drawing" in (await fake.wait_for("sendMessage", in_chat(chat, "taught")))["text"]
 
-        prompt = await ask_forget(fake, chat, ada)
-        fake.press_button(chat, ada, prompt, "forget:yes")
-        await fake.wait_for("editMessageText", lambda p: "erased" in p["text"])
+        fake.send_text(chat, ada, "/forget")  # its question and its answer say taught drawings go too
+        question = await fake.wait_for("sendMessage", lambda p: in_chat(chat)(p) and "reply_markup" in p)
+        assert "taught drawings" in question["text"]
+        fake.press_button(chat, ada, sent_message_id(fake, question), "forget:yes")
+        done = await fake.wait_for("editMessageText", lambda p: "erased" in p["text"])
+        assert "taught drawings" in done["text"]
         assert taught_rows(db_path, chat["id"]) == []
         forgotten, _, _ = await guess(fake, chat, ada, picture)
         assert forgotten == before
@@ -182,3 +185,74 @@ async def test_one_person_cannot_flood_a_chats_memory(fake, db_path, tiny_classi
         await fake.expect_no_call("editMessageText", within=0.3)
         await fake.expect_no_call("sendMessage", within=0.3)  # no "something went wrong": the picker stays as it was
         assert len(taught_rows(db_path, chat["id"])) == 1
+
+
+async def correct(fake, chat, user, colour, label: str, caption: str | None = None) -> dict:
+    """Send a picture, correct its guess to ``label``; the press's answer."""
+    _, reply_id, _ = await guess(fake, chat, user, png_bytes(colour=colour), caption=caption)
+    picker = await open_picker(fake, chat, user, reply_id)
+    fake.press_button(chat, user, reply_id, label_button(picker, label))
+    answer = await fake.wait_for("answerCallbackQuery")
+    if not answer.get("show_alert"):
+        assert "Got it" in (await fake.wait_for("editMessageText", lambda p: p["message_id"] == reply_id))["text"]
+    else:  # refused: the picker is shown again
+        await fake.wait_for("editMessageReplyMarkup", lambda p: p["message_id"] == reply_id)
+    return answer
+
+
+async def test_the_hourly_limit_counts_corrections_not_the_pictures_kept(fake, db_path, tiny_classifier, monkeypatch):
+    """Correcting to one label keeps few pictures, but every correction counts towards the hour's limit."""
+    monkeypatch.setattr(teach_handlers, "PER_USER_HOUR", 3)
+    monkeypatch.setattr(teach_handlers, "PER_LABEL", 1)
+    ada = fake.add_user("Ada")
+    chat = fake.add_private_chat(ada)
+    owl = DEFAULT_LABELS[1]
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        answers = [await correct(fake, chat, ada, (40 * n, 10, 10), owl) for n in range(4)]
+        assert [bool(a.get("show_alert")) for a in answers] == [False, False, False, True]
+        assert "this hour" in answers[-1]["text"]
+        assert taught_rows(db_path, chat["id"]) == [(owl, ada["id"])]
+
+
+async def test_a_members_corrections_never_evict_an_admins(fake, db_path, tiny_classifier, monkeypatch):
+    monkeypatch.setattr(teach_handlers, "PER_LABEL", 2)
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
+    owl = DEFAULT_LABELS[1]
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        await correct(fake, group, ada, (200, 10, 10), owl, caption=MENTION)
+        for n in range(3):  # Bob's own oldest go: Ada's stays
+            assert not (await correct(fake, group, bob, (10, 60 * n, 10), owl, caption=MENTION)).get("show_alert")
+        assert sorted(taught_rows(db_path, group["id"])) == sorted([(owl, ada["id"]), (owl, bob["id"])])
+
+        monkeypatch.setattr(teach_handlers, "PER_LABEL", 1)
+        with Store(db_path) as store:
+            store.db.execute("DELETE FROM taught WHERE user_id = ?", [bob["id"]])
+            store.db.conn.commit()
+        refused = await correct(fake, group, bob, (10, 10, 200), owl, caption=MENTION)
+        assert refused["show_alert"] and "taught by admins" in refused["text"]
+        assert taught_rows(db_path, group["id"]) == [(owl, ada["id"])]
+
+
+async def test_other_in_a_spanish_chat_shows_the_typed_name_in_spanish(fake, db_path, tiny_classifier):
+    """A default animal typed in Spanish is kept by its identity ("horse") but shown as typed ("caballo")."""
+    ana, bea = fake.add_user("Ana", language_code="es"), fake.add_user("Bea", language_code="es")
+    group = fake.add_group("Zoo", [(ana, "creator"), (bea, "member")])
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+        fake.send_text(group, ana, "/labels gato, perro")
+        await fake.wait_for("sendMessage", in_chat(group))
+        said_to = {}
+        for user, colour in ((bea, (10, 200, 10)), (ana, (200, 10, 200))):
+            _, reply_id, _ = await guess(fake, group, user, png_bytes(colour=colour), caption=MENTION)
+            await open_picker(fake, group, user, reply_id)
+            fake.press_button(group, user, reply_id, "teach:other")
+            await fake.wait_for("editMessageText", lambda p, r=reply_id: p["message_id"] == r)
+            fake.send_text(group, user, "caballo", reply_to=reply_id)
+            said = said_to[user["id"]] = await fake.wait_for("sendMessage", in_chat(group, "caballo"))
+            assert "horse" not in said["text"]
+        assert "/labels add caballo" in said_to[bea["id"]]["text"]  # a member: told how an admin adds it
+        assert buttons(said_to[ana["id"]])  # an admin: offered to add it
+        fake.press_button(group, ana, sent_message_id(fake, said), "teach:add")
+        done = await fake.wait_for("editMessageText", lambda p: "caballo" in p["text"])
+        assert "horse" not in done["text"]
+        assert taught_rows(db_path, group["id"]) == [("horse", ana["id"])]

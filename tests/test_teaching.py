@@ -2,13 +2,24 @@
 
 import pytest
 
-from bot.teaching import Answered, RecentAnswers, TaughtCache, find_label, picker_page
+from bot.teaching import Answered, RecentAnswers, Taught, TaughtCache, TaughtRow, evictions, find_label, picker_page
 
-LIMITS = {"per_label": 3, "per_chat": 5}
+LIMITS = {"per_label": 3, "per_chat": 5, "per_user_hour": 100}
 
 
-def teach(store, label, n, *, chat=1, model="m1", user=7, at=0.0):
-    return store.add_taught(chat, model, label, bytes([n]) * 8, user_id=user, at=at, **LIMITS)
+def teach(store, label, n, *, chat=1, model="m1", user=7, admin=True, at=0.0, **limits):
+    """Teach picture ``n`` as ``label``: what became of it."""
+    outcome, _ = store.add_taught(
+        chat, model, label, bytes([n]) * 8, user_id=user, by_admin=admin, at=at, **{**LIMITS, **limits}
+    )
+    return outcome
+
+
+def taught_by(store, chat=1, model="m1") -> list[tuple[str, int]]:
+    rows = store.db.execute(
+        "SELECT label, user_id FROM taught WHERE chat_id = ? AND model = ? ORDER BY id", [chat, model]
+    )
+    return rows.fetchall()
 
 
 def test_oldest_of_a_label_is_dropped_first(store):
@@ -20,7 +31,7 @@ def test_oldest_of_a_label_is_dropped_first(store):
 def test_oldest_of_the_chat_is_dropped_first_whatever_its_label(store):
     for n, label in enumerate(["fox", "owl", "cat", "dog", "bat"]):
         teach(store, label, n, at=100.0 + n)
-    assert teach(store, "eel", 9, at=200.0) == 1
+    assert store.add_taught(1, "m1", "eel", b"e", user_id=7, by_admin=True, at=200.0, **LIMITS) == (Taught.KEPT, 1)
     assert [label for label, _ in store.taught(1, "m1")] == ["owl", "cat", "dog", "bat", "eel"]
     assert store.taught_counts(1, "m1") == {"bat": 1, "cat": 1, "dog": 1, "eel": 1, "owl": 1}
 
@@ -36,16 +47,86 @@ def test_models_and_chats_are_kept_apart(store):
     assert store.taught(2, "m1") == [("cat", bytes([3]) * 8)]
     assert store.untrain(1, "fox") == 4  # every model's
     assert store.taught(1, "m1") == [] and store.taught_counts(1, "m2") == {"owl": 1}
-    assert store.forget_chat(2) == 1 and store.taught(2, "m1") == []
+    assert store.forget_chat(2) == 2 and store.taught(2, "m1") == []  # the picture and the correction's count
 
 
 def test_corrections_per_user_are_counted_since_a_time(store):
     teach(store, "fox", 1, user=7, at=10.0)
     teach(store, "owl", 2, user=7, at=20.0)
     teach(store, "cat", 3, user=8, at=20.0)
-    assert store.taught_by_user_since(1, 7, 15.0) == 1
-    assert store.taught_by_user_since(1, 7, 0.0) == 2
-    assert store.taught_by_user_since(2, 7, 0.0) == 0
+    assert store.corrections_since(1, 7, 15.0) == 1
+    assert store.corrections_since(1, 7, 0.0) == 2
+    assert store.corrections_since(2, 7, 0.0) == 0
+
+
+def test_the_hourly_limit_counts_corrections_made_not_rows_kept(store):
+    """Three pictures of a label are kept, but the fourth correction of the hour is still the fourth."""
+    outcomes = [teach(store, "owl", n, at=1000.0 + n, per_user_hour=4) for n in range(6)]
+    assert outcomes == [Taught.KEPT] * 4 + [Taught.HOURLY_LIMIT] * 2
+    assert len(taught_by(store)) == 3
+    assert teach(store, "owl", 9, at=1000.0 + 3600.5, per_user_hour=4) is Taught.KEPT  # an hour after the first
+    assert teach(store, "owl", 9, at=1000.0 + 3601.0, per_user_hour=4) is Taught.HOURLY_LIMIT
+    assert teach(store, "owl", 9, user=8, at=1000.0 + 3601.0, per_user_hour=4) is Taught.KEPT  # another person
+    assert teach(store, "owl", 9, user=8, at=1000.0 + 7200.0, per_user_hour=4) is Taught.KEPT
+    assert store.db["corrections"].count == 3  # older than an hour: deleted as new ones come
+
+
+def test_a_teacher_evicts_their_own_oldest_first_and_a_member_never_an_admins(store):
+    admin, ann, bob = 1, 2, 3
+    teach(store, "owl", 1, user=admin, admin=True, at=1.0)
+    teach(store, "owl", 2, user=ann, admin=False, at=2.0)
+    teach(store, "owl", 3, user=bob, admin=False, at=3.0)
+    assert teach(store, "owl", 4, user=bob, admin=False, at=4.0) is Taught.KEPT  # Bob's own oldest goes
+    assert taught_by(store) == [("owl", admin), ("owl", ann), ("owl", bob)]
+    for n in range(5, 9):  # Bob again and again: only his own
+        assert teach(store, "owl", n, user=bob, admin=False, at=float(n)) is Taught.KEPT
+    assert taught_by(store) == [("owl", admin), ("owl", ann), ("owl", bob)]
+    cy = 4
+    assert teach(store, "owl", 9, user=cy, admin=False, at=9.0) is Taught.KEPT  # a newcomer: the oldest member's
+    assert taught_by(store) == [("owl", admin), ("owl", bob), ("owl", cy)]
+    store.untrain(1, "owl")
+    for n in range(3):
+        teach(store, "owl", n, user=admin, admin=True, at=float(n))
+    assert teach(store, "owl", 5, user=bob, admin=False, at=5.0) is Taught.FULL  # only admins' to drop: refused
+    assert taught_by(store) == [("owl", admin)] * 3 and store.corrections_since(1, bob, 0.0) == 6  # not counted
+    assert teach(store, "owl", 6, user=7, admin=True, at=6.0) is Taught.KEPT  # another admin may
+
+
+def test_the_chat_limit_follows_the_same_rules(store):
+    for n, label in enumerate(["fox", "owl", "cat", "dog"]):
+        teach(store, label, n, user=1, admin=True, at=float(n))
+    teach(store, "bat", 5, user=2, admin=False, at=5.0)
+    assert teach(store, "eel", 6, user=2, admin=False, at=6.0) is Taught.KEPT  # the member's own bat goes
+    assert [label for label, _ in taught_by(store)] == ["fox", "owl", "cat", "dog", "eel"]
+    assert teach(store, "ant", 7, user=3, admin=False, at=7.0) is Taught.KEPT  # another member's eel goes
+    assert teach(store, "ant", 8, user=3, admin=False, at=8.0) is Taught.KEPT  # then their own
+    assert taught_by(store) == [("fox", 1), ("owl", 1), ("cat", 1), ("dog", 1), ("ant", 3)]
+    for n, label in enumerate(["fox", "owl", "cat", "dog", "emu"]):
+        teach(store, label, n, chat=2, user=1, admin=True, at=float(n))
+    assert teach(store, "yak", 9, chat=2, user=4, admin=False, at=9.0) is Taught.FULL
+    assert len(taught_by(store, chat=2)) == 5
+
+
+@pytest.mark.parametrize(
+    ("teacher", "admin", "keep", "dropped"),
+    [
+        (9, False, 5, []),  # room left
+        (3, False, 4, [3]),  # their own
+        (9, False, 4, [2]),  # the oldest member's
+        (9, False, 3, [2, 3]),
+        (9, False, 2, None),  # only admins' left: refused
+        (9, True, 2, [2, 3, 1]),  # members' first, then admins'
+        (1, True, 4, [1]),
+    ],
+)
+def test_evictions(teacher, admin, keep, dropped):
+    rows = [
+        TaughtRow(1, 1, True, 1.0),
+        TaughtRow(2, 2, False, 2.0),
+        TaughtRow(3, 3, False, 3.0),
+        TaughtRow(4, 1, True, 4.0),
+    ]
+    assert evictions(rows, keep, teacher, admin) == dropped
 
 
 def answered(chat, message) -> Answered:

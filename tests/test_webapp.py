@@ -5,13 +5,18 @@ malformed, forged, stale, other bot's), 403 (foreign start_param, not a
 member), 413, 415, 429, and what /api/send posts where.
 """
 
+import io
+
 import aiohttp
 from bot_harness import png_bytes, running_bot, settings_for
 from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
+from PIL import Image
 
 from bot.context import services_of
-from bot.i18n import ENGLISH
-from bot.replies import PREPARING_TEXT
+from bot.i18n import ENGLISH, LANGUAGES, get_translator
+from bot.label_names import LABEL_NAMES
+from bot.replies import DRAW_TEXT, PREPARING_TEXT
+from bot.webapp.texts import page_texts
 from bot.webapp.tokens import CanvasTarget, derive_key, issue_token
 from classifier.prompts import DEFAULT_LABELS
 
@@ -68,6 +73,8 @@ async def test_init_data_is_checked_on_every_call(fake, db_path, tiny_classifier
         "no hash": good.split("&hash=")[0],
         "stale": init_data_for(fake.token, ada, auth_date=0),
         "another bot's": init_data_for(OTHER_TOKEN, ada),
+        "oversized": good + "&pad=" + "A" * 20_000,  # over aiohttp's default header limit: not its plain 400
+        "far oversized": good + "&pad=" + "A" * 60_000,
     }
     async with canvas_bot(fake, db_path, tiny_classifier) as app:
         for path in ("/api/guess", "/api/send"):
@@ -96,6 +103,49 @@ async def test_size_type_and_pace(fake, db_path, tiny_classifier):
         assert int(headers["Retry-After"]) >= 1
         status, _, _ = await call(app, "/api/guess", png_bytes((32, 32)), init_data_for(fake.token, bob))
         assert status == 200, "one user's pace doesn't hold back another"
+
+
+def image_bytes(size, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (250, 250, 250)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+async def test_pictures_larger_than_the_canvas_sends_are_refused_by_their_header(fake, db_path, tiny_classifier):
+    """The page never sends more than 512 px a side: larger is refused from the header, before any decoding."""
+    ada = fake.add_user("Ada")
+    fake.add_private_chat(ada)
+    init_data = init_data_for(fake.token, ada)
+    huge = image_bytes((6300, 6300), "PNG")
+    header_only = huge[: huge.index(b"IDAT") + 4]  # signature, IHDR, the first chunk's start: no pixel data
+    async with canvas_bot(fake, db_path, tiny_classifier) as app:
+        for size, kind in [((513, 16), "PNG"), ((600, 600), "JPEG"), ((16, 2000), "WEBP")]:
+            for path in ("/api/guess", "/api/send"):
+                status, body, _ = await call(app, path, image_bytes(size, kind), init_data)
+                assert status == 413 and "512×512" in body["error"], (size, kind, path)
+        status, body, _ = await call(app, "/api/guess", header_only, init_data)
+        assert status == 413 and "512×512" in body["error"], "refused from its header: it would not even decode"
+        status, body, _ = await call(app, "/api/guess", image_bytes((512, 512), "PNG"), init_data)
+        assert status == 200
+        assert not fake.calls("sendPhoto")
+
+
+async def test_one_picture_at_a_time_per_user(fake, db_path, tiny_classifier):
+    """While one of a user's pictures is being looked at, their next one is refused (429); others go on."""
+    ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
+    fake.add_private_chat(ada)
+    fake.add_private_chat(bob)
+    async with canvas_bot(fake, db_path, tiny_classifier) as app:
+        canvas = services_of(app).webapp.canvas
+        with canvas.working.hold(ada["id"]):  # as if one of Ada's pictures were decoding now
+            for path in ("/api/guess", "/api/send"):
+                status, body, headers = await call(app, path, png_bytes((64, 64)), init_data_for(fake.token, ada))
+                assert status == 429 and "One drawing at a time" in body["error"] and int(headers["Retry-After"]) >= 1
+            status, _, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, bob))
+            assert status == 200
+        status, _, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, ada))
+        assert status == 200 and len(canvas.working) == 0
+        assert not fake.calls("sendPhoto")
 
 
 async def test_send_posts_into_the_private_chat(fake, db_path, tiny_classifier):
@@ -169,3 +219,37 @@ async def test_without_a_url_there_is_no_canvas(fake, db_path, tiny_classifier):
         fake.send_text(private, ada, "/draw")
         reply = await fake.wait_for("sendMessage", lambda p: p["chat_id"] == private["id"])
         assert "isn't set up" in reply["text"]
+
+
+async def get_texts(app, init_data: str) -> tuple[int, dict]:
+    headers = {"Authorization": f"tma {init_data}"}
+    async with aiohttp.ClientSession() as session, session.get(base_url(app) + "/api/texts", headers=headers) as r:
+        return r.status, await r.json()
+
+
+async def test_the_page_speaks_the_language_of_its_chat(fake, db_path, tiny_classifier):
+    """The user's Telegram language in a private chat; the group's /language wins over it."""
+    ana, bob = fake.add_user("Ana", language_code="es-419"), fake.add_user("Bob")
+    fake.add_private_chat(ana)
+    group = fake.add_group("Zoo", [(bob, "creator"), (ana, "member")])
+    spanish, russian = get_translator("es"), get_translator("ru")
+    async with canvas_bot(fake, db_path, tiny_classifier) as app:
+        status, body = await get_texts(app, init_data_for(fake.token, ana))
+        assert status == 200 and body == {"language": "es", "texts": page_texts(spanish)}
+        assert body["texts"]["send"] == "Enviar" and body["texts"]["seeing"] != "I see…"
+        status, body, _ = await call(app, "/api/guess", png_bytes((64, 64)), init_data_for(fake.token, ana))
+        assert status == 200 and {g["label"] for g in body["guesses"]} <= set(LABEL_NAMES["es"].values())
+
+        fake.send_text(group, bob, "/language ru")
+        await fake.wait_for("sendMessage", lambda p: p["chat_id"] == group["id"])
+        token = issue_token(derive_key(fake.token), CanvasTarget(group["id"]))
+        status, body = await get_texts(app, init_data_for(fake.token, ana, start_param=token))
+        assert status == 200 and body == {"language": "ru", "texts": page_texts(russian)}
+        status, _ = await get_texts(app, init_data_for(OTHER_TOKEN, ana))
+        assert status == 401
+
+
+def test_the_help_names_the_pages_send_button_in_each_language():
+    for language in LANGUAGES:
+        t = get_translator(language)
+        assert f"{page_texts(t)['send']}" in DRAW_TEXT(t), language

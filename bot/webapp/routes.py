@@ -8,36 +8,44 @@ bot issued (``bot.webapp.tokens``), whose member the user must still be
 
 - ``POST /api/guess``: body, a PNG, WebP or JPEG of at most 1 MB →
   ``200 {"guesses": [{"label": …, "score": …}, …]}`` (top 3 over the chat's labels).
+- ``GET /api/texts``: ``200 {"language": …, "texts": {…}}``, the page's words in the
+  language of the canvas's chat (``bot.webapp.texts``).
 - ``POST /api/send``: the final drawing → posted into the chat (in a game
   round, judged as the player's picture) → ``200 {"sent": true}``.
 
 Refusals are JSON ``{"error": "…"}`` with: 401 init data missing, malformed,
 forged or stale; 403 a start_param we didn't issue, or no longer a member;
 409 the token's game round is over; 413 body over 1 MB; 415 not a PNG, WebP
-or JPEG (or undecodable); 429 too many requests for this user, or the game's
-cooldown (``Retry-After``); 502 Telegram refused the photo; 503 the engine is
+or JPEG (or undecodable); 413 also a picture larger than 512 px a side, read from its header
+before any decoding; 429 too many requests for this user, a second picture while one of theirs
+is still being looked at, or the game's cooldown (``Retry-After``); 502 Telegram refused the photo; 503 the engine is
 busy or closed (``Retry-After``).
 """
 
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any, TypeVar
 
 from aiohttp import web
 from telegram.error import TelegramError
 
-from classifier.errors import EngineBusy, ImageError
+from classifier.errors import EngineBusy, ImageError, ImageTooManyPixels
+from classifier.images import read_size
 
 from ..classifying import Refused as NotSeen
+from ..i18n import Translator
 from .drawings import Backend, Drawer, SendRefusal, guess_drawing, is_member, send_drawing
 from .initdata import InitDataError, init_data_from_header, validate_init_data
-from .limits import RateLimiter
+from .limits import MAX_SIDE, OneAtATime, RateLimiter, oversized
+from .texts import page_texts
 from .tokens import CanvasTarget, TokenError, read_token
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_IMAGE_BYTES = 1024 * 1024
 GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a second
@@ -67,6 +75,7 @@ class Canvas:
     guesses: RateLimiter = field(default_factory=lambda: RateLimiter(GUESS_RATE_PER_S, GUESS_BURST))
     sends: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_RATE_PER_S, SEND_BURST))
     members: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, user) -> confirmed at
+    working: OneAtATime = field(default_factory=OneAtATime)  # users with a picture being looked at
 
 
 CANVAS = web.AppKey("canvas", Canvas)
@@ -87,6 +96,7 @@ def build_web_app(canvas: Canvas) -> web.Application:
     app = web.Application(client_max_size=MAX_IMAGE_BYTES, middlewares=[_refusals])
     app[CANVAS] = canvas
     app.router.add_get("/draw", draw_page)
+    app.router.add_get("/api/texts", texts)
     app.router.add_post("/api/guess", guess)
     app.router.add_post("/api/send", send)
     return app
@@ -108,11 +118,25 @@ async def guess(request: web.Request) -> web.Response:
     drawer = await _drawer(request, canvas)
     _pace(canvas.guesses, drawer, canvas.clock())
     data = await _image(request)
-    seen = await guess_drawing(canvas.backend, drawer, data)
+    seen = await _held(canvas, guess_drawing(canvas.backend, drawer, data), drawer)
     if isinstance(seen, NotSeen):
         raise _refusal(seen, drawer)
-    guesses = seen.guesses
-    return web.json_response({"guesses": [{"label": g.label, "score": round(float(g.score), 4)} for g in guesses]})
+    t = _translator(canvas, drawer)  # default animals named in the page's language
+    return web.json_response(
+        {"guesses": [{"label": t.label(g.label), "score": round(float(g.score), 4)} for g in seen.guesses]}
+    )
+
+
+async def texts(request: web.Request) -> web.Response:
+    """GET /api/texts: the page's words in its chat's language."""
+    canvas = request.app[CANVAS]
+    t = _translator(canvas, await _drawer(request, canvas))
+    return web.json_response({"language": t.language, "texts": page_texts(t)})
+
+
+def _translator(canvas: Canvas, drawer: Drawer) -> Translator:
+    """The canvas chat's language (/language), else the drawer's own Telegram one."""
+    return canvas.backend.services.translator(drawer.chat_id, drawer.language_code)
 
 
 async def send(request: web.Request) -> web.Response:
@@ -122,7 +146,7 @@ async def send(request: web.Request) -> web.Response:
     _pace(canvas.sends, drawer, canvas.clock())
     data = await _image(request)
     try:
-        sent = await send_drawing(canvas.backend, drawer, data)
+        sent = await _held(canvas, send_drawing(canvas.backend, drawer, data), drawer)
     except TelegramError as exc:
         logger.warning("chat %s: couldn't post a canvas drawing: %s", drawer.chat_id, exc)
         raise Refused(502, "Telegram didn't take the drawing. Try again in a moment.") from None
@@ -201,6 +225,14 @@ async def _image(request: web.Request) -> bytes:
         raise Refused(413, "The drawing is larger than 1 MB.") from None
     if image_kind(data) is None:
         raise Refused(415, "Send a PNG, WebP or JPEG image.")
+    try:
+        size = read_size(data, formats=("PNG", "JPEG", "WEBP"))  # the header only: no pixel decoded yet
+    except ImageTooManyPixels:
+        size = (MAX_SIDE + 1, MAX_SIDE + 1)
+    except ImageError:
+        raise Refused(415, "That image's header can't be read: send a PNG, WebP or JPEG image.") from None
+    if oversized(size):
+        raise Refused(413, f"The drawing is larger than {MAX_SIDE}×{MAX_SIDE} pixels: the canvas sends at most that.")
     return data
 
 
@@ -224,3 +256,12 @@ def _refusal(not_seen: NotSeen, drawer: Drawer) -> Refused:
         return Refused(503, "I'm busy: trying again in a moment.", BUSY_RETRY_S)
     logger.warning("chat %s: canvas: %s", drawer.chat_id, not_seen.reason.value)
     return Refused(503, error.user_message if error is not None else not_seen.text, BUSY_RETRY_S)
+
+
+async def _held(canvas: Canvas, work: Coroutine[Any, Any, T], drawer: Drawer) -> T:
+    """Await work that classifies, one picture per user at a time (another one meanwhile: 429)."""
+    if canvas.working.busy(drawer.user_id):
+        work.close()
+        raise Refused(429, "One drawing at a time: the last one is still being looked at.", BUSY_RETRY_S)
+    with canvas.working.hold(drawer.user_id):
+        return await work

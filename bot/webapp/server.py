@@ -14,6 +14,7 @@ from telegram import Bot
 from ..game_service import GameService
 from ..services import Services
 from .drawings import Backend
+from .limits import MAX_HEADER_FIELD_BYTES, MAX_HEADERS
 from .routes import Canvas, build_web_app
 from .tokens import CanvasTarget, derive_key, issue_token
 
@@ -34,7 +35,13 @@ class WebAppServer:
 
     async def start(self) -> int:
         """Bind and serve; return the port."""
-        self._runner = web.AppRunner(build_web_app(self.canvas), access_log=None, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(
+            build_web_app(self.canvas),
+            access_log=None,
+            shutdown_timeout=2.0,
+            max_field_size=MAX_HEADER_FIELD_BYTES,
+            max_headers=MAX_HEADERS,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.webapp_listen, self.settings.webapp_port)
         await site.start()
