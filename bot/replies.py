@@ -126,7 +126,6 @@ START_TEXT_BODY = Text(
     "Send me a drawing (a photo, a picture file or a sticker) and I'll guess "
     "what it shows. In a group, reply to a picture with /guess."
 )
-BUSY_TEXT = Text("I'm busy with lots of drawings right now. Try again in a moment.")
 UNSUPPORTED_STICKER_TEXT = Text("I can't look inside that animated sticker. Send a still sticker or a picture.")
 UNSUPPORTED_ANIMATION_TEXT = Text("I can't look inside that animation. Send a still picture instead.")
 PREPARING_TEXT = Text("Getting to know the new labels, this takes a moment…")
@@ -165,20 +164,6 @@ TEACH_TYPE_TEXT = Text("What is it? Reply to this message with its name.")
 TEACH_OFFER_DECLINED_TEXT = Text("Not added: nothing was remembered.")
 NOT_ADMIN_UNTRAIN_TEXT = Text("Only the group's admins can make me forget taught drawings here.")
 
-# The classifier's errors' own messages (``error_text`` looks them up by their English text).
-CLASSIFIER_ERROR_TEXTS: tuple[Text, ...] = (
-    Text("Something went wrong."),
-    Text("Something went wrong while looking at that picture."),
-    Text("I couldn't read that picture."),
-    Text("That doesn't look like a picture. Send a JPEG, PNG, WebP, GIF or BMP."),
-    Text("That picture seems damaged or cut off. Could you send it again?"),
-    Text("That picture is too small to see anything. Send a bigger one."),
-    Text("The drawing model could not be loaded."),
-    Text("The database could not be opened."),
-    BUSY_TEXT,
-    Text("I'm restarting. Try again in a moment."),
-)
-
 
 def too_big_text(t: Translator) -> str:
     """A file over the download limit."""
@@ -195,7 +180,7 @@ def error_text(t: Translator, error: UserError) -> str:
         return t.gettext("That picture has too many pixels: send one under {mp} megapixels.").format(
             mp=MAX_PICTURE_PIXELS // 10**6
         )
-    return t.gettext(error.user_message)  # the classifier's errors: CLASSIFIER_ERROR_TEXTS
+    return t.gettext(error.user_message)  # the classifier's: collected by toonzoo_tools.catalogues
 
 
 def format_guesses(t: Translator, guesses: Sequence[GuessLike], unsure_below: float = UNSURE_BELOW) -> str:

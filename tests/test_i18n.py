@@ -118,14 +118,18 @@ def test_game_sentences_fit_any_label_in_every_language():
     )
 
 
-def test_every_classifier_error_message_is_in_the_catalogue():
-    messages = {text.msgid for text in replies.CLASSIFIER_ERROR_TEXTS}
+def test_every_classifier_error_message_is_in_the_catalogue_and_translated():
+    from toonzoo_tools.catalogues import classifier_messages
+
+    messages = classifier_messages()
     kinds = [getattr(errors, name) for name in dir(errors)]
     for kind in kinds:
         if isinstance(kind, type) and issubclass(kind, errors.UserError):
             assert kind in (errors.ImageTooLarge, errors.ImageTooManyPixels) or kind.user_message in messages, kind
+    for message in messages:
+        assert SPANISH.gettext(message) != message and RUSSIAN.gettext(message) != message, message
     busy = replies.error_text(RUSSIAN, errors.EngineBusy())
-    assert busy == replies.BUSY_TEXT(RUSSIAN) != errors.EngineBusy.user_message
+    assert busy != errors.EngineBusy.user_message and "Попробуйте" in busy
     assert "MB" in replies.error_text(SPANISH, errors.ImageTooLarge())
 
 

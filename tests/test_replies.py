@@ -170,7 +170,6 @@ def test_fit_text_keeps_short_texts_and_cuts_long_ones_at_a_break():
 
 def test_error_texts_are_short_plain_sentences():
     for name in (
-        "BUSY_TEXT",
         "TOO_BIG_TEXT",
         "UNSUPPORTED_STICKER_TEXT",
         "UNSUPPORTED_FILE_TEXT",

@@ -43,7 +43,27 @@ def extract_template() -> Catalog:
         BOT_DIR, method_map=method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
     ):
         catalogue.add(message, None, [(f"bot/{filename}", lineno)], auto_comments=comments, context=context)
+    for message in classifier_messages():
+        catalogue.add(message, None, [("classifier/errors.py", 0)], auto_comments=["The classifier's error message."])
     return catalogue
+
+
+def classifier_messages() -> list[str]:
+    """The user-facing messages of ``classifier.errors``, written there once: the bot translates an error's
+    ``user_message`` by its English text (``bot.replies.error_text``). The two that carry a number are worded by
+    the bot itself."""
+    from classifier import errors
+
+    worded_by_the_bot = (errors.ImageTooLarge, errors.ImageTooManyPixels)
+    found: list[str] = []
+    pending: list[type[errors.UserError]] = [errors.UserError]
+    while pending:
+        kind = pending.pop(0)
+        pending += kind.__subclasses__()
+        ours = kind.__module__ == errors.__name__ and not issubclass(kind, worded_by_the_bot)
+        if ours and kind.user_message not in found:
+            found.append(kind.user_message)
+    return found
 
 
 def read_catalogue(language: str) -> Catalog:

@@ -26,7 +26,8 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.context import services_of
 from bot.i18n import ENGLISH
-from bot.replies import BUSY_TEXT
+from bot.replies import error_text
+from classifier.errors import EngineBusy
 
 from .drawings import make_drawing_jpeg
 from .fake_bot_api import FakeBotApi
@@ -133,7 +134,7 @@ async def run(args) -> dict:
             await application.stop()
             await application.post_shutdown(application)
     guesses = sum(1 for text in replies if text.count("%") == 3)
-    busy = sum(1 for text in replies if text == BUSY_TEXT(ENGLISH))
+    busy = sum(1 for text in replies if text == error_text(ENGLISH, EngineBusy()))
     return {
         "model": classifier.identity,
         "random_weights": loaded.random_weights,
