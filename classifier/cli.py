@@ -86,7 +86,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     add_command = functools.partial(commands.add_parser, parents=[common])
 
     classify = add_command("classify", help="guess what pictures show")
-    classify.add_argument("images", nargs="+", metavar="IMAGE")
+    classify.add_argument("images", nargs="+", metavar="IMAGE", help="picture files (JPEG, PNG, WebP, GIF, BMP)")
     classify.add_argument(
         "--labels", type=label_list, help=f"comma-separated labels (default: {len(DEFAULT_LABELS)} cartoon animals)"
     )
@@ -157,7 +157,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     models.set_defaults(handler=cmd_models)
 
     tiny = add_command("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
-    tiny.add_argument("folder", metavar="DIR")
+    tiny.add_argument("folder", metavar="DIR", help="the folder to write (created if missing)")
     tiny.add_argument(
         "--multilingual",
         action="store_true",
