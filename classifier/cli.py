@@ -377,6 +377,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     found = collect_labelled_images(folder)
     labels = list(found)
+    ignored = [
+        sub.name
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and not sub.name.startswith(".") and sub.name.replace("_", " ") not in found
+    ]
+    if ignored:
+        logger.warning("ignored folder(s) without a JPEG, PNG, WebP, GIF or BMP file: %s", ", ".join(ignored))
     if len(labels) < 2:
         print(f"toonzoo: {folder} needs at least two sub-folders of images, one per label", file=sys.stderr)
         return 2

@@ -109,8 +109,11 @@ def test_evaluate_reports_a_label_without_a_readable_picture_and_the_skipped_fil
     folder = labelled_folder(tmp_path, {"cat": 2, "dog": 2})
     (folder / "fox").mkdir()
     (folder / "fox" / "1.png").write_bytes(b"")
+    (folder / "owl").mkdir()
+    (folder / "owl" / "owl.tiff").write_bytes(b"II*\x00")
     result = toonzoo("evaluate", str(folder), "--model", tiny_model_name, "--db", ":memory:")
     assert result.returncode == 0, result.stderr
+    assert "ignored folder(s) without a JPEG, PNG, WebP, GIF or BMP file: owl" in result.stderr
     assert "  fox  no readable picture" in result.stdout
     assert f"skipped (1):\n  {folder / 'fox' / '1.png'}: empty file" in result.stdout
     assert "no readable picture for the label(s) fox" in result.stderr
