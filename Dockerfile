@@ -2,6 +2,7 @@
 #   docker build -t toonzoo .
 #   export TELEGRAM_BOT_TOKEN=...   # then:
 #   docker run -d -e TELEGRAM_BOT_TOKEN -v toonzoo-data:/data -v toonzoo-cache:/cache toonzoo
+#   the canvas: add -e TOONZOO_WEBAPP_URL=https://... -e TOONZOO_WEBAPP_LISTEN=0.0.0.0 -p 127.0.0.1:8080:8080
 #   add --gpus all for an NVIDIA GPU (needs the NVIDIA Container Toolkit on the host); see README.md
 FROM nvidia/cuda:13.0.2-runtime-ubuntu24.04
 
@@ -31,5 +32,6 @@ RUN pip install --no-compile . \
 
 USER 10001:10001
 VOLUME ["/data", "/cache"]
+EXPOSE 8080
 ENTRYPOINT ["toonzoo"]
 CMD ["run"]

@@ -49,6 +49,7 @@ DEFAULT_WEBHOOK_PORT = 8443
 DEFAULT_WEBAPP_LISTEN = "127.0.0.1"
 DEFAULT_WEBAPP_PORT = 8080
 
+WEIGHTS_IN_MODEL = ("local-dir:", "hf-hub:")  # model names whose weights come with them (no --pretrained)
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _DEVICE = re.compile(r"[a-z]+(:\d+)?")  # the classifier checks it against torch
@@ -209,6 +210,8 @@ class Settings:
         shown = []
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name == "pretrained" and self.model.startswith(WEIGHTS_IN_MODEL):
+                continue  # a local-dir: folder or hf-hub: repository brings its own weights
             if field.name in ("token", "webhook_secret") and value is not None:
                 value = "<hidden>"
                 shown.append(f"{field.name}={value}")

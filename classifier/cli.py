@@ -21,12 +21,13 @@ from typing import TextIO
 from .defaults import DEFAULT_DB, DEFAULT_MODEL, DEFAULT_PRETRAINED, FEW_SHOT_ALPHA, FEW_SHOT_BETA, PRECISIONS
 from .errors import UserError
 from .presets import PRESETS, RESULTS_TABLE, Preset
-from .prompts import DEFAULT_LABELS, DEFAULT_LANGUAGE, LANGUAGES
+from .prompts import DEFAULT_LABELS, DEFAULT_LANGUAGE, LANGUAGES, looks_english
 
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 EVAL_BATCH = 32
+TOP_K = 5  # evaluate's second accuracy figure: the truth among the top 5
 PROGRESS_MIN_FILES = 10  # fewer files finish in a few seconds: no progress display
 VERBOSE_HELP = "-v: toonzoo's progress; -vv: also the libraries' (every command, before or after its name)"
 # Loggers of our packages; "__main__" is bot.cli itself when run as ``python -m bot.cli``.
@@ -78,13 +79,14 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     """
     parser = argparse.ArgumentParser(prog="toonzoo", description="Guess what a drawing shows, with CLIP zero-shot.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
+    parser.set_defaults(handler=functools.partial(show_commands, parser))  # ``toonzoo`` alone
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0, dest="command_verbose", help=VERBOSE_HELP)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_command = functools.partial(commands.add_parser, parents=[common])
 
     classify = add_command("classify", help="guess what pictures show")
-    classify.add_argument("images", nargs="+", metavar="IMAGE")
+    classify.add_argument("images", nargs="+", metavar="IMAGE", help="picture files (JPEG, PNG, WebP, GIF, BMP)")
     classify.add_argument(
         "--labels", type=label_list, help=f"comma-separated labels (default: {len(DEFAULT_LABELS)} cartoon animals)"
     )
@@ -93,7 +95,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
         action="append",
         dest="templates",
         metavar="T",
-        help="prompt template with one {} (repeatable; default: the drawing ensemble)",
+        help=TEMPLATE_HELP,
     )
     classify.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="guesses per image (default 5)")
     add_language_argument(classify)
@@ -103,14 +105,15 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
 
     evaluate = add_command("evaluate", help="measure accuracy on a folder of labelled drawings")
     evaluate.add_argument("folder", metavar="DIR", help="one sub-folder per label, holding its images")
-    evaluate.add_argument("--template", action="append", dest="templates", metavar="T")
+    evaluate.add_argument("--template", action="append", dest="templates", metavar="T", help=TEMPLATE_HELP)
     add_language_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.add_argument(
         "--shots",
         type=positive_int,
         metavar="K",
-        help="teach K drawings per label (picked with --seed), evaluate on the rest: zero-shot vs taught",
+        help="teach K drawings per label (picked with --seed), evaluate on the rest: zero-shot vs taught "
+        "(each label's folder needs at least K+1 pictures)",
     )
     evaluate.add_argument("--alpha", type=float, metavar="A", help=f"cache model weight (default {FEW_SHOT_ALPHA:g})")
     evaluate.add_argument("--beta", type=float, metavar="B", help=f"cache model sharpness (default {FEW_SHOT_BETA:g})")
@@ -126,7 +129,7 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     models.set_defaults(handler=cmd_models)
 
     tiny = add_command("tiny-model", help="write a tiny random-weight CLIP folder (offline smoke tests)")
-    tiny.add_argument("folder", metavar="DIR")
+    tiny.add_argument("folder", metavar="DIR", help="the folder to write (created if missing)")
     tiny.add_argument(
         "--multilingual",
         action="store_true",
@@ -136,6 +139,15 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
     for extend in extensions:
         extend(add_command)
     return parser, commands.choices
+
+
+def show_commands(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``toonzoo`` without a command: the help with every command on stderr, exit status 2 (a usage error)."""
+    parser.print_help(sys.stderr)
+    return 2
+
+
+TEMPLATE_HELP = "prompt template with one {} (repeatable; default: the drawing ensemble)"
 
 
 def add_language_argument(parser: argparse.ArgumentParser) -> None:
@@ -211,9 +223,24 @@ def create_classifier(args: argparse.Namespace):
     )
 
 
+def warn_if_not_english(classifier, labels: Sequence[str]) -> None:
+    """The warning ``/labels`` gives in the bot: labels that don't look English, for a model that reads only English."""
+    if any(classifier.reads(language) for language in LANGUAGES if language != DEFAULT_LANGUAGE):
+        return
+    foreign = [label for label in labels if not looks_english(label)]
+    if foreign:
+        quoted = ", ".join(f"«{label}»" for label in foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        logger.warning(
+            "This model reads English labels best; %s may be guessed poorly. "
+            "A multilingual model reads them: --model multilingual.",
+            quoted,
+        )
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     labels = args.labels or list(DEFAULT_LABELS)
     classifier = create_classifier(args)
+    warn_if_not_english(classifier, labels)
     classifier.prepare_labels(labels, args.language)
     results = []
     with file_progress(len(args.images)) as done:
@@ -221,17 +248,22 @@ def cmd_classify(args: argparse.Namespace) -> int:
             try:
                 guesses = classifier.classify_bytes(Path(path).read_bytes(), labels, args.top_k, args.language)
                 results.append({"image": path, "guesses": [{"label": g.label, "score": g.score} for g in guesses]})
-            except UserError as exc:
+            except (UserError, OSError) as exc:
                 logger.info("%s: %s", path, exc)
-                results.append({"image": path, "error": exc.user_message})
-            except OSError as exc:
-                results.append({"image": path, "error": f"cannot read file: {exc.strerror or exc}"})
+                results.append({"image": path, "error": file_error(exc)})
             done(path)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
         print(format_classify_table(results))
     return 1 if any("error" in result for result in results) else 0
+
+
+def file_error(exc: UserError | OSError) -> str:
+    """What went wrong with a file, worded for the command line ("empty file"), not for a chat."""
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or exc}"
+    return getattr(exc, "file_message", exc.user_message)
 
 
 def format_classify_table(results: Sequence[dict]) -> str:
@@ -286,17 +318,25 @@ def format_evaluation(report: dict) -> str:
     lines = [
         f"images: {report['images']}  labels: {report['labels']}  skipped: {len(report.get('skipped', []))}",
         f"top-1 accuracy: {report['top1'] * 100:.1f}%",
-        f"top-5 accuracy: {report['top5'] * 100:.1f}%",
-        "",
-        "recall per label:",
     ]
+    if report["labels"] > TOP_K:  # with 5 labels or fewer the truth is always among the top 5
+        lines.append(f"top-{TOP_K} accuracy: {report['top5'] * 100:.1f}%")
+    lines += ["", "recall per label:"]
     width = max((len(label) for label in report["recall"]), default=5)
     for label, recall in sorted(report["recall"].items(), key=lambda item: (item[1] is None, item[1] or 0)):
-        lines.append(f"  {label:<{width}}  " + ("   n/a" if recall is None else f"{recall * 100:5.1f}%"))
+        lines.append(f"  {label:<{width}}  " + ("no readable picture" if recall is None else f"{recall * 100:5.1f}%"))
     if report["confused"]:
         lines += ["", "most confused (true -> guessed):"]
         lines += [f"  {c['true']} -> {c['predicted']}: {c['count']}" for c in report["confused"]]
+    lines += format_skipped(report.get("skipped", []))
     return "\n".join(lines)
+
+
+def format_skipped(skipped: Sequence[dict]) -> list[str]:
+    """The files that could not be read, and why (text output of ``evaluate``)."""
+    if not skipped:
+        return []
+    return ["", f"skipped ({len(skipped)}):"] + [f"  {item['image']}: {item['error']}" for item in skipped]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -309,10 +349,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     found = collect_labelled_images(folder)
     labels = list(found)
+    ignored = [
+        sub.name
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir() and not sub.name.startswith(".") and sub.name.replace("_", " ") not in found
+    ]
+    if ignored:
+        logger.warning("ignored folder(s) without a JPEG, PNG, WebP, GIF or BMP file: %s", ", ".join(ignored))
     if len(labels) < 2:
         print(f"toonzoo: {folder} needs at least two sub-folders of images, one per label", file=sys.stderr)
         return 2
+    if args.shots is not None:
+        short = {label: len(paths) for label, paths in found.items() if len(paths) <= args.shots}
+        if short:
+            print(
+                f"toonzoo: --shots {args.shots} needs at least {args.shots + 1} pictures in each label's folder "
+                f"({args.shots} to teach, at least one to evaluate on); too few in: "
+                + ", ".join(f"{label} ({count})" for label, count in short.items()),
+                file=sys.stderr,
+            )
+            return 2
     classifier = create_classifier(args)
+    warn_if_not_english(classifier, labels)
     classifier.prepare_labels(labels, args.language)
     if args.shots is not None:
         return evaluate_shots(args, classifier, found)
@@ -327,7 +385,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     images.append(classifier.decode(path.read_bytes()))
                     batch.append(label)
                 except (UserError, OSError) as exc:
-                    skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
+                    skipped.append({"image": str(path), "error": file_error(exc)})
             if images:
                 ranked_batch = classifier.classify_images(images, labels, top_k=len(labels), language=args.language)
                 for label, guesses in zip(batch, ranked_batch):
@@ -345,6 +403,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluation_report(truth, ranked, labels)
     report["skipped"] = skipped
     report["model"] = classifier.identity
+    unreadable = [label for label in labels if report["recall"][label] is None]
+    if unreadable:
+        logger.warning("no readable picture for the label(s) %s: their recall is not measured", ", ".join(unreadable))
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_evaluation(report))
     return 0
 
@@ -376,7 +437,7 @@ def embed_items(classifier, items: Sequence[tuple[str, Path]], skipped: list, do
                 kept_labels.append(label)
                 kept_paths.append(path)
             except (UserError, OSError) as exc:
-                skipped.append({"image": str(path), "error": getattr(exc, "user_message", str(exc))})
+                skipped.append({"image": str(path), "error": file_error(exc)})
             done(str(path))
         if pixels:
             parts.append(classifier.embed_images(torch.stack(pixels)))
@@ -450,14 +511,17 @@ def format_shots_evaluation(report: dict) -> str:
     lines += [
         f"{'':<16}{'zero-shot':>10}  {head}",
         f"{'top-1 accuracy':<16}{zero['top1'] * 100:>9.1f}%  {taught['top1'] * 100:>{len(head) - 1}.1f}%",
-        f"{'top-5 accuracy':<16}{zero['top5'] * 100:>9.1f}%  {taught['top5'] * 100:>{len(head) - 1}.1f}%",
-        "",
-        "taught drawings:",
     ]
+    if zero["labels"] > TOP_K:
+        lines.append(
+            f"{f'top-{TOP_K} accuracy':<16}{zero['top5'] * 100:>9.1f}%  {taught['top5'] * 100:>{len(head) - 1}.1f}%"
+        )
+    lines += ["", "taught drawings:"]
     lines += [
         f"  {label}: " + ", ".join(Path(path).name for path in paths)
         for label, paths in report["taught_images"].items()
     ]
+    lines += format_skipped(report["skipped"])
     return "\n".join(lines)
 
 
@@ -539,9 +603,21 @@ def configure_logging(verbosity: int, *, service: bool = False) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run a parsed command; a ``UserError`` becomes one line on stderr and exit status 2."""
+    """Run a parsed command; a ``UserError`` becomes one line on stderr and exit status 2.
+
+    A reader that goes away (``toonzoo models | head -1``) ends the command quietly, the way
+    Python's documentation of SIGPIPE advises: stdout is pointed at /dev/null so that the
+    interpreter's last flush cannot fail again, and the exit status is 1.
+    """
     try:
-        return args.handler(args)
+        try:
+            return args.handler(args)
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except UserError as exc:
         logger.debug("command failed", exc_info=True)
         print(f"toonzoo: {exc.user_message}", file=sys.stderr)

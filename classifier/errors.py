@@ -27,29 +27,44 @@ class ClassifierError(UserError):
 
 
 class ImageError(ClassifierError):
-    """The bytes given are not a picture we can read."""
+    """The bytes given are not a picture we can read.
+
+    ``file_message`` says the same of a file on the command line ("empty file"), where
+    ``user_message`` speaks to someone in a chat ("Send a JPEG, …").
+    """
 
     user_message = "I couldn't read that picture."
+    file_message = "not a readable picture"
+
+    def __init__(self, detail: str | None = None, *, user_message: str | None = None, file_message: str | None = None):
+        super().__init__(detail, user_message=user_message)
+        if file_message is not None:
+            self.file_message = file_message
 
 
 class ImageTooLarge(ImageError):
     user_message = f"That file is too big: send a picture under {MAX_PICTURE_BYTES // 2**20} MB."
+    file_message = f"file over {MAX_PICTURE_BYTES // 2**20} MB"
 
 
 class ImageTooManyPixels(ImageError):
     user_message = f"That picture has too many pixels: send one under {MAX_PICTURE_PIXELS // 10**6} megapixels."
+    file_message = f"picture over {MAX_PICTURE_PIXELS // 10**6} megapixels"
 
 
 class NotAnImage(ImageError):
     user_message = "That doesn't look like a picture. Send a JPEG, PNG, WebP, GIF or BMP."
+    file_message = "not a JPEG, PNG, WebP, GIF or BMP file"
 
 
 class CorruptImage(ImageError):
     user_message = "That picture seems damaged or cut off. Could you send it again?"
+    file_message = "damaged or cut-off picture"
 
 
 class ImageTooSmall(ImageError):
     user_message = "That picture is too small to see anything. Send a bigger one."
+    file_message = "picture too small"
 
 
 class ModelLoadError(ClassifierError):

@@ -64,7 +64,7 @@ def decode_image(
     if len(data) > max_bytes:
         raise ImageTooLarge(f"{len(data)} bytes > {max_bytes}")
     if not data:
-        raise NotAnImage("empty file")
+        raise NotAnImage("empty file", file_message="empty file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -78,9 +78,15 @@ def decode_image(
 
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageTooManyPixels(f"{width}x{height} > {max_pixels} pixels")
+        raise ImageTooManyPixels(
+            f"{width}x{height} > {max_pixels} pixels",
+            file_message=f"picture of {width}×{height} pixels, over {max_pixels / 10**6:g} megapixels",
+        )
     if min(width, height) < min_side:
-        raise ImageTooSmall(f"{width}x{height} < {min_side} px")
+        raise ImageTooSmall(
+            f"{width}x{height} < {min_side} px",
+            file_message=f"picture too small: {width}×{height} pixels (at least {min_side} a side)",
+        )
 
     try:
         if draft_size and image.format in ("JPEG", "MPO"):

@@ -13,6 +13,7 @@ are downloaded once with a progress bar. Offline, loading fails within seconds
 with a :class:`WeightsUnavailable` that says how to provide weights locally.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -20,16 +21,17 @@ import math
 import os
 import socket
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import open_clip
 import torch
-from open_clip.factory import parse_model_name
+from open_clip.factory import load_state_dict, parse_model_name
 from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_pretrained_tags_by_model
 
+from .checkpoints import checkpoint_fits, describe_checkpoint, models_fitting
 from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS  # noqa: F401 (DEFAULT_PRETRAINED: re-exported)
 from .errors import ModelLoadError, WeightsUnavailable
 from .presets import languages_of_config, resolve_model
@@ -66,7 +68,10 @@ HOW_TO_PROVIDE_WEIGHTS = (
     "--pretrained /path/to/model.pt (or .safetensors; env TOONZOO_PRETRAINED), or an "
     "open_clip folder with --model local-dir:/path/to/folder (containing open_clip_config.json "
     "and open_clip_pytorch_model.bin; env TOONZOO_MODEL). Or connect once to the internet: "
-    "weights are downloaded into the Hugging Face cache and reused from then on."
+    "weights are downloaded into the Hugging Face cache and reused from then on. "
+    "To try toonzoo right now without weights, write a tiny random-weight model (its guesses are "
+    "meaningless) and use it: toonzoo tiny-model tiny, then --model local-dir:tiny, e.g. "
+    "toonzoo classify --model local-dir:tiny examples/giraffe.png (a sample drawing in the repository)."
 )
 
 
@@ -191,7 +196,7 @@ def load_model(
     try:
         # open_clip draws initial weights from torch's default generator: fork its state so that
         # loading never moves the process's random stream, and seed the fork for random weights.
-        with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        with warnings.catch_warnings(), torch.random.fork_rng(devices=[]), _quiet_random_init(random_weights):
             warnings.filterwarnings("error", message="QuickGELU mismatch")
             torch.random.default_generator.manual_seed(RANDOM_SEED)
             model, _, preprocess = open_clip.create_model_and_transforms(
@@ -206,9 +211,10 @@ def load_model(
     except ModelLoadError:
         raise
     except Exception as exc:
+        hint = _checkpoint_hint(Path(weights), model_cfg) if schema == "local-dir" or open_clip_pretrained else ""
         raise ModelLoadError(
             f"cannot build {model_name} ({pretrained}): {exc}",
-            user_message=f"Could not load the model {model_name}: {exc}",
+            user_message=f"Could not load the model {model_name}: " + (hint or str(exc)),
         ) from exc
     model.eval()
     image_size = getattr(model.visual, "image_size", 224)
@@ -235,6 +241,45 @@ def load_model(
 
 
 UNTRAINED_WARNING = "the weights of %s are random (untrained): its guesses are meaningless"
+
+
+class _DropRandomInitNote(logging.Filter):
+    """open_clip's own note on random weights, which ``UNTRAINED_WARNING`` says once already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded for model")
+
+
+@contextlib.contextmanager
+def _quiet_random_init(random_weights: bool) -> Iterator[None]:
+    """While open_clip builds a model asked for with random weights, drop its root-logger note about them."""
+    if not random_weights:
+        yield
+        return
+    note = _DropRandomInitNote()
+    logging.getLogger().addFilter(note)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(note)
+
+
+def _checkpoint_hint(path: Path, model_cfg: dict | None) -> str:
+    """When a checkpoint does not fit the model asked for, which open_clip models its shapes fit ("" if unknown)."""
+    try:
+        state_dict = load_state_dict(str(path))
+    except Exception:  # an unreadable file: open_clip's own error says more
+        return ""
+    if model_cfg and checkpoint_fits(state_dict, model_cfg):
+        return ""
+    names = models_fitting(state_dict)
+    shape = describe_checkpoint(state_dict)
+    if names:
+        return (
+            f"the checkpoint {path} does not fit this model: it seems to be for {' or '.join(names[:4])} "
+            f"({shape}). Pass that name with --model."
+        )
+    return f"the checkpoint {path} fits no open_clip model config ({shape})."
 
 
 def _looks_untrained(model: torch.nn.Module, model_cfg: dict | None) -> bool:

@@ -70,16 +70,14 @@ def test_classify_table_and_failure_exit_status(pictures, tiny_model_name, capsy
     )
     assert code == 1
     assert "1. " in out and "%" in out
-    assert "error: That doesn't look like a picture" in out
+    assert "error: not a JPEG, PNG, WebP, GIF or BMP file" in out
 
 
 def test_classify_json_error_entry(pictures, tiny_model_name, capsys):
     _, bad = pictures
     code, out, _ = run(["classify", bad, "--json", "--model", tiny_model_name, "--db", ":memory:"], capsys)
     assert code == 1
-    assert json.loads(out) == [
-        {"image": bad, "error": "That doesn't look like a picture. Send a JPEG, PNG, WebP, GIF or BMP."}
-    ]
+    assert json.loads(out) == [{"image": bad, "error": "not a JPEG, PNG, WebP, GIF or BMP file"}]
 
 
 def test_custom_template_changes_scores(pictures, tiny_model_name, capsys):

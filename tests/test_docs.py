@@ -1,5 +1,6 @@
 """The README is the front door: every command is documented, the Dockerfile is sound."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -123,10 +124,105 @@ def test_readme_docker_commands_can_work():
     assert "-e TELEGRAM_BOT_TOKEN " in dockerfile and "docker run --gpus" not in dockerfile
 
 
-def test_readme_cpu_only_install_is_the_same_one_command():
-    commands = [c for c in shell_commands(readme_section("Two commands")) if "pip install" in c]
-    main_install, *others = commands
-    assert "5.7 GB" in readme_section("Two commands")
-    [cpu] = others
+def test_readme_offers_a_runtime_install_and_one_with_the_test_extras():
+    section = readme_section("Two commands")
+    installs = [c for c in shell_commands(section) if "pip install" in c]
+    with_tests = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]'"
+    assert installs[0] == with_tests  # what .ci/run installs
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e ." in installs
+    [cpu] = [c for c in installs if "download.pytorch.org" in c]
     # --index-url alone would hide PyPI, where python-telegram-bot and the rest live
-    assert cpu.startswith(main_install + " --extra-index-url https://download.pytorch.org/whl/cpu")
+    assert cpu == with_tests + " --extra-index-url https://download.pytorch.org/whl/cpu"
+    assert "about 2.4 minutes and 6.1 GiB" in section and "runtime alone (about 5.6 GiB)" in section
+    assert "The full suite takes about" in section
+
+
+def test_readme_is_a_users_guide_and_links_the_internals():
+    """Internals live in docs/, linked from the README; no notes about where something was written or measured."""
+    headings = re.findall(r"^#+ (.*)$", README, re.M)
+    for internal in ("Layout", "Serving engine and benchmark", "Busy groups and Telegram's limits"):
+        assert internal not in headings
+    docs = sorted(path.name for path in (ROOT / "docs").glob("*.md"))
+    assert {"architecture.md", "engine.md", "budgets.md", "benchmarks.md"} <= set(docs)
+    for name in docs:
+        assert f"](docs/{name})" in README, f"docs/{name} is not linked from the README"
+    for text in [README] + [(ROOT / "docs" / name).read_text() for name in docs]:
+        for link in re.findall(r"\]\(((?:\.\./|docs/|examples/)[^)#]*)", text):
+            base = ROOT / "docs" if link.startswith("../") else ROOT
+            assert (base / link).exists(), link
+        assert not re.search(r"measured here|not measured here|this project's|this machine", text)
+
+
+def test_architecture_names_every_module():
+    layout = (ROOT / "docs" / "architecture.md").read_text()
+    for package in ("classifier", "bot", "bot/webapp", "toonzoo_tools", "toonzoo_tools/fake_bot_api"):
+        for module in sorted((ROOT / package).glob("*.py")):
+            if module.name not in ("__init__.py", "__main__.py"):
+                assert f"`{module.name}`" in layout, f"{package}/{module.name} is not in docs/architecture.md"
+
+
+def console_script() -> str:
+    script = shutil.which("toonzoo", path=str(Path(sys.executable).parent))
+    assert script, "the toonzoo console script is installed next to the interpreter"
+    return script
+
+
+def test_readme_quick_start_runs_offline_as_written(tmp_path):
+    """The first screen's commands, run in a fresh folder holding the repository's examples/, offline."""
+    import shlex
+
+    head = README.split("\n## ", 3)
+    assert head[1].startswith("Try it offline\n"), "the quick start is the README's first section"
+    install, *commands = shell_commands(readme_section("Try it offline"))
+    assert install == "python3 -m venv .venv && . .venv/bin/activate && pip install -e ."
+    assert [c.split()[:2] for c in commands] == [["toonzoo", "tiny-model"], ["toonzoo", "classify"]]
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOONZOO_DB": str(tmp_path / "toonzoo.db")}
+    for command in commands:
+        argv = shlex.split(command)
+        result = subprocess.run(
+            [console_script(), *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+    assert result.stdout.startswith("examples/giraffe.png\n  1. ")
+    assert {line.split()[1] for line in result.stdout.splitlines()[1:]} == {"giraffe", "llama", "zebra"}
+    assert (ROOT / "examples" / "giraffe.png").stat().st_size < 20_000
+
+
+def test_offline_error_names_the_quick_starts_tiny_model_route(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOONZOO_DB": ":memory:"}
+    result = subprocess.run(
+        [console_script(), "classify", "examples/giraffe.png"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "toonzoo tiny-model tiny, then --model local-dir:tiny" in result.stderr
+    assert "toonzoo classify --model local-dir:tiny examples/giraffe.png" in result.stderr
+    quick_start = readme_section("Try it offline")
+    assert "toonzoo tiny-model tiny\n" in quick_start
+    assert "toonzoo classify --model local-dir:tiny examples/giraffe.png" in quick_start
+
+
+def test_readme_docker_canvas_command_listens_where_the_port_is_published():
+    """Inside a container 127.0.0.1 is out of reach: the canvas command listens on 0.0.0.0 at the published port."""
+    from bot.config import Settings
+
+    section = readme_section("Docker")
+    [canvas] = [c for c in shell_commands(section) if c.startswith("docker run") and "TOONZOO_WEBAPP" in c]
+    argv = canvas.split()
+    environment = dict(argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg == "-e" and "=" in argv[i + 1])
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123456789:" + "d" * 35, **environment})
+    assert settings.webapp_listen == "0.0.0.0" and settings.webapp_url.startswith("https://")
+    [published] = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-p"]
+    assert published.split(":")[-1] == str(settings.webapp_port)
+    assert "-e TELEGRAM_BOT_TOKEN " in canvas and canvas.endswith(" toonzoo")
+    assert "`TOONZOO_WEBAPP_LISTEN=0.0.0.0`" in section and "`-p 8080:8080`" in section
+    assert re.search(r"about \d+(\.\d)? GiB", section), "the section says how big the image is"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"EXPOSE {settings.webapp_port}" in dockerfile
+    setup = README.split("### Setting up the canvas", 1)[1]
+    assert "`TOONZOO_WEBAPP_LISTEN=0.0.0.0`" in setup and "](#docker)" in setup
