@@ -268,7 +268,7 @@ def _checkpoint_hint(path: Path, model_cfg: dict | None) -> str:
     """When a checkpoint does not fit the model asked for, which open_clip models its shapes fit ("" if unknown)."""
     try:
         state_dict = load_state_dict(str(path))
-    except Exception:  # an unreadable file: open_clip's own error says more
+    except Exception:  # noqa: BLE001 (torch, pickle, zip or safetensors errors alike: open_clip's own error says more)
         return ""
     if model_cfg and checkpoint_fits(state_dict, model_cfg):
         return ""
