@@ -127,6 +127,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(teach_handlers.teach_button, pattern=r"^teach:"))
     application.add_handler(CallbackQueryHandler(handlers.stray_button))  # last: every press gets an answer
     application.add_handler(CommandHandler("game", game_handlers.game_command))
+    application.add_handler(CommandHandler("play", game_handlers.play_command))
     application.add_handler(CommandHandler("stop", game_handlers.stop_command))
     application.add_handler(CommandHandler("score", game_handlers.score_command))
     application.add_handler(CommandHandler("draw", handlers.draw_command))

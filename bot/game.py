@@ -456,6 +456,63 @@ def rank_players(players) -> tuple[Player, ...]:
     return tuple(sorted(players, key=lambda p: (-p.points, p.time_s, p.name.casefold(), p.user_id)))
 
 
+# -- what a canvas shows ------------------------------------------------------------------------
+
+
+class RoundState(Enum):
+    """Where a game stands, as a canvas opened from its link shows it."""
+
+    DRAWING = "drawing"  # a round is open: draw its target
+    BETWEEN = "between"  # the last round is over, the next one not started (its result is shown)
+    OVER = "over"  # the game has ended: final standings
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    number: int
+    target: str
+    winner: str | None
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """What a canvas shows of a game at one moment (``round_view``)."""
+
+    state: RoundState
+    number: int  # the open round, or the last one played (0 before the first)
+    total_rounds: int
+    target: str | None  # the open round's target (None between rounds and after the game)
+    ends_in_s: float | None  # seconds left in the open round
+    winner: str | None  # who won the open or last round
+    standings: tuple[Player, ...]
+    results: tuple[RoundResult, ...]
+
+
+def round_view(game: Game, now: float) -> RoundView:
+    """The game as a canvas shows it at ``now``: the server's clock decides, never the phone's."""
+    results = tuple(RoundResult(r.number, r.target, r.winner_name) for r in game.rounds if not r.is_open)
+    last = game.rounds[-1] if game.rounds else None
+    number, winner = (last.number, last.winner_name) if last is not None else (0, None)
+    round_ = game.current
+    if not game.playing:
+        state = RoundState.OVER
+    elif round_ is not None and round_.started_at <= now <= round_.ends_at:
+        state = RoundState.DRAWING  # (a round whose announcement is not out yet has not started)
+    else:
+        state = RoundState.BETWEEN
+    open_ = state is RoundState.DRAWING and round_ is not None
+    return RoundView(
+        state=state,
+        number=number,
+        total_rounds=game.total_rounds,
+        target=round_.target if open_ and round_ is not None else None,
+        ends_in_s=max(0.0, round_.ends_at - now) if open_ and round_ is not None else None,
+        winner=winner,
+        standings=standings(game),
+        results=results,
+    )
+
+
 # -- internals ---------------------------------------------------------------------------------
 
 

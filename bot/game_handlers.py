@@ -41,6 +41,26 @@ async def game_command(update: Update, context: BotContext) -> None:
         await message.reply_text(replies.error_text(t, exc))
 
 
+SOLO_ARGS = ("6", "20")  # Quick, Draw!'s game: 6 drawings of 20 seconds
+
+
+async def play_command(update: Update, context: BotContext) -> None:
+    """/play: a solo race against the AI in a private chat, drawn on the canvas (6 rounds of 20 s)."""
+    message, user = message_of(update), update.effective_user
+    chat = context.services.chat(message.chat_id, user.language_code if user else None)
+    t = chat.t
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(replies.PLAY_IN_PRIVATE_TEXT(t))
+        return
+    if context.games.get(chat.chat_id) is not None:
+        await message.reply_text(replies.GAME_RUNNING_TEXT(t))
+        return
+    try:
+        await context.games.start(chat, player_of(t, message), SOLO_ARGS)
+    except UserError as exc:  # a chat with fewer labels than rounds still plays, with fewer rounds
+        await message.reply_text(replies.error_text(t, exc))
+
+
 async def stop_command(update: Update, context: BotContext) -> None:
     """/stop: end the game (the player who started it, or an admin)."""
     message = message_of(update)

@@ -34,19 +34,20 @@ is over (the game was stopped meanwhile) is dropped.
 
 import logging
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, WebAppInfo
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackContext, ExtBot, JobQueue
 
 from classifier.types import Guess
 
 from . import replies
-from .classifying import Refused, classify_for_chat, labels_ready, prepare
+from .classifying import Refused, Seen, classify_for_chat, labels_ready, prepare
 from .game import (
     Admission,
     Event,
@@ -54,6 +55,7 @@ from .game import (
     Judged,
     Player,
     RoundStarted,
+    RoundView,
     RoundWon,
     TimeWarning,
     admit_picture,
@@ -64,6 +66,7 @@ from .game import (
     parse_game_args,
     planned_controls,
     resume_game,
+    round_view,
     start_game,
     stop_game,
 )
@@ -77,6 +80,7 @@ logger = logging.getLogger(__name__)
 CONTROL_SPARE = 2  # budget slots kept for unplanned control messages: a win, and the game over after it
 RETRY_FIRST_S = 1.0  # a control message Telegram did not take is sent again after this, then twice as long…
 RETRY_MAX_S = 15.0  # …up to this
+FINISHED_KEPT = 256  # ended games whose canvas links still show their standings (in memory)
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,16 @@ class Judgement(Enum):
 
 
 @dataclass(frozen=True)
+class Live:
+    """A live guess from a game's canvas: what the model saw (or why not), whether it won the round, and
+    the game as it stands after it."""
+
+    seen: Seen | Refused
+    won: bool
+    view: RoundView | None
+
+
+@dataclass(frozen=True)
 class CanvasOutcome:
     """What ``judge_canvas`` did with a drawing, and the classifier's refusal when there was one."""
 
@@ -113,6 +127,7 @@ class GameService:
         self.bot = bot
         self.job_queue = job_queue
         self.games: dict[int, Game] = {}  # chat id -> the game being played there
+        self.finished: OrderedDict[tuple[int, int], Game] = OrderedDict()  # recent games that ended, for their links
         self.backlog: dict[int, list[_Control]] = {}  # chat id -> control texts Telegram did not take yet
         self._retries: dict[int, int] = {}  # chat id -> failed attempts in a row
 
@@ -130,6 +145,64 @@ class GameService:
     def chat_of(self, game: Game) -> ChatView:
         """The game's chat as its pictures are classified: its language, else the starter's."""
         return self.services.chat(game.chat_id, game.language)
+
+    def game_of(self, chat_id: int, game_id: int | None) -> Game | None:
+        """The game a canvas link names (running, or ended lately); without a game id, the solo game of a
+        private chat (its id is the player's)."""
+        game = self.games.get(chat_id)
+        if game_id is None:
+            if chat_id <= 0:
+                return None  # a group's link without a game: the plain canvas
+            ended = [g for (chat, _), g in self.finished.items() if chat == chat_id]
+            return game or (ended[-1] if ended else None)
+        if game is not None and game.id == game_id:
+            return game
+        return self.finished.get((chat_id, game_id))
+
+    def view(self, chat_id: int, game_id: int | None) -> RoundView | None:
+        """What a canvas opened from this game's link shows now; None outside a game."""
+        game = self.game_of(chat_id, game_id)
+        return round_view(game, time.time()) if game is not None else None
+
+    async def judge_live(
+        self,
+        chat_id: int,
+        game_id: int | None,
+        player: Player,
+        data: bytes,
+        still_member: Callable[[], Awaitable[bool]],
+    ) -> Live | None:
+        """A live guess from a game's canvas: ranked over the game's labels through the one seam and, while
+        a round is open, judged at once: the first drawing whose top guess is the target wins the round
+        (decided here, in the same request; the loop judges one picture at a time, so two winning drawings
+        give one winner, the first judged). Its time is the guess's arrival; a guess that arrives after the
+        deadline does not count. ``still_member`` is asked (Telegram, now) before a win is awarded. None
+        when the link names no game here."""
+        game = self.game_of(chat_id, game_id)
+        if game is None:
+            return None
+        now = time.time()
+        chat = self.chat_of(game)
+        seen = await classify_for_chat(self.services, self.bot, chat, data, labels=game.labels, top_k=len(game.labels))
+        round_ = game.current
+        if isinstance(seen, Refused) or round_ is None or self.games.get(game.chat_id) is not game:
+            return Live(seen, False, round_view(game, time.time()))
+        if now < round_.started_at:  # its announcement is not out yet: nobody knows the target
+            return Live(seen, False, round_view(game, time.time()))
+        top = max(seen.guesses, key=lambda g: g.score) if seen.guesses else None
+        if top is not None and top.label == round_.target and chat_id < 0 and not await still_member():
+            logger.info("chat %s: a live win by %s refused: no longer a member", chat_id, player.user_id)
+            return Live(seen, False, round_view(game, time.time()))
+        best_before = round_.best
+        events = judge_picture(game, round_.number, player, seen.guesses, now, self.services.rules)
+        won = any(isinstance(e, RoundWon) for e in events)
+        if won:
+            self._commit(game, events)
+            t = self.services.translator(game.chat_id, game.language)
+            await self._announce(game, [e for e in events if not isinstance(e, Judged)], photo=data, t=t)
+        elif round_.best is not best_before:
+            self._commit(game, [e for e in events if not isinstance(e, Judged)])  # the best so far, kept
+        return Live(seen, won, round_view(game, time.time()))
 
     def cooldown_left(self, chat_id: int, user_id: int) -> float:
         """Seconds until this player's next picture counts in the chat's game (0 when it would now)."""
@@ -200,12 +273,15 @@ class GameService:
         return Judgement.JUDGED
 
     async def judge_canvas(
-        self, chat_id: int, game_id: int, number: int, player: Player, data: bytes, caption: str
+        self, chat_id: int, game_id: int, number: int | None, player: Player, data: bytes, caption: str
     ) -> CanvasOutcome:
-        """A drawing sent from the canvas for round ``number``: judged exactly like a photo from
-        ``player`` (same cooldown, same seam, same scoring), after the bot posted it into the group."""
+        """A drawing sent from the canvas for round ``number`` (None: the open one): judged exactly like a
+        photo from ``player`` (same cooldown, same seam, same scoring), after the bot posted it into the group."""
         game = self.games.get(chat_id)
-        if game is None or game.id != game_id or game.current is None or game.current.number != number:
+        if game is None or game.id != game_id or game.current is None:
+            return CanvasOutcome(Judgement.NO_ROUND)
+        number = game.current.number if number is None else number
+        if game.current.number != number:
             return CanvasOutcome(Judgement.NO_ROUND)
         now = time.time()
         admission = admit_picture(game, player.user_id, now, self.services.rules)
@@ -236,6 +312,8 @@ class GameService:
         game = self.games.pop(chat_id, None)
         self._drop_timer(chat_id)
         self.backlog.pop(chat_id, None)
+        for key in [key for key in self.finished if key[0] == chat_id]:
+            del self.finished[key]
         self._retries.pop(chat_id, None)
         if game is not None:
             logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
@@ -282,6 +360,10 @@ class GameService:
         self.services.store.save_game(game, events)
         if not game.playing and self.games.get(game.chat_id) is game:
             del self.games[game.chat_id]
+            if game.id is not None:  # its canvas links show the final standings a while longer
+                self.finished[(game.chat_id, game.id)] = game
+                while len(self.finished) > FINISHED_KEPT:
+                    self.finished.popitem(last=False)
         self._set_timer(game)
 
     def _plan(self, game: Game) -> None:
@@ -324,11 +406,20 @@ class GameService:
 
     # -- saying what happened -----------------------------------------------------------------
 
-    async def _announce(self, game: Game, events: list[Event], picture: Message | None = None) -> None:
-        """Say what happened: a verdict waits in the outbox; a win replies to its picture; the
-        rest goes in one message to the chat. Control messages take the waiting verdicts along."""
+    async def _announce(
+        self,
+        game: Game,
+        events: list[Event],
+        picture: Message | None = None,
+        *,
+        photo: bytes | None = None,
+        t: Translator | None = None,
+    ) -> None:
+        """Say what happened: a verdict waits in the outbox; a win replies to its picture (or, for a live
+        canvas win, is the caption of the winning ``photo``: one message); the rest goes in one message
+        to the chat. Control messages take the waiting verdicts along."""
         outbox = self.services.outbox
-        t = self.services.translator(game.chat_id, game.language)  # timers and verdicts: the chat's, else the starter's
+        t = t or self.services.translator(game.chat_id, game.language)  # the chat's, else the starter's
         win, to_chat = None, []
         for event in events:
             text = replies.format_game_event(t, event)
@@ -338,7 +429,7 @@ class GameService:
                 line = replies.format_verdict_line(t, event)
                 item = Pending(picture.message_id, text, line, tag=game.id, at=time.time())
                 outbox.add(game.chat_id, ("verdict", event.user_id), item)
-            elif picture is not None and isinstance(event, RoundWon):
+            elif (picture is not None or photo is not None) and isinstance(event, RoundWon):
                 win = text
             else:
                 announces = event.number if isinstance(event, RoundStarted) else None
@@ -350,9 +441,11 @@ class GameService:
             win, waiting = "\n\n".join([win, "\n".join(waiting)]), []
         elif waiting:
             to_chat.insert(0, _Control("\n".join(waiting)))
-        if win is not None and picture is not None:
-            reply = ReplyParameters(picture.message_id, allow_sending_without_reply=True)
-            if not await self._send(game.chat_id, game, [_Control(win)], t, reply_parameters=reply):
+        if win is not None and (picture is not None or photo is not None):
+            options: dict[str, Any] = {"photo": photo}
+            if picture is not None:
+                options["reply_parameters"] = ReplyParameters(picture.message_id, allow_sending_without_reply=True)
+            if not await self._send(game.chat_id, game, [_Control(win)], t, **options):
                 self.backlog.setdefault(game.chat_id, []).extend(c for c in to_chat if not c.warning)
                 return
         if to_chat:
@@ -371,14 +464,13 @@ class GameService:
             return True
         announced = next((c.announces for c in controls if c.announces is not None), None)
         markup = self._draw_button(game, announced, t) if game is not None else None
+        text, photo = "\n\n".join(c.text for c in controls), options.pop("photo", None)
         try:
-            await self.bot.send_message(
-                chat_id,
-                "\n\n".join(c.text for c in controls),
-                rate_limit_args=CONTROL,
-                reply_markup=markup,
-                **options,
-            )
+            if photo is not None:  # a live canvas win: the drawing, with the verdict as its caption
+                caption = replies.fit_text(text, replies.CAPTION_LIMIT)
+                await self.bot.send_photo(chat_id, photo, caption=caption, rate_limit_args=CONTROL, **options)
+            else:
+                await self.bot.send_message(chat_id, text, rate_limit_args=CONTROL, reply_markup=markup, **options)
         except Forbidden as exc:  # the bot was removed from the group: nobody to play with
             logger.warning("chat %s: can't post (%s); closing its game", chat_id, exc)
             self.backlog.pop(chat_id, None)
@@ -430,13 +522,22 @@ class GameService:
         await self._send(job.chat_id, self.games.get(job.chat_id), [], self.translator(job.chat_id))
 
     def _draw_button(self, game: Game, announced: int | None, t: Translator) -> InlineKeyboardMarkup | None:
-        """A "🎨 Draw here" link to the canvas for a round just announced, when the canvas serves groups."""
+        """A "🎨 Draw here" button under a round just announced: in a group, the canvas's link for the whole
+        game (one link serves every round); in a private chat (solo), the canvas as a web app."""
         webapp = self.services.webapp
-        link = webapp.group_link if webapp is not None else None
-        if announced is None or link is None or game.id is None:
+        if announced is None or webapp is None or game.id is None:
             return None
-        url = link(game.chat_id, game.id, announced)
-        return InlineKeyboardMarkup([[InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=url)]])
+        if game.chat_id > 0:  # web-app buttons work in private chats only, and only for https pages
+            if not webapp.page_url.startswith("https://"):
+                return None
+            button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), web_app=WebAppInfo(webapp.page_url))
+            return InlineKeyboardMarkup([[button]])
+        link = webapp.group_link
+        if link is None:
+            return None
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=link(game.chat_id, game.id))]]
+        )
 
 
 def _job_name(chat_id: int) -> str:

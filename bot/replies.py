@@ -29,6 +29,7 @@ COMMANDS: tuple[tuple[str, Text], ...] = (
     ("guess", Text("Guess the picture you reply to")),
     ("labels", Text("Show or change the labels I choose from")),
     ("game", Text("Start a drawing game in this chat")),
+    ("play", Text("Race me alone: 6 drawings of 20 seconds")),
     ("stop", Text("Stop the game")),
     ("score", Text("Show the game scores")),
     ("draw", Text("Draw on a canvas while I guess")),
@@ -456,6 +457,7 @@ GAME_PRIVATE_TEXT = Text(
     "Here, just send me a drawing and I'll guess what it is."
 )
 GAME_RUNNING_TEXT = Text("A game is already running here. /stop ends it.")
+PLAY_IN_PRIVATE_TEXT = Text("Solo races are played in a private chat with me: send me /play there.")
 NO_GAME_TEXT = Text("No game is running here. Start one with /game.")
 NO_SCORES_TEXT = Text("No scores here yet. Start a drawing game with /game!")
 ANONYMOUS_ADMIN_NAME = Text("Anonymous admin")  # a group admin posting as the group

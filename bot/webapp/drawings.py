@@ -17,7 +17,8 @@ from telegram import Bot
 from .. import replies
 from ..classifying import Refused, Seen, classify_for_chat
 from ..feedback import feedback_keyboard, remember_answer
-from ..game_service import GameService, Judgement
+from ..game import RoundView
+from ..game_service import GameService, Judgement, Live
 from ..services import Services
 from ..telegram_io import is_member_status, named_player
 from .tokens import CanvasTarget
@@ -72,6 +73,24 @@ async def guess_drawing(backend: Backend, drawer: Drawer, data: bytes) -> Seen |
     return await classify_for_chat(backend.services, backend.bot, chat, data)
 
 
+def round_of(backend: Backend, drawer: Drawer) -> RoundView | None:
+    """The game the drawer's link names (or, in a private chat, its solo game), as the page shows it."""
+    return backend.games.view(drawer.chat_id, drawer.target.game_id)
+
+
+async def live_guess(backend: Backend, drawer: Drawer, data: bytes) -> Live | None:
+    """In a game: the live guess, judged at once (``GameService.judge_live``); None outside a game."""
+    if backend.games.game_of(drawer.chat_id, drawer.target.game_id) is None:
+        return None
+    t = backend.games.translator(drawer.chat_id)
+    player = named_player(t, drawer.user_id, drawer.first_name)
+
+    async def still_member() -> bool:  # asked at the moment of a win, not from the minute-long cache
+        return await is_member(backend.bot, drawer.chat_id, drawer.user_id)
+
+    return await backend.games.judge_live(drawer.chat_id, drawer.target.game_id, player, data, still_member)
+
+
 async def is_member(bot: Bot, chat_id: int, user_id: int) -> bool:
     """Whether the user belongs to the chat now, asking Telegram."""
     return is_member_status(await bot.get_chat_member(chat_id, user_id))
@@ -80,7 +99,7 @@ async def is_member(bot: Bot, chat_id: int, user_id: int) -> bool:
 async def send_drawing(backend: Backend, drawer: Drawer, data: bytes) -> Sent:
     """Post the drawing into its chat: in a game round, judged as the drawer's picture; else with its guesses."""
     target, services = drawer.target, backend.services
-    if target.game_id is not None and target.round_number is not None:  # a game's round
+    if target.game_id is not None:  # a game's link: judged in its open round
         t = backend.games.translator(target.chat_id)
         player = named_player(t, drawer.user_id, drawer.first_name)
         caption = replies.format_canvas_caption(t, player.name)

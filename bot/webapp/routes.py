@@ -38,9 +38,10 @@ from classifier.images import read_size
 
 from ..classifying import Refused as NotSeen
 from ..i18n import Translator
-from .drawings import Backend, Drawer, SendRefusal, guess_drawing, is_member, send_drawing
+from .drawings import Backend, Drawer, SendRefusal, guess_drawing, is_member, live_guess, round_of, send_drawing
 from .initdata import InitDataError, init_data_from_header, validate_init_data
 from .limits import MAX_SIDE, OneAtATime, RateLimiter, oversized
+from .rounds import TOP_SHOWN, round_json
 from .texts import page_texts
 from .tokens import CanvasTarget, TokenError, read_token
 
@@ -50,6 +51,7 @@ T = TypeVar("T")
 MAX_IMAGE_BYTES = 1024 * 1024
 GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a second
 SEND_RATE_PER_S, SEND_BURST = 0.5, 3  # a finished drawing every 2 s, three at once (the game cooldown is 5 s)
+POLL_RATE_PER_S, POLL_BURST = 3.0, 6  # the page asks how the game stands about once a second
 MEMBER_CHECK_S = 60.0  # a confirmed group membership is trusted this long
 BUSY_RETRY_S = 1
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
@@ -74,6 +76,7 @@ class Canvas:
     clock: Callable[[], float] = time.time
     guesses: RateLimiter = field(default_factory=lambda: RateLimiter(GUESS_RATE_PER_S, GUESS_BURST))
     sends: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_RATE_PER_S, SEND_BURST))
+    polls: RateLimiter = field(default_factory=lambda: RateLimiter(POLL_RATE_PER_S, POLL_BURST))
     members: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, user) -> confirmed at
     working: OneAtATime = field(default_factory=OneAtATime)  # users with a picture being looked at
 
@@ -97,6 +100,7 @@ def build_web_app(canvas: Canvas) -> web.Application:
     app[CANVAS] = canvas
     app.router.add_get("/draw", draw_page)
     app.router.add_get("/api/texts", texts)
+    app.router.add_get("/api/round", round_state)
     app.router.add_post("/api/guess", guess)
     app.router.add_post("/api/send", send)
     return app
@@ -118,13 +122,25 @@ async def guess(request: web.Request) -> web.Response:
     drawer = await _drawer(request, canvas)
     _pace(canvas.guesses, drawer, canvas.clock())
     data = await _image(request)
-    seen = await _held(canvas, guess_drawing(canvas.backend, drawer, data), drawer)
+    t = _translator(canvas, drawer)  # default animals named in the page's language
+    live = await _held(canvas, live_guess(canvas.backend, drawer, data), drawer)
+    seen = live.seen if live is not None else await _held(canvas, guess_drawing(canvas.backend, drawer, data), drawer)
     if isinstance(seen, NotSeen):
         raise _refusal(seen, drawer)
-    t = _translator(canvas, drawer)  # default animals named in the page's language
-    return web.json_response(
-        {"guesses": [{"label": t.label(g.label), "score": round(float(g.score), 4)} for g in seen.guesses]}
-    )
+    top = sorted(seen.guesses, key=lambda g: g.score, reverse=True)[:TOP_SHOWN]
+    answer: dict[str, Any] = {"guesses": [{"label": t.label(g.label), "score": round(float(g.score), 4)} for g in top]}
+    if live is not None:
+        answer |= {"won": live.won, "round": round_json(live.view, t, solo=drawer.chat_id > 0)}
+    return web.json_response(answer)
+
+
+async def round_state(request: web.Request) -> web.Response:
+    """GET /api/round: the game the canvas was opened for, as it stands (``bot.webapp.rounds``)."""
+    canvas = request.app[CANVAS]
+    drawer = await _drawer(request, canvas)
+    _pace(canvas.polls, drawer, canvas.clock())
+    view = round_of(canvas.backend, drawer)
+    return web.json_response(round_json(view, _translator(canvas, drawer), solo=drawer.chat_id > 0))
 
 
 async def texts(request: web.Request) -> web.Response:

@@ -27,7 +27,10 @@ class TokenError(Exception):
 
 @dataclass(frozen=True)
 class CanvasTarget:
-    """Where a drawing goes: a chat, and in a game its game and round."""
+    """Where a drawing goes: a chat, and in a game that game (one link serves all its rounds).
+
+    ``round_number`` is only read from links issued before the race (a link per round);
+    the server says which round is open."""
 
     chat_id: int
     game_id: int | None = None
@@ -35,7 +38,7 @@ class CanvasTarget:
 
     @property
     def in_game(self) -> bool:
-        return self.game_id is not None and self.round_number is not None
+        return self.game_id is not None
 
 
 def derive_key(bot_token: str) -> bytes:
@@ -64,6 +67,6 @@ def read_token(key: bytes, token: str) -> CanvasTarget:
     version, chat_id, game_id, round_number = _LAYOUT.unpack(body)
     if version != VERSION:
         raise TokenError("unknown version")
-    if game_id and round_number:
-        return CanvasTarget(chat_id, game_id, round_number)
+    if game_id:
+        return CanvasTarget(chat_id, game_id, round_number or None)
     return CanvasTarget(chat_id)
