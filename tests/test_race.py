@@ -134,3 +134,31 @@ def test_the_page_sees_the_servers_clock():
     game.rounds[-1].started_at, game.rounds[-1].ends_at = 1010.0, 1030.0  # its announcement is not out yet
     assert round_view(game, 1005.0).state is RoundState.BETWEEN and round_view(game, 1005.0).target is None
     assert round_view(game, 1031.0).state is RoundState.BETWEEN, "a round past its deadline is not drawn in"
+
+
+async def test_play_is_a_solo_race_on_the_canvas_of_a_private_chat(fake, db_path):
+    ada = fake.add_user("Ada")
+    private = fake.add_private_chat(ada)
+    group = fake.add_group("Zoo", [(ada, "creator")])
+    engine = ScriptedEngine()
+    async with race_bot(fake, db_path, engine) as app:
+        fake.send_text(group, ada, "/play")
+        assert "private chat" in (await fake.wait_for("sendMessage", in_chat(group)))["text"]
+        fake.send_text(private, ada, "/play")
+        announcement = await fake.wait_for("sendMessage", in_chat(private, "Round 1/6"))
+        assert "20 s" in announcement["text"]
+        button = announcement["reply_markup"]["inline_keyboard"][0][0]
+        assert button["web_app"]["url"].endswith("/draw"), "a web-app button: private chats have them"
+        _, target = target_of(announcement["text"])
+        mine = init_data_for(fake.token, ada)  # opened from the button: no start_param, the private chat
+        status, state = await get_round(app, mine)
+        assert status == 200 and state["state"] == "drawing" and state["solo"] is True and state["target"] == target
+        status, body, _ = await call(app, "/api/guess", engine.sees(drawing(), target, 0.9), mine)
+        assert body["won"] is True
+        posted = await fake.wait_for("sendPhoto", lambda p: p["chat_id"] == private["id"])
+        assert posted["caption"].startswith(f"🎉 Ada wins the round: {target}")
+        fake.send_text(private, ada, "/stop")
+        over = await fake.wait_for("sendMessage", in_chat(private, "Game stopped"))
+        assert "🥇 Ada: 1 point" in over["text"]
+        status, state = await get_round(app, mine)
+        assert state["state"] == "over" and state["results"][0]["winner"] == "Ada"
