@@ -454,7 +454,7 @@ def format_english_only_warning(t: Translator, labels: Sequence[str]) -> str:
 
 GAME_PRIVATE_TEXT = Text(
     "The drawing game is played in groups: add me to a group and send /game there. "
-    "Here, just send me a drawing and I'll guess what it is."
+    "Here, race me alone with /play, or just send me a drawing and I'll guess what it is."
 )
 GAME_RUNNING_TEXT = Text("A game is already running here. /stop ends it.")
 PLAY_IN_PRIVATE_TEXT = Text("Solo races are played in a private chat with me: send me /play there.")
