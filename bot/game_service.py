@@ -144,7 +144,7 @@ class GameService:
     async def start(self, chat: ChatView, starter: Player, args: Sequence[str]) -> Game:
         """Start a game in ``chat`` (``args``: /game's); a ``GameError`` for bad arguments."""
         services = self.services
-        rounds, seconds = parse_game_args(args, services.rules)
+        rounds, seconds, _pack = parse_game_args(args, services.rules)  # the pack: not played yet
         game, events = start_game(
             chat.chat_id, starter, chat.labels, rounds, seconds, time.time(), services.rng, services.rules
         )
