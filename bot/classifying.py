@@ -26,6 +26,7 @@ from classifier.errors import ClassifierError, UserError
 from classifier.types import Guess
 
 from . import replies
+from .i18n import DEFAULT_LANGUAGE
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
 from .services import ChatView, Services
 
@@ -77,26 +78,43 @@ async def classify_for_chat(
             return fetched
         picture = fetched
     ranked = chat.labels if labels is None else tuple(labels)
+    prompted, identity_of = _prompted(chat, ranked)
     examples = services.taught_examples(chat.chat_id)
     try:
         result = await services.engine.classify_embedded(
-            picture, ranked, top_k, chat.prompt_language, examples=examples
+            picture, prompted, top_k, chat.prompt_language, examples=examples
         )
     except UserError as exc:
         logger.info("chat %s: %s: %s", chat.chat_id, type(exc).__name__, exc)
         return Refused(Refusal.CLASSIFIER, replies.error_text(chat.t, exc), exc)
-    return Seen(result.guesses, result.embedding, ranked)
+    guesses = [Guess(identity_of.get(g.label, g.label), g.score) for g in result.guesses]
+    return Seen(guesses, result.embedding, ranked)
+
+
+def _prompted(chat: ChatView, labels: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """The words the model reads for ``labels`` and the way back to their identities.
+
+    Labels are kept under one identity (a pack word's English name), and a model that
+    reads the chat's language is prompted with the names the chat sees ("castillo",
+    not "castle", in a Spanish sentence); English prompts use the identities.
+    """
+    if chat.prompt_language != DEFAULT_LANGUAGE:
+        names = [chat.t.label(label) for label in labels]
+        if len(set(names)) == len(names):
+            return names, dict(zip(names, labels))
+    return list(labels), {}
 
 
 def labels_ready(services: Services, chat: ChatView, labels: Sequence[str] | None = None) -> bool:
     """Whether ``labels`` (default: the chat's) are ready to rank in the chat's prompt language."""
-    return services.engine.labels_ready(chat.labels if labels is None else list(labels), chat.prompt_language)
+    prompted, _ = _prompted(chat, chat.labels if labels is None else tuple(labels))
+    return services.engine.labels_ready(prompted, chat.prompt_language)
 
 
 async def prepare(services: Services, chat: ChatView, labels: Sequence[str] | None = None) -> None:
     """Encode ``labels`` (default: the chat's) in the chat's prompt language; a failure is logged
     (the labels are encoded on first use instead)."""
-    wanted = list(chat.labels if labels is None else labels)
+    wanted, _ = _prompted(chat, chat.labels if labels is None else tuple(labels))
     try:
         await services.engine.prepare_labels(wanted, chat.prompt_language)
     except ClassifierError as exc:

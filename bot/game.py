@@ -32,19 +32,29 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .i18n import LocalizedError, Translator
 from .labels import MIN_LABELS
+from .packs import PACKS, Pack, find_pack
 
 DEFAULT_ROUNDS = 5
 DEFAULT_SECONDS = 60
-GAME_USAGE = "/game [rounds] [seconds]"
+GAME_USAGE = "/game [rounds] [seconds] [pack]"
+_PACK_LIST = ", ".join(PACKS)
 _ASCII_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 class GameError(LocalizedError, ValueError):
     """A /game request that can't be played; ``say(t)`` (in English: ``user_message``) says why."""
+
+
+class GameArgs(NamedTuple):
+    """What /game asked for: ``pack`` None means the chat's default pack (``bot.packs.default_pack``)."""
+
+    rounds: int
+    seconds: float
+    pack: Pack | None = None
 
 
 @dataclass(frozen=True)
@@ -225,15 +235,30 @@ Event = (
 # -- commands --------------------------------------------------------------------------------
 
 
-def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tuple[int, float]:
-    """``/game [rounds] [seconds]`` → (rounds, seconds), within the rules' bounds."""
-    if len(args) > 2:
-        raise GameError(lambda t: t.gettext("Usage: {usage}, e.g. /game 3 45").format(usage=GAME_USAGE))
-    values = []
+def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> GameArgs:
+    """``/game [rounds] [seconds] [pack]`` → ``GameArgs``, within the rules' bounds.
+
+    The pack may stand anywhere ("/game quickdraw", "/game 3 quickdraw", "/game 3 30 animals"); the numbers
+    are the rounds, then the seconds. Without a pack, ``pack`` is None: the chat's default pack
+    (``bot.packs.default_pack``) is the caller's to choose.
+    """
+    if len(args) > 3:
+        raise GameError(_usage)
+    values: list[int] = []
+    pack: Pack | None = None
     for arg in args:
-        if not _ASCII_NUMBER.fullmatch(arg):  # int() would also take "1_0", "٣", "+3", " 3"
-            raise GameError(_not_a_number(repr(arg[:20])))
-        values.append(int(arg))
+        if _ASCII_NUMBER.fullmatch(arg):  # int() would also take "1_0", "٣", "+3", " 3"
+            values.append(int(arg))
+            continue
+        named = find_pack(arg)
+        if named is None:
+            shown = repr(arg[:20])
+            raise GameError(_not_a_number(shown) if any(c.isnumeric() for c in arg) else _not_a_pack(shown))
+        if pack is not None:
+            raise GameError(_usage)  # two packs
+        pack = named
+    if len(values) > 2:
+        raise GameError(_usage)
     rounds = values[0] if values else rules.default_rounds
     seconds = values[1] if len(values) > 1 else rules.default_seconds
     if not rules.min_rounds <= rounds <= rules.max_rounds:
@@ -248,13 +273,25 @@ def parse_game_args(args: Sequence[str], rules: GameRules = GameRules()) -> tupl
                 least=_seconds_text(rules.min_seconds), most=_seconds_text(rules.max_seconds), rounds=rounds
             )
         )
-    return rounds, seconds
+    return GameArgs(rounds, seconds, pack)
+
+
+def _usage(t: Translator) -> str:
+    return t.gettext("Usage: {usage}, e.g. /game 3 45 quickdraw (packs: {packs})").format(
+        usage=GAME_USAGE, packs=_PACK_LIST
+    )
 
 
 def _not_a_number(shown: str) -> Callable[[Translator], str]:
     return lambda t: t.gettext("Usage: {usage}, e.g. /game 3 45 ({text} is not a number)").format(
         usage=GAME_USAGE, text=shown
     )
+
+
+def _not_a_pack(shown: str) -> Callable[[Translator], str]:
+    return lambda t: t.gettext(
+        "Usage: {usage}, e.g. /game 3 45 quickdraw ({text} is not a pack; packs: {packs})"
+    ).format(usage=GAME_USAGE, text=shown, packs=_PACK_LIST)
 
 
 def start_game(

@@ -45,7 +45,7 @@ SOLO_ARGS = ("6", "20")  # Quick, Draw!'s game: 6 drawings of 20 seconds
 
 
 async def play_command(update: Update, context: BotContext) -> None:
-    """/play: a solo race against the AI in a private chat, drawn on the canvas (6 rounds of 20 s)."""
+    """/play [pack]: a solo race against the AI in a private chat, drawn on the canvas (6 rounds of 20 s)."""
     message, user = message_of(update), update.effective_user
     chat = context.services.chat(message.chat_id, user.language_code if user else None)
     t = chat.t
@@ -56,7 +56,7 @@ async def play_command(update: Update, context: BotContext) -> None:
         await message.reply_text(replies.GAME_RUNNING_TEXT(t))
         return
     try:
-        await context.games.start(chat, player_of(t, message), SOLO_ARGS)
+        await context.games.start(chat, player_of(t, message), [*SOLO_ARGS, *(context.args or [])[:1]])
     except UserError as exc:  # a chat with fewer labels than rounds still plays, with fewer rounds
         await message.reply_text(replies.error_text(t, exc))
 

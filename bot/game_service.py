@@ -72,6 +72,7 @@ from .game import (
 )
 from .i18n import Translator
 from .outbox import CONTROL, Pending
+from .packs import pack_words
 from .pictures import PictureRef
 from .services import ChatView, Services
 
@@ -217,9 +218,10 @@ class GameService:
     async def start(self, chat: ChatView, starter: Player, args: Sequence[str]) -> Game:
         """Start a game in ``chat`` (``args``: /game's); a ``GameError`` for bad arguments."""
         services = self.services
-        rounds, seconds = parse_game_args(args, services.rules)
+        rounds, seconds, pack = parse_game_args(args, services.rules)
+        words = pack_words(pack, chat.labels if chat.own_labels else None)  # judged over the whole pack
         game, events = start_game(
-            chat.chat_id, starter, chat.labels, rounds, seconds, time.time(), services.rng, services.rules
+            chat.chat_id, starter, words, rounds, seconds, time.time(), services.rng, services.rules
         )
         game.language = chat.t.language  # the chat's, or the starter's: for what the game says later
         self.games[chat.chat_id] = game

@@ -7,8 +7,8 @@ from the ``.po`` files beside them by ``python -m toonzoo_tools.catalogues``).
 A chat's language is its own setting (``/language``) if it has one, else the
 language of the Telegram user it answers (``language_code``, an IETF tag such
 as ``es-419``), else English. Default labels keep their English name as their
-identity everywhere (store, classifier, scores); a ``Translator`` shows them in
-its language (``bot.label_names``).
+identity everywhere (store, classifier, scores); a ``Translator`` shows them,
+and every word of the game's packs, in its language (``bot.packs``).
 """
 
 import gettext
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from classifier.errors import UserError
 
-from .label_names import LABEL_NAMES
+from .packs import WORD_NAMES, find_identity
 
 DOMAIN = "toonzoo"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -31,13 +31,12 @@ _PRIMARY_SUBTAG = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
 
 
 class Translator:
-    """The bot's sentences and default labels in one language."""
+    """The bot's sentences and the packs' words (default labels included) in one language."""
 
     def __init__(self, language: str, catalogue: gettext.NullTranslations):
         self.language = language
         self._catalogue = catalogue
-        self._names = LABEL_NAMES.get(language, {})
-        self._identities = {name.casefold(): label for label, name in self._names.items()}
+        self._names = WORD_NAMES.get(language, {})
 
     def gettext(self, message: str) -> str:
         """``message`` (an English msgid) in this language."""
@@ -48,12 +47,13 @@ class Translator:
         return self._catalogue.ngettext(singular, plural, n)
 
     def label(self, label: str) -> str:
-        """A label as shown: a default animal in this language, any other label as typed."""
+        """A label as shown: a pack word (default animals included) in this language, any other label as typed."""
         return self._names.get(label, label)
 
     def identity(self, label: str) -> str:
-        """The stored name of a label typed in this language ("jirafa" → "giraffe"); others unchanged."""
-        return self._identities.get(label.casefold(), label)
+        """The stored name of a pack word typed in this language or in English ("Jirafa", "jirafa", "GIRAFFE" →
+        "giraffe"); other labels unchanged."""
+        return find_identity(label, self.language) or label
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from classifier.errors import ImageTooLarge, ImageTooManyPixels, UserError
 from . import game as g
 from .game import GuessLike
 from .i18n import LANGUAGE_NAMES, LocalizedError, Text, Translator
-from .label_names import LABEL_NAMES
 from .names import clean_name
+from .packs import WORD_EMOJI, find_identity, name_key
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
@@ -120,9 +120,7 @@ LABEL_EMOJI: dict[str, str] = {
     "zebra": "🦓",
 }
 
-# The default labels' names in every language also find their emoji ("jirafa" → 🦒).
-_EMOJI_BY_NAME = {name: LABEL_EMOJI[label] for names in LABEL_NAMES.values() for label, name in names.items()}
-
+_WORD_EMOJI = {**WORD_EMOJI, **LABEL_EMOJI}  # identity → emoji: the packs' words and more animals
 START_TEXT_BODY = Text(
     "Send me a drawing (a photo, a picture file or a sticker) and I'll guess "
     "what it shows. In a group, reply to a picture with /guess."
@@ -236,17 +234,19 @@ def format_bar(score: float, cells: int = BAR_CELLS) -> str:
 
 
 def get_emoji(label: str) -> str:
-    """The emoji for a known animal label ("Cats", "a cat", "jirafa" → 🐈, 🐈, 🦒), else 🖍️."""
-    key = label.strip().casefold()
-    if key in _EMOJI_BY_NAME:
-        return _EMOJI_BY_NAME[key]
+    """The emoji of a pack word in any language or a known animal ("jirafa", "Cats", "a koala" → 🦒, 🐈, 🐨), else 🖍️."""
+    word = find_identity(label)
+    if word is not None:
+        return _WORD_EMOJI.get(word, GENERIC_EMOJI)
+    key = name_key(label)
     for article in ("a ", "an ", "the "):
         if key.startswith(article):
             key = key[len(article) :].strip()
             break
     for candidate in (key, key.removesuffix("s"), key.removesuffix("es")):
-        if candidate in LABEL_EMOJI:
-            return LABEL_EMOJI[candidate]
+        word = find_identity(candidate) or candidate
+        if word in _WORD_EMOJI:
+            return _WORD_EMOJI[word]
     return GENERIC_EMOJI
 
 

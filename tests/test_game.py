@@ -37,6 +37,8 @@ from bot.game import (
     timeout_floor,
 )
 from bot.i18n import ENGLISH as EN
+from bot.i18n import get_translator
+from bot.packs import Pack
 from classifier.types import Guess
 
 LABELS = ("giraffe", "llama", "zebra", "owl", "cat")
@@ -65,10 +67,23 @@ def new_game(rounds=3, seconds=60, now=T0, seed=1, labels=LABELS, rules=RULES):
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [([], (5, 60)), (["3"], (3, 60)), (["3", "45"], (3, 45)), (["20", "300"], (20, 300)), (["1", "15"], (1, 15))],
+    [
+        ([], (5, 60, None)),
+        (["3"], (3, 60, None)),
+        (["3", "45"], (3, 45, None)),
+        (["20", "300"], (20, 300, None)),
+        (["1", "15"], (1, 15, None)),
+        (["quickdraw"], (5, 60, Pack.QUICKDRAW)),
+        (["3", "quickdraw"], (3, 60, Pack.QUICKDRAW)),
+        (["3", "30", "animals"], (3, 30, Pack.ANIMALS)),
+        (["Chat", "3", "30"], (3, 30, Pack.CHAT)),
+        (["3", "QUICKDRAW", "30"], (3, 30, Pack.QUICKDRAW)),
+    ],
 )
 def test_game_arguments_and_defaults(args, expected):
-    assert parse_game_args(args) == expected
+    parsed = parse_game_args(args)
+    assert parsed == expected and (parsed.rounds, parsed.seconds, parsed.pack) == expected
+    assert parsed.pack is None or isinstance(parsed.pack, Pack)
 
 
 @pytest.mark.parametrize(
@@ -78,18 +93,27 @@ def test_game_arguments_and_defaults(args, expected):
         (["21"], "1 to 20"),
         (["3", "14"], "15 to 300"),
         (["3", "301"], "15 to 300"),
-        (["three"], "Usage"),
-        (["1", "2", "3"], "Usage"),
-        (["2.5"], "Usage"),
-        (["1_0"], "Usage"),
-        (["٣"], "Usage"),
-        (["３"], "Usage"),
-        (["+3"], "Usage"),
-        ([" 3"], "Usage"),
-        (["3\n"], "Usage"),
-        (["3", "4_5"], "Usage"),
-        (["-1"], "Usage"),
-        (["9" * 5000], "Usage"),
+        (["three"], "'three' is not a pack; packs: animals, quickdraw, chat"),
+        (["fruit"], "Usage: /game [rounds] [seconds] [pack]"),
+        (["3", "45", "quick draw"], "'quick draw' is not a pack"),
+        (["1", "2", "3"], "(packs: animals, quickdraw, chat)"),
+        (["1", "2", "3", "animals"], "(packs: animals, quickdraw, chat)"),
+        (["3", "animals", "quickdraw"], "(packs: animals, quickdraw, chat)"),
+        (["chat", "chat"], "(packs: animals, quickdraw, chat)"),
+        (["0", "quickdraw"], "1 to 20"),
+        (["animals", "3", "14"], "15 to 300"),
+        (["2.5"], "is not a number"),
+        (["1_0"], "is not a number"),
+        (["٣"], "is not a number"),
+        (["３"], "is not a number"),
+        (["+3"], "is not a number"),
+        ([" 3"], "is not a number"),
+        (["3\n"], "is not a number"),
+        (["3", "4_5"], "is not a number"),
+        (["quickdraw", "4_5"], "is not a number"),
+        (["-1"], "is not a number"),
+        (["9" * 5000], "is not a number"),
+        (["x" * 5000], "is not a pack"),
     ],
 )
 def test_bad_game_arguments_are_explained(args, words):
@@ -98,8 +122,19 @@ def test_bad_game_arguments_are_explained(args, words):
     assert words in caught.value.user_message
 
 
+def test_the_usage_line_lists_the_packs_in_the_players_language():
+    with pytest.raises(GameError) as caught:
+        parse_game_args(["3", "frutas"])
+    spanish, russian = caught.value.say(get_translator("es")), caught.value.say(get_translator("ru"))
+    assert spanish.startswith("Uso: /game [rounds] [seconds] [pack]") and "'frutas' no es una lista" in spanish
+    assert "наборы: animals, quickdraw, chat" in russian
+    with pytest.raises(GameError) as caught:
+        parse_game_args(["1", "2", "3"])
+    assert "listas de palabras: animals, quickdraw, chat" in caught.value.say(get_translator("es"))
+
+
 def test_rules_can_allow_short_rounds_for_tests():
-    assert parse_game_args(["2", "2"], GameRules(min_seconds=1)) == (2, 2)
+    assert parse_game_args(["2", "2"], GameRules(min_seconds=1)) == (2, 2, None)
 
 
 # -- starting, judging, winning ------------------------------------------------------
