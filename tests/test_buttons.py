@@ -65,8 +65,8 @@ async def test_forged_and_malformed_presses_erase_and_edit_nothing(fake, db_path
             fake.press_button(group, bob, message_id, data)
         answers = [await fake.wait_for("answerCallbackQuery") for _ in presses]
         assert all(answer.get("show_alert") is True and answer.get("text") for answer in answers)
-        await fake.expect_no_call("editMessageText", within=0.5)
-        await fake.expect_no_call("sendMessage", within=0.1)  # no "something went wrong" in the group
+        await fake.expect_no_call("editMessageText")
+        await fake.expect_no_call("sendMessage")  # no "something went wrong" in the group
         assert fake.unanswered_callback_queries == []
         assert stored(db_path, group["id"]) == before
 
@@ -74,7 +74,7 @@ async def test_forged_and_malformed_presses_erase_and_edit_nothing(fake, db_path
         assert (await fake.wait_for("editMessageText"))["text"] == "Nothing was erased."
         fake.press_button(group, ada, prompt, "forget:yes")  # but only once
         assert (await fake.wait_for("answerCallbackQuery", lambda p: p.get("show_alert")))["text"]
-        await fake.expect_no_call("editMessageText", within=0.5)
+        await fake.expect_no_call("editMessageText")
         assert stored(db_path, group["id"]) == before
         assert fake.unanswered_callback_queries == []
 
@@ -91,7 +91,7 @@ async def test_an_admin_at_press_time_may_answer_and_late_presses_are_refused(fa
         await fake.expect_no_call("editMessageText", within=0.5)
         fake.press_button(group, ada, late, "forget:yes")  # the asker, after the prompt expired
         assert "expired" in (await fake.wait_for("answerCallbackQuery"))["text"]
-        await fake.expect_no_call("editMessageText", within=0.3)
+        await fake.expect_no_call("editMessageText")
         assert Store(db_path).get_labels(group["id"]) == ["kite", "boat"]
 
         application.bot_data.services.prompts.ttl_s = 600

@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
 from bot.i18n import ENGLISH, get_translator
@@ -452,6 +452,61 @@ async def test_polling_application_echoes(fake, ada, private):
             await app.updater.stop()
             await app.stop()
     assert fake.pending_updates == []  # the updater confirmed what it handled
+
+
+async def test_expect_no_call_checks_once_a_running_bot_has_settled(fake, ada, private, tmp_path):
+    """Without ``within``, "the bot said nothing" waits for the bot to settle, not for a fixed time:
+    an answer a handler sends late, or a job it scheduled soon sends, still fails it."""
+    from toonzoo_tools.harness import SETTLE_HORIZON_S, running_bot, settings_for
+
+    async def slow(update: Update, context) -> None:
+        await asyncio.sleep(0.5)
+        await update.message.reply_text("late")
+
+    async def say_later(context) -> None:
+        await context.bot.send_message(private["id"], "later")
+
+    async def later(update: Update, context) -> None:
+        context.job_queue.run_once(say_later, SETTLE_HORIZON_S / 2)
+
+    async def quiet(update: Update, context) -> None:
+        context.job_queue.run_once(say_later, SETTLE_HORIZON_S + 5)  # a timer beyond the horizon
+
+    async def nothing(application) -> None:
+        pass
+
+    def build(settings, _classifier):
+        app = (
+            Application.builder()
+            .token(settings.token)
+            .base_url(f"{settings.api_url}/bot")
+            .base_file_url(f"{settings.api_url}/file/bot")
+            .post_init(nothing)
+            .post_shutdown(nothing)
+            .concurrent_updates(True)
+            .build()
+        )
+        app.add_handler(CommandHandler("slow", slow))
+        app.add_handler(CommandHandler("later", later))
+        app.add_handler(CommandHandler("quiet", quiet))
+        return app
+
+    async with running_bot(fake, settings_for(fake, tmp_path / "unused.db"), None, build=build):
+        fake.send_text(private, ada, "/slow")
+        with pytest.raises(AssertionError, match="unexpected sendMessage"):
+            await fake.expect_no_call("sendMessage")
+        assert (await fake.wait_for("sendMessage"))["text"] == "late"
+
+        fake.send_text(private, ada, "/later")
+        with pytest.raises(AssertionError, match="unexpected sendMessage"):
+            await fake.expect_no_call("sendMessage")
+        assert (await fake.wait_for("sendMessage"))["text"] == "later"
+
+        fake.send_text(private, ada, "/quiet")
+        started = time.monotonic()
+        await fake.expect_no_call("sendMessage")
+        assert time.monotonic() - started < 1.0, "silence is known when the bot has settled, not after a wait"
+    await fake.expect_no_call("sendMessage", within=0.05)  # no bot: a plain watch
 
 
 async def test_group_upgrade_posts_both_service_messages_and_retires_the_old_id(fake, bot, ada):

@@ -39,7 +39,7 @@ async def test_download_faults_are_retried_once_answered_once(fake, tmp_path, ti
         assert reply["text"].count("%") == 3
         downloads = [c.status for c in fake.all_calls if c.method == "download"]
         assert downloads == [500, 200]
-        await fake.expect_no_call("sendMessage", within=0.5)
+        await fake.expect_no_call("sendMessage")
 
 
 async def test_download_that_keeps_failing_gets_a_clear_reply(fake, tmp_path, tiny_classifier):
@@ -66,7 +66,7 @@ async def test_flood_limit_429_is_waited_out_and_sent_once(fake, tmp_path, tiny_
         assert reply.status == 429
         second = await fake.wait_for_call("sendMessage", lambda p: "%" in p["text"], timeout=20)
         assert second.status == 200
-        await fake.expect_no_call("sendMessage", within=1.0)
+        await fake.expect_no_call("sendMessage")
         assert len(guess_replies(fake)) == 1
 
 
