@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from bot.cli import main
@@ -39,6 +40,7 @@ FIELDS = {
 }
 
 
+@pytest.mark.slow
 def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = main(["bench", "--model", tiny_model_name, "--quick", "--callers", "8", "--json", str(out)])

@@ -1,18 +1,11 @@
 """The bot end to end: real PTB HTTP stack and polling against a local fake Bot API, tiny CLIP."""
 
-import re
-
-from bot_harness import png_bytes, running_bot, settings_for, webp_bytes
+from helpers.bot import guessed_labels, running_bot, settings_for
+from helpers.pictures import png_bytes, webp_bytes
 
 from bot.i18n import ENGLISH
 from bot.replies import PREPARING_TEXT
 from classifier.prompts import DEFAULT_LABELS
-
-GUESS_LINE = re.compile(r"^\S+ (.+?)\s+\d{1,3}% ", re.M)
-
-
-def guessed_labels(text: str) -> list[str]:
-    return GUESS_LINE.findall(text)
 
 
 async def test_start_registers_commands_and_help(fake, db_path, tiny_classifier):

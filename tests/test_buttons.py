@@ -6,35 +6,15 @@ test press any data on any message, as a modified client can.
 
 import os
 
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
+from helpers.bot import ScriptedEngine, ask_forget, game_bot, in_chat, play_one_round, sent_message_id
 
 from bot.store import Store
-
-
-def sent_message_id(fake, params) -> int:
-    """The message_id Telegram gave the sendMessage call whose parameters are ``params``."""
-    return next(c for c in fake.all_calls if c.method == "sendMessage" and c.params is params).result["message_id"]
-
-
-async def ask_forget(fake, group, user) -> int:
-    fake.send_text(group, user, "/forget")
-    question = await fake.wait_for("sendMessage", lambda p: in_chat(group)(p) and "reply_markup" in p)
-    data = [b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row]
-    assert data == ["forget:yes", "forget:no"], "buttons carry the action only, never who may press"
-    return sent_message_id(fake, question)
 
 
 def stored(db_path, chat_id):
     with Store(db_path) as store:
         games = store.db.execute("SELECT COUNT(*) FROM games WHERE chat_id = ?", [chat_id]).fetchone()[0]
         return store.get_labels(chat_id), games, [(p.name, p.points) for p in store.leaderboard(chat_id)]
-
-
-async def play_one_round(fake, engine, group, starter, winner) -> None:
-    _, target = await start(fake, group, starter, "1 30")
-    hit = fake.send_photo(group, winner, engine.sees(drawing(), target, 0.9))
-    await fake.wait_for("sendMessage", replying_to(hit))
-    await fake.wait_for("sendMessage", in_chat(group, "🏁"))
 
 
 async def test_forged_and_malformed_presses_erase_and_edit_nothing(fake, db_path):

@@ -98,6 +98,7 @@ def test_bad_template_is_a_clear_error(pictures, tiny_model_name, capsys):
     assert code == 2 and "exactly one '{}'" in err
 
 
+@pytest.mark.slow
 def test_offline_default_model_exits_2_with_instructions(pictures):
     paths, _ = pictures
     result = subprocess.run(
@@ -148,6 +149,7 @@ def test_parse_label_list():
     assert len(parse_label_list(None)) >= 30
 
 
+@pytest.mark.slow
 def test_tiny_model_command_then_console_script(tmp_path, pictures):
     """Fresh-checkout path: write a tiny checkpoint, classify with the installed `toonzoo` script."""
     script = shutil.which("toonzoo", path=str(Path(sys.executable).parent))
@@ -285,6 +287,7 @@ def test_progress_is_a_bar_on_a_terminal_and_silent_for_few_files():
     assert quiet.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name):
     paths, _ = pictures
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}

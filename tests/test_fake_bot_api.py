@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from helpers.pictures import png_bytes
 from PIL import Image
 from telegram import (
     Bot,
@@ -31,12 +32,6 @@ from telegram.request import HTTPXRequest
 from bot.i18n import ENGLISH, get_translator
 from bot.replies import COMMANDS
 from toonzoo_tools.fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
-
-
-def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _seconds(value) -> float:
@@ -230,7 +225,7 @@ async def test_users_messages_cannot_be_edited(fake, bot, ada, private):
 
 
 async def test_photo_sizes_get_file_and_download(fake, bot, ada, private):
-    data = _png((1000, 500))
+    data = png_bytes((1000, 500))
     fake.send_photo(private, ada, data, caption="/guess")
     (update,) = await bot.get_updates()
     photo = update.message.photo
@@ -256,7 +251,7 @@ async def test_get_file_refuses_unknown_and_too_big_files(fake, bot):
 
 
 async def test_documents_stickers_and_animations_parse_in_ptb(fake, bot, ada, private):
-    thumb = _png((128, 128))
+    thumb = png_bytes((128, 128))
     fake.send_document(private, ada, b"%PDF", "application/pdf", "drawing.pdf", caption="hm")
     fake.send_sticker(private, ada, b"gz", is_animated=True, thumbnail=thumb)
     fake.send_animation(private, ada, b"mp4", thumbnail=thumb)
@@ -537,15 +532,15 @@ async def test_press_button_sends_any_data_on_any_message_like_a_modified_client
 
 
 async def test_edits_albums_and_other_messages_parse_in_ptb(fake, bot, ada, private):
-    photo = fake.send_photo(private, ada, _png((64, 64)), caption="first")
+    photo = fake.send_photo(private, ada, png_bytes((64, 64)), caption="first")
     fake.edit_message(private, ada, photo["message_id"], caption="second @toonzoo_test_bot")
-    album = fake.send_album(private, ada, [_png((64, 64)), _png((32, 32))], caption="trip")
+    album = fake.send_album(private, ada, [png_bytes((64, 64)), png_bytes((32, 32))], caption="trip")
     for kind in ("voice", "audio", "video", "video_note"):
         fake.send_media(private, ada, kind)
     fake.send_location(private, ada)
     fake.send_contact(private, ada)
     fake.send_poll(private, ada)
-    fake.send_document(private, ada, _png((64, 64)), None, "drawing")
+    fake.send_document(private, ada, png_bytes((64, 64)), None, "drawing")
     updates = await bot.get_updates()
     edited = updates[1].edited_message
     assert updates[1].message is None and edited.message_id == photo["message_id"]

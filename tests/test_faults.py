@@ -1,7 +1,9 @@
 """Bot API faults injected by the fake server: the bot retries what is safe, never
 answers twice, never loses a labels change, and recovers when the server does."""
 
-from bot_harness import png_bytes, running_bot, settings_for
+import pytest
+from helpers.bot import running_bot, settings_for
+from helpers.pictures import png_bytes
 
 from bot.i18n import ENGLISH
 from bot.replies import DOWNLOAD_FAILED_TEXT
@@ -13,6 +15,7 @@ def guess_replies(fake: FakeBotApi) -> list:
     return [c for c in fake.all_calls if c.method == "sendMessage" and c.status == 200 and "%" in c.params["text"]]
 
 
+@pytest.mark.slow
 async def test_polling_survives_server_errors_and_dropped_connections(fake, tmp_path, tiny_classifier):
     ada = fake.add_user("Ada")
     chat = fake.add_private_chat(ada)

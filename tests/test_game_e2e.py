@@ -7,47 +7,15 @@ which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 """
 
 import asyncio
-import dataclasses
 import re
 
-from bot_harness import running_bot, settings_for
+from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start, target_of
 
-from bot.app import build_application
-from bot.game import GameRules
-from bot.services import ClassifierEngine
 from classifier.prompts import DEFAULT_LABELS
-from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
-
-# Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
-FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
 
 
 def other_than(label: str) -> str:
     return next(x for x in DEFAULT_LABELS if x != label)
-
-
-def in_chat(chat, *words):
-    return lambda p: p["chat_id"] == chat["id"] and all(word in p["text"] for word in words)
-
-
-def replying_to(message):
-    return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
-
-
-def game_bot(fake, db_path, engine: ClassifierEngine, **rules):
-    game_rules = dataclasses.replace(FAST, **rules)
-
-    def build(settings, _classifier):
-        return build_application(settings, engine=engine, game_rules=game_rules)
-
-    return running_bot(fake, settings_for(fake, db_path), None, build=build)
-
-
-async def start(fake, group, user, args="") -> tuple[int, str]:
-    fake.send_text(group, user, f"/game {args}".strip())
-    announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
-    assert announcement["text"].startswith("🎨 Drawing game!")
-    return target_of(announcement["text"])
 
 
 async def test_a_full_game_in_a_group_of_three(fake, db_path):
@@ -278,7 +246,7 @@ async def test_a_game_the_bot_can_no_longer_post_to_is_closed(fake, db_path):
 
 async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     """A drawing from the canvas is judged exactly like a photo (cooldown, scoring) and posted into the group."""
-    from canvas_helpers import call, canvas_options, init_data_for, start_param_of
+    from helpers.canvas import call, canvas_options, init_data_for, start_param_of
 
     from bot.services import services_of
 
@@ -286,11 +254,7 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
     engine = ScriptedEngine()
 
-    def build(settings, _classifier):
-        return build_application(settings, engine=engine, game_rules=dataclasses.replace(FAST, cooldown_s=1))
-
-    settings = settings_for(fake, db_path, **canvas_options())
-    async with running_bot(fake, settings, None, build=build) as app:
+    async with game_bot(fake, db_path, engine, options=canvas_options(), cooldown_s=1) as app:
         fake.send_text(group, ada, "/game 1 30")
         announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
         _, target = target_of(announcement["text"])

@@ -2,9 +2,17 @@
 
 import re
 
-from bot_harness import png_bytes, running_bot, settings_for
-from test_bot_e2e import guessed_labels
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to
+from helpers.bot import (
+    ScriptedEngine,
+    drawing,
+    game_bot,
+    guessed_labels,
+    in_chat,
+    replying_to,
+    running_bot,
+    settings_for,
+)
+from helpers.pictures import png_bytes
 
 from bot.i18n import get_translator
 from bot.label_names import LABEL_NAMES

@@ -3,9 +3,18 @@ no longer knows, untyped files, and everything else people send (voice, unknown
 commands, adding the bot to a group)."""
 
 import pytest
-from bot_harness import png_bytes, running_bot, settings_for
-from test_bot_e2e import guessed_labels
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
+from helpers.bot import (
+    ScriptedEngine,
+    drawing,
+    game_bot,
+    guessed_labels,
+    in_chat,
+    replying_to,
+    running_bot,
+    settings_for,
+    start,
+)
+from helpers.pictures import png_bytes
 
 from bot import replies
 from bot.i18n import ENGLISH as EN

@@ -4,9 +4,8 @@ With random weights no picture looks like anything in particular, but the same
 picture has the same embedding: once corrected, it gets the taught label.
 """
 
-from bot_harness import png_bytes, running_bot, settings_for
-from test_bot_e2e import guessed_labels
-from test_buttons import ask_forget, sent_message_id
+from helpers.bot import ask_forget, guessed_labels, in_chat, running_bot, sent_message_id, settings_for
+from helpers.pictures import png_bytes
 
 from bot import teach_handlers
 from bot.replies import get_emoji
@@ -20,10 +19,6 @@ def buttons(params) -> list[tuple[str, str]]:
     """(text, callback data) of every inline button in a call's reply_markup."""
     rows = (params.get("reply_markup") or {}).get("inline_keyboard", [])
     return [(button["text"], button["callback_data"]) for row in rows for button in row]
-
-
-def in_chat(chat, text: str = ""):
-    return lambda p: p["chat_id"] == chat["id"] and text in p.get("text", "")
 
 
 async def guess(fake, chat, user, picture: bytes, caption: str | None = None) -> tuple[list[str], int, dict]:

@@ -16,6 +16,7 @@ does), so the assertion costs what the bot's work costs and still fails on a
 late answer.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from .base import Call, Core
@@ -117,7 +118,7 @@ class CallLog(Core):
         """
         method = self._canonical.get(method.lower(), method)
         if within is None and self._settle is not None:
-            await self._settle()
+            await self.settled()
             index = self._find_call(method, predicate)
         else:
             try:
@@ -126,6 +127,13 @@ class CallLog(Core):
                 return
         if index is not None:
             raise AssertionError(f"unexpected {method} call: {self._calls[index].params}")
+
+    async def settled(self) -> None:
+        """Wait until the running bot has settled (``settle_with``); with none attached, ``QUIET_S`` seconds."""
+        if self._settle is None:
+            await asyncio.sleep(QUIET_S)
+        else:
+            await self._settle()
 
     def settle_with(self, settle: Settle | None) -> None:
         """Tell ``expect_no_call`` how to wait until the bot has settled (None: a running bot is gone)."""
