@@ -4,7 +4,15 @@ With random weights no picture looks like anything in particular, but the same
 picture has the same embedding: once corrected, it gets the taught label.
 """
 
-from helpers.bot import ask_forget, guessed_labels, in_chat, running_bot, sent_message_id, settings_for
+from helpers.bot import (
+    ask_forget,
+    guessed_labels,
+    in_chat,
+    running_bot,
+    sent_message_id,
+    settings_for,
+    with_quick_budgets,
+)
 from helpers.pictures import png_bytes
 
 from bot import teach_handlers
@@ -132,7 +140,7 @@ async def test_other_label_typed_by_an_admin_is_offered_added_and_taught(fake, d
     ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
     picture = png_bytes(colour=(90, 20, 200))
-    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier):
+    async with running_bot(fake, settings_for(fake, db_path), tiny_classifier, build=with_quick_budgets):
         _, reply_id, _ = await guess(fake, group, bob, picture, caption=MENTION)
         await open_picker(fake, group, bob, reply_id)
         fake.press_button(group, bob, reply_id, "teach:other")
