@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.run import run_together
 from PIL import Image
 
 from bot.cli import build_parser, main
@@ -292,8 +293,8 @@ def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name
     paths, _ = pictures
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     common = ["--model", tiny_model_name, "--db", ":memory:", "--labels", "cat,dog"]
-    one = subprocess.run(
-        [*TOONZOO, "classify", paths[0], "-v", *common], capture_output=True, text=True, timeout=120, env=env
+    one, two = run_together(  # independent: both start at once
+        [*TOONZOO, "classify", paths[0], "-v", *common], [*TOONZOO, "-v", "classify", paths[0], "-v", *common], env=env
     )
     assert one.returncode == 0, one.stderr
     assert (
@@ -302,7 +303,4 @@ def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name
     )
     assert " root: " not in one.stderr  # open_clip logs its steps on the root logger
     assert one.stderr.count("guesses are meaningless") == 1
-    two = subprocess.run(
-        [*TOONZOO, "-v", "classify", paths[0], "-v", *common], capture_output=True, text=True, timeout=120, env=env
-    )
     assert two.returncode == 0 and " INFO root: " in two.stderr

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import subprocess
 import sys
 
 from toonzoo_tools.fake_bot_api import FakeBotApi
@@ -42,3 +43,16 @@ async def run_cli(env: dict, timeout: float = 120, *args: str) -> tuple[int, str
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout)
     return process.returncode, out.decode()
+
+
+def run_together(*commands: list[str], env: dict, timeout: float = 120) -> list[subprocess.CompletedProcess]:
+    """Run independent commands at once, so their interpreters start side by side; their results in order."""
+    started = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for command in commands
+    ]
+    results = []
+    for process in started:
+        out, err = process.communicate(timeout=timeout)
+        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return results
