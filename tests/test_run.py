@@ -7,6 +7,7 @@ import socket
 import pytest
 from helpers.pictures import png_bytes
 from helpers.run import bot_env, run_cli, serving_env, start_run
+from helpers.waiting import until
 
 from toonzoo_tools.fake_bot_api import FakeBotApi
 
@@ -133,10 +134,7 @@ async def test_run_rides_out_network_drops_without_tracebacks(tmp_path, tiny_mod
             fake.fail_next("getUpdates", 502)
             fake.send_photo(chat, ada, png_bytes())  # ends the poll in flight; the next two fail
             await fake.wait_for("sendMessage", timeout=30)
-            for _ in range(100):
-                if {"drop", 502} <= {c.status for c in fake.all_calls if c.method == "getUpdates"}:
-                    break
-                await asyncio.sleep(0.1)
+            await until(lambda: {"drop", 502} <= {c.status for c in fake.all_calls if c.method == "getUpdates"}, 10)
             fake.send_photo(chat, ada, png_bytes())
             reply = await fake.wait_for("sendMessage", timeout=30)
             assert reply["text"].count("%") == 3

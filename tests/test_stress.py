@@ -44,7 +44,6 @@ def test_many_chats_with_faults_every_picture_answered_once(tmp_path, tiny_model
     assert summary["worst_loop_stall_ms"] < MAX_LOOP_STALL_MS
 
 
-@pytest.mark.slow
 def test_stress_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "toonzoo_tools.stress", "--help"],

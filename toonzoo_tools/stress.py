@@ -22,11 +22,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bot.app import build_application
 from bot.config import Settings
 from bot.i18n import ENGLISH
 from bot.replies import BUSY_TEXT
-from bot.services import services_of
 
 from .drawings import make_drawing_jpeg
 from .fake_bot_api import FakeBotApi
@@ -84,6 +82,9 @@ def inject_faults(fake: FakeBotApi, rng: random.Random, photos: list[dict]) -> C
 
 
 async def run(args) -> dict:
+    # The bot and the model load here, not at import: ``--help`` answers at once.
+    from bot.app import build_application
+    from bot.services import services_of
     from classifier.engine import Engine
     from classifier.model import load_model
     from classifier.pipeline import ZeroShotClassifier
