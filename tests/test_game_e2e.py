@@ -9,6 +9,7 @@ which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 import asyncio
 import re
 
+import pytest
 from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start, target_of
 
 from classifier.prompts import DEFAULT_LABELS
@@ -18,6 +19,7 @@ def other_than(label: str) -> str:
     return next(x for x in DEFAULT_LABELS if x != label)
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_a_full_game_in_a_group_of_three(fake, db_path):
     ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
@@ -118,6 +120,7 @@ async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
         assert "🥇 Ada: 1 point" in (await fake.wait_for("sendMessage", in_chat(group, "🏁 Game over!")))["text"]
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_two_groups_play_at_once_without_interfering(fake, db_path):
     ada, bob, cy, dee = (fake.add_user(name) for name in ("Ada", "Bob", "Cy", "Dee"))
     zoo = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
@@ -208,6 +211,7 @@ async def test_pictures_between_rounds_and_in_private_get_the_usual_treatment(fa
         assert "owl" in (await fake.wait_for("sendMessage", replying_to(asked)))["text"]
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_forget_drops_the_running_game_and_its_scores(fake, db_path):
     ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
@@ -244,6 +248,7 @@ async def test_a_game_the_bot_can_no_longer_post_to_is_closed(fake, db_path):
             assert store.playing_games() == []
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     """A drawing from the canvas is judged exactly like a photo (cooldown, scoring) and posted into the group."""
     from helpers.canvas import call, canvas_options, init_data_for, start_param_of
