@@ -62,18 +62,25 @@ async def settled(
     and no JobQueue job is running or due within ``horizon`` seconds.
     """
     queue = application.update_queue
-    async with asyncio.timeout(timeout):
-        while True:
-            if fake.pending_updates:
-                await asyncio.sleep(_POLL_S)
-                continue
-            await queue.join()
-            due = _next_job_due_in(application)
-            if running_jobs.count or (due is not None and due <= horizon):
-                await asyncio.sleep(max(_POLL_S, min(due or 0.0, horizon)))
-                continue
-            if not fake.pending_updates and queue.empty():
-                return
+    due: float | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                if fake.pending_updates:
+                    await asyncio.sleep(_POLL_S)
+                    continue
+                await queue.join()
+                due = _next_job_due_in(application)
+                if running_jobs.count or (due is not None and due <= horizon):
+                    await asyncio.sleep(max(_POLL_S, min(due or 0.0, horizon)))
+                    continue
+                if not fake.pending_updates and queue.empty():
+                    return
+    except TimeoutError:
+        raise AssertionError(
+            f"the bot did not settle within {timeout} s: {len(fake.pending_updates)} update(s) unconfirmed, "
+            f"{queue.qsize()} queued, {running_jobs.count} job(s) running, next job due in {due} s"
+        ) from None
 
 
 class _RunningJobs:
