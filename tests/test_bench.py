@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from toonzoo_tools.bench import main, percentiles, steady_throughput, worker_counts
@@ -39,6 +40,7 @@ FIELDS = {
 }
 
 
+@pytest.mark.slow
 def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = main(["--model", tiny_model_name, "--quick", "--callers", "8", "--json", str(out)])

@@ -19,10 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from bot_harness import running_bot, settings_for
-from canvas_helpers import base_url, canvas_options, init_data_for
+from helpers.bot import running_bot, settings_for
+from helpers.canvas import base_url, canvas_options, init_data_for
 
 from bot.label_names import LABEL_NAMES
+
+pytestmark = pytest.mark.slow  # a real browser
 
 OUTPUT = Path(__file__).parent / "output"
 PHONE = {"width": 390, "height": 760}

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.run import run_together
 from PIL import Image
 
 from bot.cli import build_parser, main
@@ -96,6 +97,7 @@ def test_bad_template_is_a_clear_error(pictures, tiny_model_name, capsys):
     assert code == 2 and "exactly one '{}'" in err
 
 
+@pytest.mark.slow
 def test_offline_default_model_exits_2_with_instructions(pictures):
     paths, _ = pictures
     result = subprocess.run(
@@ -146,6 +148,7 @@ def test_parse_label_list():
     assert len(parse_label_list(None)) >= 30
 
 
+@pytest.mark.slow
 def test_tiny_model_command_then_console_script(tmp_path, pictures):
     """Fresh-checkout path: write a tiny checkpoint, classify with the installed `toonzoo` script."""
     script = shutil.which("toonzoo", path=str(Path(sys.executable).parent))
@@ -283,12 +286,13 @@ def test_progress_is_a_bar_on_a_terminal_and_silent_for_few_files():
     assert quiet.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name):
     paths, _ = pictures
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     common = ["--model", tiny_model_name, "--db", ":memory:", "--labels", "cat,dog"]
-    one = subprocess.run(
-        [*TOONZOO, "classify", paths[0], "-v", *common], capture_output=True, text=True, timeout=120, env=env
+    one, two = run_together(  # independent: both start at once
+        [*TOONZOO, "classify", paths[0], "-v", *common], [*TOONZOO, "-v", "classify", paths[0], "-v", *common], env=env
     )
     assert one.returncode == 0, one.stderr
     assert (
@@ -297,7 +301,4 @@ def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name
     )
     assert " root: " not in one.stderr  # open_clip logs its steps on the root logger
     assert one.stderr.count("guesses are meaningless") == 1
-    two = subprocess.run(
-        [*TOONZOO, "-v", "classify", paths[0], "-v", *common], capture_output=True, text=True, timeout=120, env=env
-    )
     assert two.returncode == 0 and " INFO root: " in two.stderr

@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 GROUP = -100123
 WRITER = textwrap.dedent(
     f"""
@@ -38,6 +40,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_kill_9_loses_no_acknowledged_write(tmp_path):
     db_path = tmp_path / "toonzoo.db"
     process = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path)], stdout=subprocess.PIPE, text=True)

@@ -16,7 +16,9 @@ import numpy as np
 import open_clip
 import pytest
 import torch
-from decode_helpers import sleepy
+from helpers.decode import sleepy
+from helpers.pictures import png_bytes
+from helpers.waiting import wait_until
 from PIL import Image
 
 from classifier.decode_pool import DecodePool
@@ -40,20 +42,12 @@ def jpeg(size=(1280, 960), seed=0, orientation: int | None = None, mode="RGB") -
     return buffer.getvalue()
 
 
-def png(size=(96, 72), seed=0, mode="RGBA") -> bytes:
-    rng = np.random.default_rng(seed)
-    image = Image.fromarray(rng.integers(0, 256, (6, 8, 4), dtype=np.uint8), "RGBA").resize(size, Image.NEAREST)
-    buffer = io.BytesIO()
-    image.convert(mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 PICTURES = [
     jpeg(seed=1),
     jpeg((300, 800), seed=2, orientation=6),
     jpeg((50, 40), seed=3, mode="L"),
-    png(seed=4),
-    png((200, 90), seed=5, mode="P"),
+    png_bytes((96, 72), seed=4, mode="RGBA"),
+    png_bytes((200, 90), seed=5, mode="P"),
 ]
 
 
@@ -64,15 +58,6 @@ def alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def wait_until(condition, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_pixel_plan_gives_the_models_preprocessing_bit_for_bit(classifier):
@@ -94,6 +79,7 @@ def test_no_pixel_plan_for_unusual_preprocessing(tiny_loaded):
     assert pixel_plan(ZeroShotClassifier(dataclasses.replace(tiny_loaded, preprocess=squash))) is None
 
 
+@pytest.mark.slow
 async def test_worker_processes_give_the_thread_paths_guesses(tiny_classifier):
     labels_sets = [ANIMALS, ["red", "green", "blue"]]
     requests = [(data, labels_sets[i % 2]) for i, data in enumerate(PICTURES * 2)]
@@ -124,6 +110,7 @@ async def test_close_leaves_no_worker_process(tiny_classifier):
     assert not any(alive(pid) for pid in pids)
 
 
+@pytest.mark.slow
 async def test_a_killed_worker_is_replaced_and_later_pictures_go_through(tiny_classifier):
     async with Engine(tiny_classifier, decode_workers=2) as engine:
         first = engine.decode_worker_pids
@@ -138,6 +125,7 @@ async def test_a_killed_worker_is_replaced_and_later_pictures_go_through(tiny_cl
     assert not any(alive(pid) for pid in first + second)
 
 
+@pytest.mark.slow
 def test_a_picture_whose_worker_dies_twice_fails_cleanly():
     pool = DecodePool(sleepy, workers=1)
     pool.start()
@@ -146,17 +134,18 @@ def test_a_picture_whose_worker_dies_twice_fails_cleanly():
     try:
         pool.submit(b"30", lambda result, error: (outcome.append((result, error)), finished.set()))
         for _ in range(2):  # killed in its first pool, then again in the fresh pool it is retried in
-            assert wait_until(lambda: len(pool.worker_pids()) == 1, 30)
+            wait_until(lambda: len(pool.worker_pids()) == 1, 30)
             pids = pool.worker_pids()
             time.sleep(0.5)  # the picture is in the worker
             os.kill(pids[0], signal.SIGKILL)
-            assert wait_until(lambda pids=pids: finished.is_set() or pool.worker_pids() != pids, 30)
+            wait_until(lambda pids=pids: finished.is_set() or pool.worker_pids() != pids, 30)
         assert finished.wait(30)
         ((result, error),) = outcome
         assert result is None and isinstance(error, InferenceFailed)
         assert pool.restarts == 1  # the second pool; the third starts with the next picture
         pool.submit(b"0", lambda result, error: outcome.append((result, error)))
-        assert wait_until(lambda: len(outcome) == 2, 30) and outcome[1] == (b"0", None)
+        wait_until(lambda: len(outcome) == 2, 30)
+        assert outcome[1] == (b"0", None)
         assert pool.restarts == 2
     finally:
         pool.close()
@@ -186,6 +175,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2] == "graceful"))
 
 
 @pytest.mark.parametrize("mode", ["graceful", "killed"])
+@pytest.mark.slow
 def test_sigterm_of_the_serving_process_leaves_no_worker(mode, tiny_model_name, tmp_path):
     picture = tmp_path / "p.jpg"
     picture.write_bytes(PICTURES[0])
@@ -211,7 +201,7 @@ def test_sigterm_of_the_serving_process_leaves_no_worker(mode, tiny_model_name, 
         assert json.loads(out) == []
     else:
         assert server.returncode == -signal.SIGTERM  # died at once: nobody closed the pool
-    assert wait_until(lambda: not any(alive(pid) for pid in pids), 10), "decode workers outlived their parent"
+    wait_until(lambda: not any(alive(pid) for pid in pids), 10, "the decode workers' exit with their parent")
 
 
 def decode_workers_of(pid: int) -> list[int]:
@@ -232,9 +222,9 @@ def decode_workers_of(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 async def test_the_bot_with_decode_workers_stops_them_on_sigterm(tmp_path, tiny_model_name):
-    from bot_harness import png_bytes
-    from test_run import serving_env, start_run
+    from helpers.run import serving_env, start_run
 
     from toonzoo_tools.fake_bot_api import FakeBotApi
 

@@ -2,78 +2,25 @@
 cancellation, shutdown, a free event loop, and bf16 close to fp32."""
 
 import asyncio
-import io
-import threading
 import time
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+from helpers.engine import ANIMALS, GatedClassifier, assert_same_guesses, hold_first_batch
+from helpers.pictures import png_bytes
+from helpers.waiting import until
 
 from classifier.engine import Engine
 from classifier.errors import EngineBusy, EngineClosed, NotAnImage
 from classifier.pipeline import ZeroShotClassifier
 
-ANIMALS = ["cat", "dog", "fox"]
 COLOURS = ["red", "green", "blue", "yellow"]
 PLACES = ["house", "tree"]
 
 
-def picture(seed: int, size=(96, 72)) -> bytes:
-    """A distinct small PNG per seed: random blocks, upscaled."""
-    rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
-    image = Image.fromarray(blocks).resize(size, Image.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def assert_same_guesses(got, want, tol=1e-5):
-    assert len(got) == len(want)
-    assert {g.label for g in got} == {w.label for w in want}
-    want_scores = {w.label: w.score for w in want}
-    for guess in got:
-        assert abs(guess.score - want_scores[guess.label]) <= tol, (guess, want_scores)
-    assert [g.score for g in got] == sorted((g.score for g in got), reverse=True)
-
-
-async def until(condition, timeout=5.0):
-    """Wait (without blocking the loop) until ``condition()`` is true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.002)
-
-
-class GatedClassifier(ZeroShotClassifier):
-    """The real classifier, but each forward pass waits for ``gate``: tests decide when the model runs."""
-
-    def __init__(self, loaded):
-        super().__init__(loaded)
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.batch_sizes: list[int] = []
-
-    def embed_images(self, pixels):
-        self.batch_sizes.append(len(pixels))
-        self.entered.set()
-        if not self.gate.wait(10):
-            raise TimeoutError("the test never opened the gate")
-        return super().embed_images(pixels)
-
-
-async def hold_first_batch(engine, classifier, image, labels):
-    """Start one request and wait until its forward pass is blocked on the gate."""
-    task = asyncio.create_task(engine.classify(image, labels, top_k=len(labels)))
-    assert await asyncio.to_thread(classifier.entered.wait, 5)
-    return task
-
-
 async def test_batched_results_equal_one_at_a_time(tiny_loaded, tiny_classifier):
     gated = GatedClassifier(tiny_loaded)
-    images = [picture(seed) for seed in range(12)]
+    images = [png_bytes(seed=seed) for seed in range(12)]
     async with Engine(gated, max_batch=16, max_wait_ms=5) as engine:
         first = await hold_first_batch(engine, gated, images[0], ANIMALS)
         rest = [asyncio.create_task(engine.classify(image, ANIMALS, top_k=3)) for image in images[1:]]
@@ -90,13 +37,13 @@ async def test_batched_results_equal_one_at_a_time(tiny_loaded, tiny_classifier)
 async def test_each_chat_is_ranked_against_its_own_labels(tiny_loaded, tiny_classifier):
     gated = GatedClassifier(tiny_loaded)
     chats = [
-        (picture(20 + i), labels, top_k)
+        (png_bytes(seed=20 + i), labels, top_k)
         for i, (labels, top_k) in enumerate(
             [(ANIMALS, 3), (COLOURS, 2), (PLACES, 2), (ANIMALS, 1), (COLOURS, 4), (ANIMALS, 3)]
         )
     ]
     async with Engine(gated, max_batch=16) as engine:
-        first = await hold_first_batch(engine, gated, picture(99), PLACES)
+        first = await hold_first_batch(engine, gated, png_bytes(seed=99), PLACES)
         tasks = [asyncio.create_task(engine.classify(image, labels, top_k)) for image, labels, top_k in chats]
         await until(lambda: engine.queued == len(chats))
         gated.gate.set()
@@ -109,7 +56,7 @@ async def test_each_chat_is_ranked_against_its_own_labels(tiny_loaded, tiny_clas
 
 
 async def test_concurrent_callers_are_batched(tiny_classifier):
-    images = [picture(40 + i) for i in range(24)]
+    images = [png_bytes(seed=40 + i) for i in range(24)]
     async with Engine(tiny_classifier, max_batch=8, max_wait_ms=50) as engine:
         await engine.prepare_labels(ANIMALS)
         results = await asyncio.gather(*(engine.classify(image, ANIMALS) for image in images))
@@ -125,28 +72,28 @@ async def test_full_queue_fails_fast_with_busy(tiny_loaded):
     gated = GatedClassifier(tiny_loaded)
     async with Engine(gated, max_batch=1, max_queue=2) as engine:
         await engine.prepare_labels(ANIMALS)
-        running = await hold_first_batch(engine, gated, picture(1), ANIMALS)
-        waiting = [asyncio.create_task(engine.classify(picture(i), ANIMALS)) for i in (2, 3)]
+        running = await hold_first_batch(engine, gated, png_bytes(seed=1), ANIMALS)
+        waiting = [asyncio.create_task(engine.classify(png_bytes(seed=i), ANIMALS)) for i in (2, 3)]
         await asyncio.sleep(0)
         assert engine.pending == 2
         try:
             with pytest.raises(EngineBusy) as caught:
-                await asyncio.wait_for(engine.classify(picture(4), ANIMALS), 0.5)  # fails fast, never waits
+                await asyncio.wait_for(engine.classify(png_bytes(seed=4), ANIMALS), 0.5)  # fails fast, never waits
         finally:
             gated.gate.set()
         assert caught.value.user_message.startswith("I'm busy")
         assert engine.stats.busy_rejections == 1
         assert all(len(r) == 3 for r in await asyncio.gather(running, *waiting))
-        assert len(await engine.classify(picture(4), ANIMALS)) == 3  # room again
+        assert len(await engine.classify(png_bytes(seed=4), ANIMALS)) == 3  # room again
         assert engine.pending == 0
 
 
 async def test_cancelled_callers_do_not_break_the_batch(tiny_loaded, tiny_classifier):
     gated = GatedClassifier(tiny_loaded)
-    images = [picture(60 + i) for i in range(4)]
+    images = [png_bytes(seed=60 + i) for i in range(4)]
     async with Engine(gated, max_batch=16) as engine:
         await engine.prepare_labels(ANIMALS)
-        in_flight = await hold_first_batch(engine, gated, picture(59), ANIMALS)
+        in_flight = await hold_first_batch(engine, gated, png_bytes(seed=59), ANIMALS)
         tasks = [asyncio.create_task(engine.classify(image, ANIMALS)) for image in images]
         await until(lambda: engine.queued == len(images))
         tasks[1].cancel()  # waiting in the queue
@@ -171,14 +118,14 @@ async def test_close_answers_the_batch_in_flight_and_fails_the_queue(tiny_loaded
     engine = Engine(gated, max_batch=1)
     await engine.start()
     await engine.prepare_labels(ANIMALS)
-    in_flight = await hold_first_batch(engine, gated, picture(1), ANIMALS)
-    queued = [asyncio.create_task(engine.classify(picture(i), ANIMALS)) for i in (2, 3)]
+    in_flight = await hold_first_batch(engine, gated, png_bytes(seed=1), ANIMALS)
+    queued = [asyncio.create_task(engine.classify(png_bytes(seed=i), ANIMALS)) for i in (2, 3)]
     await until(lambda: engine.pending == 2)
     closing = asyncio.create_task(engine.close())
     await asyncio.sleep(0.05)
     assert not closing.done()  # waits for the forward pass
     with pytest.raises(EngineClosed):
-        await engine.classify(picture(4), ANIMALS)  # no new work once closing
+        await engine.classify(png_bytes(seed=4), ANIMALS)  # no new work once closing
     gated.gate.set()
     await asyncio.wait_for(closing, 5)
     assert len(await in_flight) == 3
@@ -189,27 +136,27 @@ async def test_close_answers_the_batch_in_flight_and_fails_the_queue(tiny_loaded
     assert gated.batch_sizes == [1]
     assert not engine._thread.is_alive()
     with pytest.raises(EngineClosed):
-        await engine.classify(picture(5), ANIMALS)
+        await engine.classify(png_bytes(seed=5), ANIMALS)
     await engine.close()  # twice is fine
 
 
 async def test_not_started_engine_refuses(tiny_classifier):
     engine = Engine(tiny_classifier)
     with pytest.raises(EngineClosed):
-        await engine.classify(picture(1), ANIMALS)
+        await engine.classify(png_bytes(seed=1), ANIMALS)
     await engine.close()
 
 
 async def test_unreadable_picture_fails_alone(tiny_classifier):
     async with Engine(tiny_classifier, max_wait_ms=30) as engine:
         good, bad = await asyncio.gather(
-            engine.classify(picture(1), ANIMALS),
+            engine.classify(png_bytes(seed=1), ANIMALS),
             engine.classify(b"certainly not a picture", ANIMALS),
             return_exceptions=True,
         )
         stats = engine.stats
     assert isinstance(bad, NotAnImage)
-    assert_same_guesses(good, tiny_classifier.classify_bytes(picture(1), ANIMALS))
+    assert_same_guesses(good, tiny_classifier.classify_bytes(png_bytes(seed=1), ANIMALS))
     assert (stats.errors, stats.requests) == (1, 1)
     assert engine.pending == 0
 
@@ -221,7 +168,7 @@ async def test_prepare_labels_fills_the_cache_once(tiny_classifier):
         await engine.prepare_labels(COLOURS)
         assert engine.labels_ready(COLOURS)
         calls = cache.encoder_calls
-        await engine.classify(picture(1), COLOURS)
+        await engine.classify(png_bytes(seed=1), COLOURS)
         await engine.prepare_labels(COLOURS)
         assert cache.encoder_calls == calls == 1
         assert not engine.labels_ready(["cat", "unicorn"])
@@ -291,7 +238,7 @@ async def test_event_loop_keeps_ticking_while_the_engine_works(tiny_loaded):
     started = time.monotonic()
     async with Engine(SlowClassifier(tiny_loaded), max_batch=4) as engine:
         await engine.prepare_labels(COLOURS)
-        results = await asyncio.gather(*(engine.classify(picture(i), ANIMALS) for i in range(4)))
+        results = await asyncio.gather(*(engine.classify(png_bytes(seed=i), ANIMALS) for i in range(4)))
     stop.set()
     await beat
     assert all(len(r) == 3 for r in results)
@@ -306,7 +253,7 @@ def test_bf16_features_match_fp32(tiny_model_name, tiny_loaded):
     bf16 = load_model(tiny_model_name, device="cpu", precision="bf16")
     assert next(bf16.model.parameters()).dtype == torch.bfloat16
     fp32_classifier, bf16_classifier = ZeroShotClassifier(tiny_loaded), ZeroShotClassifier(bf16)
-    pixels = torch.stack([fp32_classifier.preprocess(fp32_classifier.decode(picture(i))) for i in range(8)])
+    pixels = torch.stack([fp32_classifier.preprocess(fp32_classifier.decode(png_bytes(seed=i))) for i in range(8)])
     image_cosine = (fp32_classifier.embed_images(pixels) * bf16_classifier.embed_images(pixels)).sum(dim=-1)
     labels = ANIMALS + COLOURS
     text_cosine = (fp32_classifier.label_weights(labels) * bf16_classifier.label_weights(labels)).sum(dim=-1)

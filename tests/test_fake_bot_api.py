@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from helpers.pictures import png_bytes
 from PIL import Image
 from telegram import (
     Bot,
@@ -25,18 +26,12 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
 from bot.i18n import ENGLISH, get_translator
 from bot.replies import COMMANDS
 from toonzoo_tools.fake_bot_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotApi
-
-
-def _png(size=(640, 480), color=(200, 30, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _seconds(value) -> float:
@@ -232,7 +227,7 @@ async def test_users_messages_cannot_be_edited(fake, bot, ada, private):
 
 
 async def test_photo_sizes_get_file_and_download(fake, bot, ada, private):
-    data = _png((1000, 500))
+    data = png_bytes((1000, 500))
     fake.send_photo(private, ada, data, caption="/guess")
     (update,) = await bot.get_updates()
     photo = update.message.photo
@@ -258,7 +253,7 @@ async def test_get_file_refuses_unknown_and_too_big_files(fake, bot):
 
 
 async def test_documents_stickers_and_animations_parse_in_ptb(fake, bot, ada, private):
-    thumb = _png((128, 128))
+    thumb = png_bytes((128, 128))
     fake.send_document(private, ada, b"%PDF", "application/pdf", "drawing.pdf", caption="hm")
     fake.send_sticker(private, ada, b"gz", is_animated=True, thumbnail=thumb)
     fake.send_animation(private, ada, b"mp4", thumbnail=thumb)
@@ -456,6 +451,61 @@ async def test_polling_application_echoes(fake, ada, private):
     assert fake.pending_updates == []  # the updater confirmed what it handled
 
 
+async def test_expect_no_call_checks_once_a_running_bot_has_settled(fake, ada, private, tmp_path):
+    """Without ``within``, "the bot said nothing" waits for the bot to settle, not for a fixed time:
+    an answer a handler sends late, or a job it scheduled soon sends, still fails it."""
+    from toonzoo_tools.harness import SETTLE_HORIZON_S, running_bot, settings_for
+
+    async def slow(update: Update, context) -> None:
+        await asyncio.sleep(0.5)
+        await update.message.reply_text("late")
+
+    async def say_later(context) -> None:
+        await context.bot.send_message(private["id"], "later")
+
+    async def later(update: Update, context) -> None:
+        context.job_queue.run_once(say_later, SETTLE_HORIZON_S / 2)
+
+    async def quiet(update: Update, context) -> None:
+        context.job_queue.run_once(say_later, SETTLE_HORIZON_S + 5)  # a timer beyond the horizon
+
+    async def nothing(application) -> None:
+        pass
+
+    def build(settings, _classifier):
+        app = (
+            Application.builder()
+            .token(settings.token)
+            .base_url(f"{settings.api_url}/bot")
+            .base_file_url(f"{settings.api_url}/file/bot")
+            .post_init(nothing)
+            .post_shutdown(nothing)
+            .concurrent_updates(True)
+            .build()
+        )
+        app.add_handler(CommandHandler("slow", slow))
+        app.add_handler(CommandHandler("later", later))
+        app.add_handler(CommandHandler("quiet", quiet))
+        return app
+
+    async with running_bot(fake, settings_for(fake, tmp_path / "unused.db"), None, build=build):
+        fake.send_text(private, ada, "/slow")
+        with pytest.raises(AssertionError, match="unexpected sendMessage"):
+            await fake.expect_no_call("sendMessage")
+        assert (await fake.wait_for("sendMessage"))["text"] == "late"
+
+        fake.send_text(private, ada, "/later")
+        with pytest.raises(AssertionError, match="unexpected sendMessage"):
+            await fake.expect_no_call("sendMessage")
+        assert (await fake.wait_for("sendMessage"))["text"] == "later"
+
+        fake.send_text(private, ada, "/quiet")
+        started = time.monotonic()
+        await fake.expect_no_call("sendMessage")
+        assert time.monotonic() - started < 1.0, "silence is known when the bot has settled, not after a wait"
+    await fake.expect_no_call("sendMessage", within=0.05)  # no bot: a plain watch
+
+
 async def test_group_upgrade_posts_both_service_messages_and_retires_the_old_id(fake, bot, ada):
     group = fake.add_group("Zoo", [(ada, "creator")], supergroup=False)
     supergroup = fake.migrate_group(group, ada)
@@ -484,15 +534,15 @@ async def test_press_button_sends_any_data_on_any_message_like_a_modified_client
 
 
 async def test_edits_albums_and_other_messages_parse_in_ptb(fake, bot, ada, private):
-    photo = fake.send_photo(private, ada, _png((64, 64)), caption="first")
+    photo = fake.send_photo(private, ada, png_bytes((64, 64)), caption="first")
     fake.edit_message(private, ada, photo["message_id"], caption="second @toonzoo_test_bot")
-    album = fake.send_album(private, ada, [_png((64, 64)), _png((32, 32))], caption="trip")
+    album = fake.send_album(private, ada, [png_bytes((64, 64)), png_bytes((32, 32))], caption="trip")
     for kind in ("voice", "audio", "video", "video_note"):
         fake.send_media(private, ada, kind)
     fake.send_location(private, ada)
     fake.send_contact(private, ada)
     fake.send_poll(private, ada)
-    fake.send_document(private, ada, _png((64, 64)), None, "drawing")
+    fake.send_document(private, ada, png_bytes((64, 64)), None, "drawing")
     updates = await bot.get_updates()
     edited = updates[1].edited_message
     assert updates[1].message is None and edited.message_id == photo["message_id"]

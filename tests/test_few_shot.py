@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers.engine import ANIMALS, GatedClassifier, hold_first_batch
+from helpers.pictures import png_bytes
+from helpers.waiting import until
 from PIL import Image
-from test_engine import ANIMALS, GatedClassifier, hold_first_batch, picture, until
 
 from bot.cli import main
 from classifier.engine import Engine
@@ -96,14 +98,14 @@ def test_embedding_bytes_round_trip_and_rows_of_another_size_are_skipped():
 
 async def test_mixed_chats_share_one_forward_pass_and_each_gets_its_own_examples(tiny_loaded, tiny_classifier):
     gated = GatedClassifier(tiny_loaded)
-    image = picture(5)
+    image = png_bytes(seed=5)
     plain = tiny_classifier.classify_bytes(image, ANIMALS, top_k=3)
     wrong = plain[-1].label  # the label zero-shot likes least
     features = tiny_classifier.embed_images(tiny_classifier.preprocess(tiny_classifier.decode(image))[None])
     taught = Examples(features, [wrong])
     other_chat = Examples(features, [plain[0].label])
     async with Engine(gated, max_batch=16) as engine:
-        first = await hold_first_batch(engine, gated, picture(99), ANIMALS)
+        first = await hold_first_batch(engine, gated, png_bytes(seed=99), ANIMALS)
         tasks = [
             asyncio.create_task(engine.classify(image, ANIMALS, 3, examples=taught)),
             asyncio.create_task(engine.classify(image, ANIMALS, 3)),
@@ -153,6 +155,7 @@ def evaluate(folder, model, capsys, *options) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_evaluate_shots_reports_both_columns_and_is_seeded(tmp_path, tiny_model_name, capsys):
     folder = drawings_folder(tmp_path)
     code, out = evaluate(folder, tiny_model_name, capsys, "--shots", "2", "--json")

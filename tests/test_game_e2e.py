@@ -7,51 +7,21 @@ which the fake enforces (tests/test_budget_e2e.py plays busy groups).
 """
 
 import asyncio
-import dataclasses
 import re
 import time
 
-from bot_harness import running_bot, settings_for
+import pytest
+from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start, target_of
 
-from bot.app import build_application
-from bot.game import GameRules
 from bot.game_service import RETRY_MAX_S
-from bot.services import ClassifierEngine
 from classifier.prompts import DEFAULT_LABELS
-from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
-
-# Rounds of a couple of seconds: a warning 1 s before the end, short pauses, no cooldown unless asked.
-FAST = GameRules(min_seconds=1, warning_s=1, cooldown_s=0, pause_s=0.2, resume_min_s=0.5, min_timeout_score=0.3)
 
 
 def other_than(label: str) -> str:
     return next(x for x in DEFAULT_LABELS if x != label)
 
 
-def in_chat(chat, *words):
-    return lambda p: p["chat_id"] == chat["id"] and all(word in p["text"] for word in words)
-
-
-def replying_to(message):
-    return lambda p: (p.get("reply_parameters") or {}).get("message_id") == message["message_id"]
-
-
-def game_bot(fake, db_path, engine: ClassifierEngine, **rules):
-    game_rules = dataclasses.replace(FAST, **rules)
-
-    def build(settings, _classifier):
-        return build_application(settings, engine=engine, game_rules=game_rules)
-
-    return running_bot(fake, settings_for(fake, db_path), None, build=build)
-
-
-async def start(fake, group, user, args="") -> tuple[int, str]:
-    fake.send_text(group, user, f"/game {args}".strip())
-    announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
-    assert announcement["text"].startswith("🎨 Drawing game!")
-    return target_of(announcement["text"])
-
-
+@pytest.mark.slow  # rounds run at their real length
 async def test_a_full_game_in_a_group_of_three(fake, db_path):
     ada, bob, cy = fake.add_user("Ada"), fake.add_user("Bob"), fake.add_user("Cy")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
@@ -87,7 +57,7 @@ async def test_a_full_game_in_a_group_of_three(fake, db_path):
         # the game is over: pictures are not judged any more, /score remembers
         fake.send_photo(group, bob, engine.sees(drawing(), target2, 0.9))
         # nothing unexpected: no guesses for the addressed picture, no word after the end (warnings aside)
-        await fake.expect_no_call("sendMessage", lambda p: in_chat(group)(p) and "⏳" not in p["text"], within=0.5)
+        await fake.expect_no_call("sendMessage", lambda p: in_chat(group)(p) and "⏳" not in p["text"])
         fake.send_text(group, ada, "/score")
         board = await fake.wait_for("sendMessage", in_chat(group, "All-time"))
         assert [line.split(" (")[0] for line in board["text"].splitlines()[1:]] == ["🥇 Cy: 1 point", "🥈 Bob: 1 point"]
@@ -130,7 +100,7 @@ async def test_only_the_starter_or_an_admin_can_stop(fake, db_path):
         fake.send_text(group, ada, "/stop")
         stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
         assert stopped["text"].startswith("🛑 Game stopped by Ada.") and "🥇 Dee: 1 point" in stopped["text"]
-        await fake.expect_no_call("sendMessage", in_chat(group), within=0.5)  # no timer outlives the game
+        await fake.expect_no_call("sendMessage", in_chat(group))  # no timer outlives the game
         await start(fake, group, bob, "1 30")  # the chat is free again
         fake.send_text(group, bob, "/stop")
         assert "stopped by Bob" in (await fake.wait_for("sendMessage", in_chat(group, "🛑")))["text"]
@@ -145,13 +115,14 @@ async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
         first = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target), 0.6))
         await fake.wait_for("sendMessage", replying_to(first))
         spam = fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))
-        await fake.expect_no_call("sendMessage", replying_to(spam), within=0.5)
+        await fake.expect_no_call("sendMessage", replying_to(spam))
         assert len(engine.classified) == 1, "the ignored picture was not even classified"
         hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))  # others aren't slowed down
         assert "🎉 Ada wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         assert "🥇 Ada: 1 point" in (await fake.wait_for("sendMessage", in_chat(group, "🏁 Game over!")))["text"]
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_two_groups_play_at_once_without_interfering(fake, db_path):
     ada, bob, cy, dee = (fake.add_user(name) for name in ("Ada", "Bob", "Cy", "Dee"))
     zoo = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
@@ -217,7 +188,7 @@ async def test_restart_after_the_round_ran_out_closes_the_game_and_keeps_scores(
         closed = await fake.wait_for("sendMessage", in_chat(group, "I'm back"))
         assert "Cy came closest (40%)" in closed["text"] and "away too long" in closed["text"]
         assert "Bob: 1 point" in closed["text"] and "Cy: 1 point" in closed["text"]
-        await fake.expect_no_call("sendMessage", in_chat(group), within=0.5)
+        await fake.expect_no_call("sendMessage", in_chat(group))
         fake.send_text(group, ada, "/score")
         board = (await fake.wait_for("sendMessage", in_chat(group, "All-time")))["text"]
         assert "Bob: 1 point" in board and "Cy: 1 point" in board
@@ -237,11 +208,12 @@ async def test_pictures_between_rounds_and_in_private_get_the_usual_treatment(fa
         hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))
         await fake.wait_for("sendMessage", replying_to(hit))
         fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))  # in the pause: not judged
-        await fake.expect_no_call("sendMessage", in_chat(group), within=0.5)
+        await fake.expect_no_call("sendMessage", in_chat(group))
         asked = fake.send_photo(group, bob, engine.sees(drawing(), "owl", 0.9), caption="/guess")
         assert "owl" in (await fake.wait_for("sendMessage", replying_to(asked)))["text"]
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_forget_drops_the_running_game_and_its_scores(fake, db_path):
     ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
@@ -273,14 +245,15 @@ async def test_a_game_the_bot_can_no_longer_post_to_is_closed(fake, db_path):
         fake.fail_next("sendMessage", 403)  # removed from the group: the end of round 1 can't be posted
         refused = await fake.wait_for_call("sendMessage", in_chat(group), timeout=5)
         assert refused.status == 403 and "Time's up" in refused.params["text"]
-        await fake.expect_no_call("sendMessage", in_chat(group), within=1.5)  # no round 2
+        await fake.expect_no_call("sendMessage", in_chat(group))  # no round 2
         with Store(db_path) as store:
             assert store.playing_games() == []
 
 
+@pytest.mark.slow  # rounds run at their real length
 async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     """A drawing from the canvas is judged exactly like a photo (cooldown, scoring) and posted into the group."""
-    from canvas_helpers import call, canvas_options, init_data_for, start_param_of
+    from helpers.canvas import call, canvas_options, init_data_for, start_param_of
 
     from bot.context import services_of
 
@@ -288,11 +261,7 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member"), (cy, "member")])
     engine = ScriptedEngine()
 
-    def build(settings, _classifier):
-        return build_application(settings, engine=engine, game_rules=dataclasses.replace(FAST, cooldown_s=1))
-
-    settings = settings_for(fake, db_path, **canvas_options())
-    async with running_bot(fake, settings, None, build=build) as app:
+    async with game_bot(fake, db_path, engine, options=canvas_options(), cooldown_s=1) as app:
         fake.send_text(group, ada, "/game 1 30")
         announcement = await fake.wait_for("sendMessage", in_chat(group, "Round 1/"))
         _, target = target_of(announcement["text"])

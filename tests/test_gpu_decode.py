@@ -10,6 +10,7 @@ import struct
 import numpy as np
 import pytest
 import torch
+from helpers.pictures import png_bytes
 from PIL import Image, ImageOps
 
 from classifier.engine import Engine
@@ -41,12 +42,6 @@ def photo(size=(640, 480), seed=0, orientation=None, mode="RGB", **save) -> byte
         exif[0x0112] = orientation
         save["exif"] = exif.tobytes()
     image.convert(mode).save(buffer, format="JPEG", quality=92, **save)
-    return buffer.getvalue()
-
-
-def png(size=(96, 72)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -82,7 +77,7 @@ def test_header_of_ordinary_and_unusual_jpegs():
 
 
 def test_header_of_things_that_are_not_readable_jpegs():
-    assert read_header(png()) is None
+    assert read_header(png_bytes()) is None
     assert read_header(b"") is None
     assert read_header(photo()[:20]) is None  # cut off before the frame header
     broken_exif = b"Exif\x00\x00" + b"XX*\x00garbage"
@@ -97,7 +92,7 @@ def test_header_of_things_that_are_not_readable_jpegs():
         (photo(), None),
         (photo(mode="L"), None),
         (photo(orientation=8), None),
-        (png(), "not a readable JPEG"),
+        (png_bytes(), "not a readable JPEG"),
         (photo(progressive=True), "progressive"),
         (photo(mode="CMYK"), "CMYK or unusual colour components"),
         (photo((12, 400)), "too small"),
@@ -180,7 +175,7 @@ def test_a_jpeg_the_decoder_fails_on_comes_back_as_none(classifier):
 
 
 async def test_engine_routes_jpegs_to_the_tensor_path_and_falls_back(tiny_classifier):
-    pictures = [make_drawing_jpeg(0), photo(orientation=6), photo(progressive=True), png(), photo(mode="CMYK")]
+    pictures = [make_drawing_jpeg(0), photo(orientation=6), photo(progressive=True), png_bytes(), photo(mode="CMYK")]
     async with Engine(tiny_classifier, gpu_decode=True) as engine:
         results = await asyncio.gather(*(engine.classify(p, ANIMALS) for p in pictures))
         stats = engine.stats
@@ -229,7 +224,7 @@ def test_nvjpeg_embeddings_match_the_cpu_path(cuda_classifier):
 
 @cuda
 async def test_engine_on_cuda_decodes_jpegs_on_the_gpu_and_falls_back(cuda_classifier):
-    pictures = [make_drawing_jpeg(0), photo(orientation=3), photo(progressive=True), png(), photo(mode="CMYK")]
+    pictures = [make_drawing_jpeg(0), photo(orientation=3), photo(progressive=True), png_bytes(), photo(mode="CMYK")]
     async with Engine(cuda_classifier) as engine:
         results = await asyncio.gather(*(engine.classify(p, ANIMALS) for p in pictures))
         assert engine.stats.device_decoded == 2

@@ -8,7 +8,8 @@ import io
 import os
 import sqlite3
 
-from bot_harness import png_bytes, running_bot, settings_for
+from helpers.bot import running_bot, settings_for
+from helpers.pictures import png_bytes
 from PIL import Image
 
 from bot.i18n import ENGLISH

@@ -7,7 +7,9 @@ import re
 
 import pytest
 import torch
-from test_engine import GatedClassifier, assert_same_guesses, hold_first_batch, picture, until
+from helpers.engine import GatedClassifier, assert_same_guesses, hold_first_batch
+from helpers.pictures import png_bytes
+from helpers.waiting import until
 
 from classifier.cli import main
 from classifier.database import open_database
@@ -122,7 +124,7 @@ def test_label_cache_keys_include_the_template_language(tiny_multilingual_loaded
 
 def test_spanish_labels_are_guessed_through_the_classifier(tiny_multilingual_loaded):
     classifier = ZeroShotClassifier(tiny_multilingual_loaded)
-    guesses = classifier.classify_bytes(picture(1), ANIMALS_ES, top_k=4, language="es")
+    guesses = classifier.classify_bytes(png_bytes(seed=1), ANIMALS_ES, top_k=4, language="es")
     assert sorted(g.label for g in guesses) == sorted(ANIMALS_ES)
     assert abs(sum(g.score for g in guesses) - 1) < 1e-4
 
@@ -131,15 +133,15 @@ async def test_a_batch_mixing_languages_ranks_each_with_its_own_prompts(tiny_mul
     gated = GatedClassifier(tiny_multilingual_loaded)
     reference = ZeroShotClassifier(tiny_multilingual_loaded)
     chats = [  # the same words in two languages' prompts, and a Russian chat, in one forward pass
-        (picture(30), ANIMALS_ES, "es"),
-        (picture(30), ANIMALS_ES, "en"),
-        (picture(31), ANIMALS_RU, "ru-RU"),
+        (png_bytes(seed=30), ANIMALS_ES, "es"),
+        (png_bytes(seed=30), ANIMALS_ES, "en"),
+        (png_bytes(seed=31), ANIMALS_RU, "ru-RU"),
     ]
     async with Engine(gated, max_batch=8) as engine:
         assert engine.reads("es") and engine.reads("ru")
         await engine.prepare_labels(ANIMALS_ES, "es")
         assert engine.labels_ready(ANIMALS_ES, "es") and not engine.labels_ready(ANIMALS_ES, "ru")
-        first = await hold_first_batch(engine, gated, picture(99), ["a", "b"])
+        first = await hold_first_batch(engine, gated, png_bytes(seed=99), ["a", "b"])
         tasks = [asyncio.create_task(engine.classify(image, labels, 4, language)) for image, labels, language in chats]
         await until(lambda: engine.queued == len(chats))
         gated.gate.set()
@@ -154,7 +156,7 @@ async def test_a_batch_mixing_languages_ranks_each_with_its_own_prompts(tiny_mul
 
 def test_classify_command_takes_the_labels_language(tiny_multilingual_dir, tmp_path, capsys):
     path = tmp_path / "p.png"
-    path.write_bytes(picture(5))
+    path.write_bytes(png_bytes(seed=5))
     model = f"local-dir:{tiny_multilingual_dir}"
     argv = ["classify", str(path), "--labels", "gato,perro", "--json", "--model", model, "--db", ":memory:"]
     assert main([*argv, "--language", "es"]) == 0

@@ -2,9 +2,17 @@
 
 import re
 
-from bot_harness import png_bytes, running_bot, settings_for
-from test_bot_e2e import guessed_labels
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to
+from helpers.bot import (
+    ScriptedEngine,
+    drawing,
+    game_bot,
+    guessed_labels,
+    in_chat,
+    replying_to,
+    running_bot,
+    settings_for,
+)
+from helpers.pictures import png_bytes
 
 from bot.i18n import get_translator
 from bot.label_names import LABEL_NAMES
@@ -189,7 +197,7 @@ async def test_a_photo_and_a_canvas_drawing_are_ranked_alike_in_a_spanish_chat(f
     """The same picture sent as a photo and drawn on the canvas, in a Spanish chat with a multilingual model,
     gets the same guesses: both go through one seam with the chat's language (the canvas used to rank with
     the English templates). The label cache holds only the Spanish templates' rows for the chat's labels."""
-    from canvas_helpers import call, canvas_options, init_data_for
+    from helpers.canvas import call, canvas_options, init_data_for
 
     from classifier.database import open_database
     from classifier.pipeline import ZeroShotClassifier

@@ -1,6 +1,6 @@
 """Telegram's text limits, end to end: the fake Bot API refuses what Telegram refuses."""
 
-from test_game_e2e import ScriptedEngine, game_bot, in_chat
+from helpers.bot import ScriptedEngine, game_bot, in_chat
 
 from bot.replies import MESSAGE_LIMIT, text_length
 from bot.store import Store

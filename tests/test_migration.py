@@ -3,8 +3,7 @@
 import random
 
 import pytest
-from test_buttons import ask_forget, play_one_round
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
+from helpers.bot import ScriptedEngine, ask_forget, drawing, game_bot, in_chat, play_one_round, replying_to, start
 
 from bot.game import Player, start_game
 from bot.store import Store

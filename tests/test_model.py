@@ -38,6 +38,7 @@ def test_offline_default_fails_fast_with_instructions(monkeypatch):
     assert "--pretrained" in message and "local-dir:" in message
 
 
+@pytest.mark.slow
 def test_unreachable_hub_fails_fast_without_offline_flag(tmp_path):
     """No HF_HUB_OFFLINE, download host refuses connections: seconds, not a minute of retries."""
     env = {**os.environ, "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path)}

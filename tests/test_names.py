@@ -1,6 +1,6 @@
 """Who the group sees named: players' names made safe, anonymous admins, the labels' source."""
 
-from test_game_e2e import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
+from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start
 
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 

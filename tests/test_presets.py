@@ -150,6 +150,7 @@ def test_offline_text_tower_files_are_asked_for_by_name(tmp_path, monkeypatch):
     assert "the text tower of xlm-roberta-base-ViT-B-32 (xlm-roberta-base)" in caught.value.user_message
 
 
+@pytest.mark.slow
 def test_offline_preset_fails_fast_naming_its_weights(tmp_path):
     picture = tmp_path / "x.png"
     picture.write_bytes(b"\x89PNG not really")

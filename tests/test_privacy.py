@@ -5,7 +5,8 @@ import logging
 import os
 from pathlib import Path
 
-from bot_harness import png_bytes, running_bot, settings_for
+from helpers.bot import running_bot, settings_for
+from helpers.pictures import png_bytes
 
 from bot.cli import install_redaction
 from bot.i18n import ENGLISH

@@ -5,14 +5,18 @@ import asyncio
 import dataclasses
 
 import aiohttp
-from bot_harness import running_bot, settings_for
-from canvas_helpers import call, canvas_options, init_data_for, start_param_of
-from test_game_e2e import FAST, in_chat, other_than
+from helpers.bot import FAST, in_chat, running_bot, settings_for
+from helpers.canvas import call, canvas_options, init_data_for, start_param_of
 
 from bot.app import build_application
 from bot.context import services_of
 from bot.game import RoundState, RoundView, round_view, start_game
+from classifier.prompts import DEFAULT_LABELS
 from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
+
+
+def other_than(label: str) -> str:
+    return next(x for x in DEFAULT_LABELS if x != label)
 
 
 def race_bot(fake, db_path, engine, **rules):

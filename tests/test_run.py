@@ -1,50 +1,17 @@
 """`toonzoo run` as a user starts it: configuration errors, offline weights, a real session."""
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 
 import pytest
-from bot_harness import png_bytes
+from helpers.pictures import png_bytes
+from helpers.run import bot_env, run_cli, serving_env, start_run
+from helpers.waiting import until
 
 from toonzoo_tools.fake_bot_api import FakeBotApi
 
-TOONZOO = [sys.executable, "-m", "bot.cli"]
-
-
-def bot_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TOONZOO_"))}
-    env["HF_HUB_OFFLINE"] = "1"
-    env.update(extra)
-    return env
-
-
-def serving_env(fake: FakeBotApi, tmp_path, model: str, **extra: str) -> dict:
-    """The environment of a bot serving ``fake`` with ``model`` and a database in ``tmp_path``."""
-    return bot_env(
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_BOT_API_URL=fake.base_url,
-        TOONZOO_MODEL=model,
-        TOONZOO_DB=str(tmp_path / "toonzoo.db"),
-        **extra,
-    )
-
-
-async def start_run(env: dict) -> asyncio.subprocess.Process:
-    """``toonzoo run`` in the background, its stdout and stderr together."""
-    return await asyncio.create_subprocess_exec(
-        *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-
-
-async def run_cli(env: dict, timeout: float = 120, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *TOONZOO, "run", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout)
-    return process.returncode, out.decode()
+pytestmark = pytest.mark.slow  # each test starts an interpreter that imports torch
 
 
 async def test_missing_token_is_one_clear_line():
@@ -167,10 +134,7 @@ async def test_run_rides_out_network_drops_without_tracebacks(tmp_path, tiny_mod
             fake.fail_next("getUpdates", 502)
             fake.send_photo(chat, ada, png_bytes())  # ends the poll in flight; the next two fail
             await fake.wait_for("sendMessage", timeout=30)
-            for _ in range(100):
-                if {"drop", 502} <= {c.status for c in fake.all_calls if c.method == "getUpdates"}:
-                    break
-                await asyncio.sleep(0.1)
+            await until(lambda: {"drop", 502} <= {c.status for c in fake.all_calls if c.method == "getUpdates"}, 10)
             fake.send_photo(chat, ada, png_bytes())
             reply = await fake.wait_for("sendMessage", timeout=30)
             assert reply["text"].count("%") == 3

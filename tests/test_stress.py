@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from toonzoo_tools import stress
 
 # How late the event loop may wake a 10 ms sleeper. Everything blocking (decoding, forward passes,
@@ -14,6 +16,7 @@ from toonzoo_tools import stress
 MAX_LOOP_STALL_MS = 250
 
 
+@pytest.mark.slow
 def test_many_chats_with_faults_every_picture_answered_once(tmp_path, tiny_model_name):
     out = tmp_path / "stress.json"
     code = stress.main(

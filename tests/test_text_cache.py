@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 
 from classifier.database import open_database
@@ -53,6 +54,7 @@ def test_persisted_rows_are_reused_and_keyed_by_model_and_templates(tmp_path):
     assert other_model.prompts == ["a cat"] and other_templates.prompts == ["b cat"]
 
 
+@pytest.mark.slow
 def test_cache_survives_a_new_process(tmp_path, tiny_model_name, tiny_loaded):
     """Two real processes: the second computes nothing and gets identical vectors."""
     path = tmp_path / "cache.db"

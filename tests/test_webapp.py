@@ -8,8 +8,9 @@ member), 413, 415, 429, and what /api/send posts where.
 import io
 
 import aiohttp
-from bot_harness import png_bytes, running_bot, settings_for
-from canvas_helpers import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
+from helpers.bot import running_bot, settings_for
+from helpers.canvas import PUBLIC_URL, base_url, call, canvas_options, init_data_for, start_param_of
+from helpers.pictures import png_bytes
 from PIL import Image
 
 from bot.context import services_of

@@ -22,9 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bot.app import build_application
 from bot.config import Settings
-from bot.context import services_of
 from bot.i18n import ENGLISH
 from bot.replies import error_text
 from classifier.errors import EngineBusy
@@ -85,6 +83,9 @@ def inject_faults(fake: FakeBotApi, rng: random.Random, photos: list[dict]) -> C
 
 
 async def run(args) -> dict:
+    # The bot and the model load here, not at import: ``--help`` answers at once.
+    from bot.app import build_application
+    from bot.context import services_of
     from classifier.engine import Engine
     from classifier.model import load_model
     from classifier.pipeline import ZeroShotClassifier

@@ -8,13 +8,23 @@ that no wait (``wait_for``, ``wait_for_call``) or lookup (``calls``,
 reading it examines nothing. A test that genuinely doesn't care says so:
 ``ignore(method, predicate)`` for one kind of message (a progress note),
 ``ignore_rest()`` for everything sent so far.
+
+"The bot said nothing" (``expect_no_call``) is checked once the bot has
+settled rather than after a fixed wait: whoever runs the bot tells the fake
+how to wait for that (``settle_with``; ``toonzoo_tools.harness.running_bot``
+does), so the assertion costs what the bot's work costs and still fails on a
+late answer.
 """
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 
 from .base import Call, Core
 
 Predicate = Callable[[dict], bool]
+Settle = Callable[[], Awaitable[None]]  # returns once the bot has done what the updates so far asked
+
+QUIET_S = 0.3  # how long expect_no_call watches when no running bot says how to wait until it has settled
 
 # Methods that put a message in front of users (of Telegram's, not only those the fake implements).
 MESSAGE_METHODS = frozenset(
@@ -39,6 +49,7 @@ class CallLog(Core):
 
     _consumed: set[int]  # indexes of calls a wait returned
     _ignored: list[tuple[str, Predicate | None]]  # messages the test doesn't care about
+    _settle: Settle | None  # how to wait until the bot has settled (settle_with)
 
     def calls(self, method: str) -> list[dict]:
         """Parameters of every call of ``method`` so far, in order (now examined)."""
@@ -95,16 +106,38 @@ class CallLog(Core):
         self,
         method: str,
         predicate: Callable[[dict], bool] | None = None,
-        within: float = 0.3,
+        within: float | None = None,
     ) -> None:
-        """Fail if the bot makes a (matching) ``method`` call not returned before, within ``within`` s."""
+        """Fail if the bot made, or makes, a (matching) ``method`` call not returned before.
+
+        Without ``within``: checked once the bot has settled (``settle_with``), that is
+        when it has handled every update sent so far and run the work they scheduled
+        soon (a reply paced by the outbox, an album's collection); with no bot attached,
+        after ``QUIET_S`` seconds. With ``within``: watched for that many seconds, for
+        what a timer could still send later (a round's end).
+        """
         method = self._canonical.get(method.lower(), method)
-        try:
-            index = await self._wait_for_index(method, predicate, within)
-        except TimeoutError:
-            return
+        if within is None and self._settle is not None:
+            await self.settled()
+            index = self._find_call(method, predicate)
+        else:
+            try:
+                index = await self._wait_for_index(method, predicate, QUIET_S if within is None else within)
+            except TimeoutError:
+                return
         if index is not None:
             raise AssertionError(f"unexpected {method} call: {self._calls[index].params}")
+
+    async def settled(self) -> None:
+        """Wait until the running bot has settled (``settle_with``); with none attached, ``QUIET_S`` seconds."""
+        if self._settle is None:
+            await asyncio.sleep(QUIET_S)
+        else:
+            await self._settle()
+
+    def settle_with(self, settle: Settle | None) -> None:
+        """Tell ``expect_no_call`` how to wait until the bot has settled (None: a running bot is gone)."""
+        self._settle = settle
 
     def unexamined(self) -> list[Call]:
         """Messages the bot sent (and edits and alerts) that no wait or lookup showed the test."""

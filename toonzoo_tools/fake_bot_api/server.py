@@ -89,6 +89,7 @@ class FakeBotApi(Methods, CallLog, Faults):
         self._consumed: set[int] = set()
         self._examined: set[int] = set()
         self._ignored: list[tuple[str, Predicate | None]] = []
+        self._settle = None
         self._faults: dict[str, list[_Fault]] = {}
         self._file_faults: dict[str, _Fault] = {}
         self._changed = asyncio.Event()
