@@ -11,15 +11,13 @@ Without Chromium the test skips, saying so, unless ``CI`` is set: there it fails
 """
 
 import itertools
-import json
 import math
-import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from helpers.bot import running_bot, settings_for
+from helpers.browser import CHROMIUM_ARGS, PHONE, chromium_or_skip, stub_telegram
 from helpers.canvas import base_url, canvas_options, init_data_for
 
 from bot.label_names import LABEL_NAMES
@@ -27,55 +25,6 @@ from bot.label_names import LABEL_NAMES
 pytestmark = pytest.mark.slow  # a real browser
 
 OUTPUT = Path(__file__).parent / "output"
-PHONE = {"width": 390, "height": 760}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-THEME = {
-    "bg_color": "#ffffff",
-    "text_color": "#1f2328",
-    "hint_color": "#8a8f98",
-    "button_color": "#3390ec",
-    "button_text_color": "#ffffff",
-    "secondary_bg_color": "#eef1f5",
-}
-
-
-def chromium_or_skip() -> str:
-    """The chromium executable; skip (or, in CI, fail) without it or without Playwright."""
-    executable = shutil.which("chromium")
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        executable = None
-    if executable is None:
-        reason = "no Chromium (or no playwright package): apt-get install chromium to run the canvas's browser test"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return executable
-
-
-def stub_telegram(init_data: str) -> str:
-    """A ``window.Telegram.WebApp`` stand-in that records what the page calls."""
-    return f"""
-    window.__calls = [];
-    window.Telegram = {{ WebApp: {{
-        initData: {json.dumps(init_data)},
-        initDataUnsafe: {{}},
-        themeParams: {json.dumps(THEME)},
-        ready() {{ window.__calls.push("ready"); }},
-        expand() {{ window.__calls.push("expand"); }},
-        disableVerticalSwipes() {{ window.__calls.push("disableVerticalSwipes"); }},
-        onEvent(name) {{ window.__calls.push("onEvent:" + name); }},
-        HapticFeedback: {{ notificationOccurred(kind) {{ window.__calls.push("haptic:" + kind); }} }},
-    }} }};
-    """
 
 
 async def touch_stroke(cdp, points) -> None:

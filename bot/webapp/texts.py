@@ -30,6 +30,34 @@ PAGE_TEXTS: dict[str, Text] = {
     "send_failed": Text("Sending failed ({status})."),
     "offline": Text("No connection to the bot."),
     "outside": Text("Open this page from Telegram to get guesses."),
+    # In a game (the page follows GET /api/round): the round, its target, results and the final standings.
+    # TRANSLATORS: the canvas's round counter, e.g. "Round 2/5"
+    "round_no": Text("Round {round}/{rounds}"),
+    # TRANSLATORS: the round's target on the canvas, e.g. "Draw: giraffe 🦒" (any label, no article)
+    "draw_target": Text("Draw: {target} {emoji}"),
+    # TRANSLATORS: the AI speaks while you draw; {label} is its top guess, any label, no article ("I see… cloud?")
+    "say_see": Text("I see… {label}?"),
+    # TRANSLATORS: the AI's next, different guess after "I see… cloud?" ("or snake?")
+    "say_or": Text("or {label}?"),
+    # TRANSLATORS: the AI recognised the round's target: the drawer wins ("Oh, I know! It's giraffe!")
+    "say_know": Text("Oh, I know! It's {label}!"),
+    "say_no_idea": Text("Hmm, no idea yet."),
+    "you_won": Text("You got it! 🎉"),
+    # TRANSLATORS: another player won the round; {name} is their Telegram name
+    "they_won": Text("{name} got it!"),
+    # TRANSLATORS: the round's time ran out without a winner; {target} {emoji} as in "Draw: giraffe 🦒"
+    "nobody_won": Text("Nobody got it: {target} {emoji}"),
+    "next_round": Text("Next round coming…"),
+    "times_up": Text("Time's up!"),
+    "game_over": Text("Game over"),
+    # TRANSLATORS: the game's list of rounds: "1. zebra 🦓 · nobody" (no one won that round)
+    "nobody": Text("nobody"),
+    # TRANSLATORS: under a solo round's drawing: the AI's top guesses for it, e.g. "I thought: horse, zebra, donkey"
+    "ai_thought": Text("I thought: {labels}"),
+    # TRANSLATORS: a solo round in which nothing was drawn on this page
+    "not_drawn": Text("Nothing drawn"),
+    # TRANSLATORS: the canvas's voice toggle (the browser reads the AI's guesses aloud); off by default
+    "voice": Text("Read the guesses aloud"),
 }
 
 

@@ -1,0 +1,75 @@
+"""Helpers for the canvas's real-browser tests: Debian's Chromium through Playwright, and a stub Telegram.WebApp."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+PHONE = {"width": 390, "height": 760}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+THEME = {
+    "bg_color": "#ffffff",
+    "text_color": "#1f2328",
+    "hint_color": "#8a8f98",
+    "button_color": "#3390ec",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#eef1f5",
+}
+
+
+def chromium_or_skip() -> str:
+    """The chromium executable; skip (or, in CI, fail) without it or without Playwright."""
+    executable = shutil.which("chromium")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        executable = None
+    if executable is None:
+        reason = "no Chromium (or no playwright package): apt-get install chromium to run the canvas's browser test"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return executable
+
+
+def stub_telegram(
+    init_data: str, platform: str = "android", version: str = "8.0", safe_area: dict[str, int] | None = None
+) -> str:
+    """A ``window.Telegram.WebApp`` stand-in that records what the page calls (in ``window.__calls``).
+
+    Like Telegram's own script it reports its ``platform`` and ``version`` and
+    sets the safe-area CSS variables (``safe_area``: name → pixels, e.g.
+    ``{"content-safe-area-inset-top": 46}``)."""
+    styles = "".join(
+        f"document.documentElement.style.setProperty('--tg-{name}', '{px}px');"
+        for name, px in (safe_area or {}).items()
+    )
+    return f"""
+    window.__calls = [];
+    window.Telegram = {{ WebApp: {{
+        initData: {json.dumps(init_data)},
+        initDataUnsafe: {{}},
+        platform: {json.dumps(platform)},
+        version: {json.dumps(version)},
+        themeParams: {json.dumps(THEME)},
+        isVersionAtLeast(wanted) {{
+            const [a, b] = [this.version, wanted].map((v) => v.split(".").map(Number));
+            return a[0] > b[0] || (a[0] === b[0] && (a[1] || 0) >= (b[1] || 0));
+        }},
+        ready() {{ window.__calls.push("ready"); }},
+        expand() {{ window.__calls.push("expand"); }},
+        requestFullscreen() {{ window.__calls.push("requestFullscreen"); }},
+        disableVerticalSwipes() {{ window.__calls.push("disableVerticalSwipes"); }},
+        onEvent(name) {{ window.__calls.push("onEvent:" + name); }},
+        HapticFeedback: {{ notificationOccurred(kind) {{ window.__calls.push("haptic:" + kind); }} }},
+    }} }};
+    document.addEventListener("DOMContentLoaded", () => {{ {styles} }});
+    """
