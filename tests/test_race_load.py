@@ -38,6 +38,10 @@ async def test_the_step_search_walks_up_then_bisects_to_the_largest_n_that_holds
     _, best = await search_drawers((8,), measure)
     assert (measured, best) == ([8, 4, 6, 5], 5), "bisects from zero when the first step fails"
 
+    measured.clear()
+    rows, best = await search_drawers((1, 8, 2, 4), measure, refine=False, every=True)
+    assert (measured, best) == ([1, 8, 2, 4], 1), "every step for the table; the capacity stops at the first failure"
+
 
 async def test_the_race_measures_live_verdicts_through_the_real_bot(tiny_classifier):
     rules = dataclasses.replace(GameRules(), pause_s=0.5)  # a won round gives the window back soon

@@ -85,18 +85,23 @@ def holds(row: Row, goal_ms: float = P95_GOAL_MS) -> bool:
 
 
 async def search_drawers(
-    steps: Sequence[int], measure: Callable[[int], Awaitable[Row]], *, refine: bool = True
+    steps: Sequence[int], measure: Callable[[int], Awaitable[Row]], *, refine: bool = True, every: bool = False
 ) -> tuple[list[Row], int]:
-    """Measure each N of ``steps`` in turn until one fails to hold, then (``refine``) bisect between
-    the last that held and that one. The rows in the order measured, and the largest N that held (0: none)."""
+    """Measure each N of ``steps`` in turn until one fails to hold (``every``: measure them all anyway,
+    for the table), then (``refine``) bisect between the last that held and the first that failed.
+    The rows in the order measured, and the largest N that held below the first failure (0: none)."""
     rows: list[Row] = []
     best, failed = 0, None
     for count in steps:
-        rows.append(await measure(count))
-        if not holds(rows[-1]):
-            failed = count
+        if failed is not None and not every:
             break
-        best = count
+        rows.append(await measure(count))
+        if failed is not None:
+            continue
+        if holds(rows[-1]):
+            best = count
+        else:
+            failed = count
     while refine and failed is not None and failed - best > 1:
         middle = (best + failed) // 2
         rows.append(await measure(middle))
@@ -227,6 +232,7 @@ async def race_report(
     seconds: float = WINDOW_S,
     warmup_s: float = WARMUP_S,
     refine: bool = True,
+    every: bool = False,
     rules: GameRules | None = None,
 ) -> dict:
     """The race for ``steps`` drawers (a step search) against the real bot around ``classifier``; the report."""
@@ -250,7 +256,7 @@ async def race_report(
                 race = Race(fake, application, session, rules, pictures)
                 await race.measure(2, 0.0, min(warmup_s, 2.0))  # the model's first batches, not counted
                 rows, best = await search_drawers(
-                    steps, lambda count: race.measure(count, seconds, warmup_s), refine=refine
+                    steps, lambda count: race.measure(count, seconds, warmup_s), refine=refine, every=every
                 )
     return {
         "model": loaded.name,
@@ -316,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drawers", type=int, nargs="+", metavar="N", help=f"steps (default {DRAWER_STEPS})")
     parser.add_argument("--seconds", type=float, help=f"measured window per N (default {WINDOW_S:g})")
     parser.add_argument("--no-refine", action="store_true", help="don't bisect after the first N that fails")
+    parser.add_argument("--all", action="store_true", help="measure every N of --drawers, also after one fails")
     parser.add_argument("--quick", action="store_true", help=f"a smoke run: N in {QUICK_DRAWER_STEPS}, 2 s windows")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     parser.set_defaults(handler=run_race_command)
@@ -336,6 +343,7 @@ def run_race_command(args: argparse.Namespace) -> int:
             seconds=seconds,
             warmup_s=1.0 if args.quick else WARMUP_S,
             refine=not (args.no_refine or args.quick),
+            every=args.all,
         )
     )
     if note:
