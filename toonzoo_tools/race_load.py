@@ -47,7 +47,7 @@ from classifier.defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from classifier.model import resolve_device, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
 
-from .bench import percentiles
+from .bench import CpuMeter, percentiles
 from .canvas_load import P95_GOAL_MS, make_canvas_png
 from .fake_bot_api import FakeBotApi
 from .harness import running_bot, settings_for
@@ -77,6 +77,7 @@ class Row:
     statuses: dict[str, int]
     wins: int = 0
     load_avg_1m: float | None = None
+    others_cpu_pct: float | None = None  # the machine's CPU time other processes took during the run
 
 
 def holds(row: Row, goal_ms: float = P95_GOAL_MS) -> bool:
@@ -178,6 +179,7 @@ class Race:
             self._sign(drawers[0])
         if not self.token or await self._round_state(drawers[0]) in ENDED:
             await self.start_game()
+        meter = CpuMeter()
         began = time.perf_counter()
         window_from, until = began + warmup_s, began + warmup_s + seconds
         latencies: list[float] = []
@@ -220,7 +222,8 @@ class Race:
 
         await asyncio.gather(*(draw(i, d) for i, d in enumerate(drawers)))
         summary = percentiles(latencies)
-        row = Row(count, summary["n"], summary["p50"], summary["p95"], statuses, wins, round(os.getloadavg()[0], 2))
+        row = Row(count, summary["n"], summary["p50"], summary["p95"], statuses, wins)
+        row.load_avg_1m, row.others_cpu_pct = round(os.getloadavg()[0], 2), meter.others_pct()
         logger.info("%s", row)
         return row
 
@@ -291,14 +294,14 @@ def format_table(report: dict) -> str:
         f"{report['cpus']} CPUs, load average {report['load_avg_1m_before']} at the start; "
         f"a live guess every {report['guess_every_s']} s per drawer, {report['window_s']} s windows",
         "",
-        "| drawers | verdicts | p50 ms | p95 ms | statuses | wins | load 1m |",
-        "|---:|---:|---:|---:|---|---:|---:|",
+        "| drawers | verdicts | p50 ms | p95 ms | statuses | wins | load 1m | others' CPU |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for row in sorted(report["rows"], key=lambda r: r["drawers"]):
         shown = ", ".join(f"{code}: {n}" for code, n in sorted(row["statuses"].items()))
         lines.append(
             f"| {row['drawers']} | {row['guesses']} | {row['p50_ms']} | {row['p95_ms']} | {shown} "
-            f"| {row['wins']} | {row['load_avg_1m']} |"
+            f"| {row['wins']} | {row['load_avg_1m']} | {row['others_cpu_pct']}% |"
         )
     lines += ["", f"largest N with p95 <= {report['p95_goal_ms']:g} ms: {report['race_drawers_p95_500ms']}"]
     return "\n".join(lines)
