@@ -36,12 +36,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import aiohttp
-from telegram.ext import Application
 
 from bot.app import build_application
 from bot.context import services_of
 from bot.game import GameRules
 from bot.webapp.initdata import sign_init_data
+from bot.webapp.server import WebAppServer
 from classifier.cli import configure_logging, run_command
 from classifier.defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from classifier.model import resolve_device, resolve_precision
@@ -126,7 +126,7 @@ class Race:
     """One group game against the running bot, and the drawers who race in it."""
 
     fake: FakeBotApi
-    application: Application
+    base_url: str  # the bot's canvas server
     session: aiohttp.ClientSession
     rules: GameRules
     pictures: list[bytes]
@@ -138,10 +138,6 @@ class Race:
     def __post_init__(self) -> None:
         self.users.append(self.fake.add_user("Starter"))
         self.group = self.fake.add_group("Race", [(self.users[0], "creator")])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{services_of(self.application).webapp.port}"
 
     async def start_game(self) -> None:
         """``/game`` with the most rounds of the longest length; the link of its first round."""
@@ -256,7 +252,9 @@ async def race_report(
                 running_bot(fake, settings, classifier, build=build) as application,
                 aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
             ):
-                race = Race(fake, application, session, rules, pictures)
+                canvas = services_of(application).webapp
+                assert isinstance(canvas, WebAppServer), "the settings serve the canvas"
+                race = Race(fake, f"http://127.0.0.1:{canvas.port}", session, rules, pictures)
                 await race.measure(2, 0.0, min(warmup_s, 2.0))  # the model's first batches, not counted
                 rows, best = await search_drawers(
                     steps, lambda count: race.measure(count, seconds, warmup_s), refine=refine, every=every
