@@ -474,6 +474,7 @@ def preset_rows(cached: Callable[[Preset], bool]) -> list[dict]:
             "imagenet_sketch": preset.imagenet_sketch,
             "imagenet_r": preset.imagenet_r,
             "cached": cached(preset),
+            "note": preset.note,
             "default": preset.model == DEFAULT_MODEL and preset.pretrained == DEFAULT_PRETRAINED,
         }
         for preset in PRESETS
@@ -503,6 +504,7 @@ def format_models_table(rows: Sequence[dict]) -> str:
         "",
         "GFLOPs: image encoder, per picture. Sketch / IN-R: zero-shot top-1 (%) on ImageNet-Sketch and",
         f"ImageNet-R, from open_clip's results table ({RESULTS_TABLE}).",
+        *(preset.note for preset in PRESETS if preset.note),
         "cached: weights in the local Hugging Face cache (no download needed).",
         "Pick one with --model NAME or TOONZOO_MODEL=NAME.",
     ]
