@@ -54,7 +54,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> 
         "--precision",
         choices=PRECISIONS,
         default=environ.get("TOONZOO_PRECISION", "auto"),
-        help="auto = fp16 on CUDA, fp32 on CPU (env TOONZOO_PRECISION)",
+        help="auto = fp16 on CUDA; on a CPU the fastest of fp32, bf16, int8 (env TOONZOO_PRECISION)",
     )
     group.add_argument(
         "--device",
@@ -538,6 +538,7 @@ def preset_rows(cached: Callable[[Preset], bool]) -> list[dict]:
             "imagenet_sketch": preset.imagenet_sketch,
             "imagenet_r": preset.imagenet_r,
             "cached": cached(preset),
+            "note": preset.note,
             "default": preset.model == DEFAULT_MODEL and preset.pretrained == DEFAULT_PRETRAINED,
         }
         for preset in PRESETS
@@ -567,6 +568,7 @@ def format_models_table(rows: Sequence[dict]) -> str:
         "",
         "GFLOPs: image encoder, per picture. Sketch / IN-R: zero-shot top-1 (%) on ImageNet-Sketch and",
         f"ImageNet-R, from open_clip's results table ({RESULTS_TABLE}).",
+        *(preset.note for preset in PRESETS if preset.note),
         "cached: weights in the local Hugging Face cache (no download needed).",
         "Pick one with --model NAME or TOONZOO_MODEL=NAME.",
     ]

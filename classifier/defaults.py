@@ -2,7 +2,7 @@
 
 DEFAULT_MODEL = "ViT-B-32-quickgelu"
 DEFAULT_PRETRAINED = "openai"
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # int8: CPU only (classifier.precision)
 DEFAULT_DB = "~/.local/share/toonzoo/toonzoo.db"
 MAX_PICTURE_BYTES = 20 * 2**20  # Telegram lets bots download at most 20 MB; the decoder takes no more
 MAX_PICTURE_PIXELS = 40_000_000

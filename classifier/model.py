@@ -34,6 +34,7 @@ from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_p
 from .checkpoints import checkpoint_fits, describe_checkpoint, models_fitting
 from .defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS  # noqa: F401 (DEFAULT_PRETRAINED: re-exported)
 from .errors import ModelLoadError, WeightsUnavailable
+from .precision import choose_cpu_precision, quantize_model
 from .presets import languages_of_config, resolve_model
 from .types import ClipModel
 
@@ -58,8 +59,8 @@ _LOCAL_DIR_PREFERRED = (
     "model.pth",
 )
 _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pth")
-_OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16"}
-_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_OPEN_CLIP_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "pure_bf16", "int8": "fp32"}  # int8: quantized after
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}
 _PROBE_TIMEOUT_S = 3.0
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "spiece.model")
 
@@ -98,7 +99,17 @@ class LoadedModel:
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of the pictures it takes (int8 models take fp32 and quantize inside)."""
         return _DTYPES[self.precision]
+
+    @property
+    def cache_identity(self) -> str:
+        """The label cache's key: the model, and its precision where that changes the embeddings.
+
+        Float precisions round the same function (cosine to fp32 >= 0.9999) and share
+        fp32's embeddings; int8 quantizes the weights and keeps its own.
+        """
+        return f"{self.identity}+int8" if self.precision == "int8" else self.identity
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -116,14 +127,19 @@ def resolve_device(device: str = "auto") -> torch.device:
     return resolved
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` is fp16 on CUDA and fp32 elsewhere."""
+def resolve_precision(precision: str, device: torch.device, *, measure: Callable | None = None) -> str:
+    """``auto`` is fp16 on CUDA; on a CPU the fastest of fp32, bf16 and int8 in a start-up probe
+    (:func:`classifier.precision.choose_cpu_precision`; ``measure`` replaces the probe in tests)."""
     if precision not in PRECISIONS:
         raise ModelLoadError(
             f"unknown precision {precision!r}", user_message=f"Precision must be one of {', '.join(PRECISIONS)}."
         )
+    if precision == "int8" and device.type != "cpu":
+        raise ModelLoadError(
+            f"int8 requested on {device}", user_message="int8 runs on CPUs only: use fp16 or bf16 on a GPU."
+        )
     if precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
+        return "fp16" if device.type == "cuda" else choose_cpu_precision(measure).precision
     return precision
 
 
@@ -217,6 +233,8 @@ def load_model(
             user_message=f"Could not load the model {model_name}: " + (hint or str(exc)),
         ) from exc
     model.eval()
+    if precision == "int8":
+        model = quantize_model(model)
     image_size = getattr(model.visual, "image_size", 224)
     if isinstance(image_size, (tuple, list)):
         image_size = max(image_size)

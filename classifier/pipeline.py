@@ -40,7 +40,7 @@ class ZeroShotClassifier:
         self.templates = check_templates(DEFAULT_TEMPLATES if templates is None else templates)
         lock = threading.RLock()  # one database connection: one lock for every language's cache
         self._caches = {
-            sets: TextEmbeddingCache(self.encode_prompts, loaded.identity, sets, db, lock)
+            sets: TextEmbeddingCache(self.encode_prompts, loaded.cache_identity, sets, db, lock)
             for sets in dict.fromkeys([self.templates, *(self.templates_for(code) for code in LANGUAGES)])
         }
         self.text_cache = self._caches[self.templates]  # English (or the fixed set)

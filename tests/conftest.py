@@ -8,10 +8,22 @@ Tests never touch the network.
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The suite runs in fp32 whatever this CPU's fastest precision is (tests/test_precision.py covers auto):
+# the CLI and the bot in subprocesses read this; in-process loads get the fixture below.
+os.environ.setdefault("TOONZOO_PRECISION", "fp32")
 
 import pytest
 
 pytest_plugins = ["pytester"]  # tests/test_fake_bot_api.py runs the fake fixture in a test session of its own
+
+
+@pytest.fixture(autouse=True)
+def _auto_precision_is_fp32(monkeypatch):
+    """``precision="auto"`` resolves as on a CPU where nothing beats fp32: no start-up probe in tests."""
+    from classifier import precision
+
+    choice = precision.PrecisionChoice("fp32", "the test suite runs in fp32", {})
+    monkeypatch.setattr(precision, "_measured_choice", lambda: choice)
 
 
 @pytest.fixture(scope="session")

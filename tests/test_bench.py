@@ -37,6 +37,15 @@ FIELDS = {
     "rank_ms_per_picture",
     "rank_added_ms_1000",
     "canvas",
+    "matmul_peak_gflops",
+    "flops_per_image",
+    "raw_fraction_of_peak",
+    "auto_precision",
+    "int8_engine_img_per_s",
+    "fp32_engine_img_per_s",
+    "int8_cosine_min",
+    "int8_top1_agreement",
+    "race_drawers_p95_500ms",
 }
 
 
@@ -83,6 +92,24 @@ def test_bench_smoke_run_reports_every_field(tiny_model_name, tmp_path, capsys):
         list(row) == ["0", "100", "1000"] and min(row.values()) > 0 for row in result["rank_ms_per_picture"].values()
     )
     assert "0 / 100 / 1000 taught" in printed
+    check_precision_fields(result, printed)
+
+
+def check_precision_fields(result: dict, printed: str) -> None:
+    """The machine's limit, int8 against fp32, auto's choice and the race's load."""
+    assert set(result["matmul_peak_gflops"]) == {"fp32", "bf16", "fp16", "int8"}
+    assert all(peak > 0 for peak in result["matmul_peak_gflops"].values())
+    assert result["flops_per_image"] > 1e6  # the tiny model: ~10 MFLOP a 64 px picture
+    assert 0 < result["raw_fraction_of_peak"] == result["raw_fraction_of_peak_by_precision"]["fp32"]
+    assert result["fp32_engine_img_per_s"] == result["engine_img_per_s"]
+    assert result["int8"]["precision"] == "int8" and result["int8_engine_img_per_s"] > 0
+    assert result["int8_cosine_min"] >= 0.99 and 0.9 <= result["int8_top1_agreement"] <= 1
+    assert result["auto_precision"] == "fp32" and result["auto_engine_img_per_s"] == result["engine_img_per_s"]
+    race = result["race_drawers_p95_500ms"]
+    assert set(race) == {f"{result['model_name']}/fp32", f"{result['model_name']}/bf16", f"{result['model_name']}/int8"}
+    assert result["race_load_tool"].startswith("toonzoo_tools.canvas_load")
+    for row in ("matmul peak fp32", "FLOPs per picture", "int8 engine", "lowest cosine", "precision=auto chooses"):
+        assert row in printed, row
 
 
 def test_drawing_picture_is_a_realistic_jpeg():
@@ -123,5 +150,14 @@ def test_bench_runs_as_a_module():
     )
     assert result.returncode == 0, result.stderr
     assert "usage: python -m toonzoo_tools.bench" in result.stdout
-    for flag in ("--quick", "--skip-bf16", "--batch-sizes", "--callers", "--max-batch", "--decode-workers", "--json"):
+    for flag in (
+        "--quick",
+        "--skip-bf16",
+        "--skip-int8",
+        "--batch-sizes",
+        "--callers",
+        "--max-batch",
+        "--decode-workers",
+        "--json",
+    ):
         assert flag in result.stdout, flag

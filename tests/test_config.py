@@ -72,7 +72,7 @@ def test_db_path_expands_home(monkeypatch, tmp_path):
         ({"TELEGRAM_BOT_TOKEN": "123456789:short-secret-part"}, "does not look like a bot token"),
         ({"TELEGRAM_BOT_TOKEN": "abc:" + "x" * 35}, "does not look like a bot token"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN + " extra"}, "does not look like a bot token"),
-        ({"TOONZOO_PRECISION": "int8"}, "TOONZOO_PRECISION must be one of auto, fp32, bf16, fp16"),
+        ({"TOONZOO_PRECISION": "int4"}, "TOONZOO_PRECISION must be one of auto, fp32, bf16, fp16, int8"),
         ({"TOONZOO_DEVICE": "gpu 0"}, "TOONZOO_DEVICE"),
         ({"TELEGRAM_BOT_API_URL": "api.telegram.org"}, "TELEGRAM_BOT_API_URL must be an http(s) URL"),
         ({"TOONZOO_WEBHOOK_URL": "http://insecure.example.org"}, "must start with https://"),

@@ -158,7 +158,8 @@ from classifier.engine import Engine
 from classifier.pipeline import load_classifier
 
 async def main(model, graceful):
-    engine = Engine(load_classifier(model, None, device="cpu", db_path=sys.argv[3] + ".db"), decode_workers=2)
+    classifier = load_classifier(model, None, device="cpu", precision="fp32", db_path=sys.argv[3] + ".db")
+    engine = Engine(classifier, decode_workers=2)
     await engine.start()
     await engine.classify(open(sys.argv[3], "rb").read(), ["cat", "dog"])
     stop = asyncio.Event()

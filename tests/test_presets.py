@@ -39,7 +39,7 @@ def test_every_preset_is_a_model_and_tag_open_clip_knows():
 def test_the_default_preset_is_the_default_model():
     preset = get_preset(DEFAULT_PRESET)
     assert (preset.model, preset.pretrained) == (DEFAULT_MODEL, DEFAULT_PRETRAINED)
-    assert [preset.name for preset in PRESETS] == ["openai", "drawings", "multilingual", "multilingual-best"]
+    assert [preset.name for preset in PRESETS] == ["openai", "drawings", "multilingual", "multilingual-best", "fast"]
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,7 @@ def test_the_default_preset_is_the_default_model():
         ("multilingual", None, ("xlm-roberta-base-ViT-B-32", "laion5b_s13b_b90k")),
         ("multilingual-best", None, ("ViT-B-16-SigLIP-i18n-256", "webli")),
         ("openai", None, ("ViT-B-32-quickgelu", "openai")),
+        ("fast", None, ("MobileCLIP2-S0", "dfndr2b")),
         ("drawings", "/weights/b32.pt", ("ViT-B-32-256", "/weights/b32.pt")),  # an explicit --pretrained wins
         ("drawings", "random", ("ViT-B-32-256", "random")),
         ("ViT-B-32-quickgelu", None, ("ViT-B-32-quickgelu", "openai")),
@@ -117,6 +118,7 @@ def test_models_command_prints_every_preset_and_its_cache_state(tmp_path, monkey
         assert row.rstrip().endswith("yes" if preset.name == "drawings" else "no"), row
     assert "(default)" in rows["openai"] and "many" in rows["multilingual"]
     assert "openclip_results.csv" in out
+    assert "Apple's own licence" in out and "apple/ml-mobileclip" in out  # the fast preset's source and licence
 
     assert main(["models", "--json"]) == 0
     listed = __import__("json").loads(capsys.readouterr().out)
@@ -125,10 +127,11 @@ def test_models_command_prints_every_preset_and_its_cache_state(tmp_path, monkey
         ("drawings", True),
         ("multilingual", False),
         ("multilingual-best", False),
+        ("fast", False),
     ]
 
 
-@pytest.mark.parametrize("name", ["drawings", "multilingual", "multilingual-best"])
+@pytest.mark.parametrize("name", ["drawings", "multilingual", "multilingual-best", "fast"])
 def test_offline_presets_fail_within_a_second(name, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))

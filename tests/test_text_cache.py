@@ -68,7 +68,8 @@ def test_cache_survives_a_new_process(tmp_path, tiny_model_name, tiny_loaded):
         from classifier.model import load_model
         from classifier.pipeline import ZeroShotClassifier
         from classifier.database import open_database
-        c = ZeroShotClassifier(load_model({tiny_model_name!r}, device="cpu"), db=open_database({str(path)!r}))
+        loaded = load_model({tiny_model_name!r}, device="cpu", precision="fp32")
+        c = ZeroShotClassifier(loaded, db=open_database({str(path)!r}))
         v = c.label_weights(["giraffe", "cat"])
         assert c.text_cache.encoder_calls == 0, c.text_cache.encoder_calls
         old = torch.load({str(tmp_path / "vectors.pt")!r})

@@ -8,7 +8,11 @@ One run measures, on one model and device:
 2. the engine's steady-state throughput with many concurrent callers sending
    the bytes of realistic 1280x960 JPEG drawings (decode, preprocess, batch,
    forward pass, rank, deliver), and its ratio to the limit;
-3. the same for bf16, in a subprocess (its own model, its own peak memory);
+3. the same for bf16 and, on a CPU, int8, each in a subprocess (its own model, its own
+   peak memory); the machine's matmul peak per precision, the FLOPs of one picture
+   (torch's FLOP counter) and the share of the peak each precision reaches; what
+   ``precision=auto`` chooses here; int8 against fp32 (cosine of image embeddings,
+   top-1 agreement over 32 labels on synthetic drawings: a proxy with random weights);
 4. latency bytes -> guesses through the engine with 1, 8 and 32 callers;
 5. label embeddings for 100 labels x 8 templates: cold, warm in-process, and
    after a restart (a fresh classifier over the same SQLite file);
@@ -18,7 +22,8 @@ One run measures, on one model and device:
    where the engine ranks;
 8. canvas guesses through the Mini App's HTTP endpoint (``toonzoo_tools.canvas_load``):
    p50/p95 for 512x512 PNGs with 1 and 16 drawers, and how many drawers at one
-   guess a second stay within a p95 of 500 ms.
+   guess a second stay within a p95 of 500 ms; and the race's load, measured with the
+   same tool: drawers at two guesses a second within that p95, per precision.
 
 It prints a table and, with ``--json PATH``, writes every number. Offline, when
 the requested weights are unavailable, it falls back to random weights (same
@@ -56,6 +61,8 @@ from classifier.jpeg import read_header
 from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
 from classifier.pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu
+from classifier.precision import choose_cpu_precision, matmul_peak_gflops
+from classifier.presets import get_preset
 from classifier.prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
 
 from .drawings import PICTURE_SIZE, make_drawing_jpeg
@@ -70,7 +77,13 @@ GOALS = {  # this project's targets on its 2-core CPU machine (ViT-B/32)
     "peak_rss_mb": 1600.0,
     "rank_added_ms_1000": 1.0,  # ranking with 1,000 taught examples, over none, per picture
     "canvas_p95_ms": 500.0,
+    "int8_to_fp32_engine": 1.8,
+    "int8_cosine_min": 0.99,
+    "int8_top1_agreement": 0.97,
 }
+PEAK_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+REFERENCE = {False: "fp32", True: "fp16"}  # the main run's precision by "on CUDA"
+QUALITY_PICTURES = 32
 CPU_BATCH_SIZES = (1, 8, 16, 32)
 CUDA_BATCH_SIZES = (1, 32, 64, 128, 256)
 QUICK_BATCH_SIZES = (1, 16)
@@ -557,6 +570,32 @@ def load_for_bench(args, precision: str) -> tuple[LoadedModel, str | None]:
         return load_model(args.model, RANDOM_WEIGHTS, device=args.device, precision=precision), note
 
 
+def count_flops_per_image(loaded: LoadedModel) -> int:
+    """FLOPs of ``encode_image`` for one picture, counted by torch's FLOP counter (matmuls, convolutions,
+    attention; not the element-wise rest).
+
+    Counted with autograd on: without it ``nn.MultiheadAttention`` takes its fused inference kernel,
+    which the counter does not see (ViT-B/32 would count 5.9 GFLOP instead of 8.7).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    pixels = torch.randn(1, 3, loaded.image_size, loaded.image_size, device=loaded.device).to(loaded.dtype)
+    with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+        loaded.model.encode_image(pixels)
+    return int(counter.get_total_flops())
+
+
+def compare_precisions(reference: ZeroShotClassifier, other: ZeroShotClassifier, count: int = QUALITY_PICTURES):
+    """Cosine of image embeddings (the lowest) and top-1 agreement over the default labels, on synthetic drawings."""
+    pictures = [make_drawing_jpeg(1000 + seed) for seed in range(count)]
+    pixels = torch.stack([reference.preprocess(reference.decode(picture)) for picture in pictures])
+    labels = list(DEFAULT_LABELS)
+    first, second = reference.embed_images(pixels), other.embed_images(pixels)
+    cosine = (first * second).sum(dim=-1)
+    top1 = (first @ reference.label_weights(labels).T).argmax(-1) == (second @ other.label_weights(labels).T).argmax(-1)
+    return round(cosine.min().item(), 5), round(top1.float().mean().item(), 4)
+
+
 def measure_ranking(
     dim: int, logit_scale: float, labels: list[str], counts=RANK_EXAMPLES, batches=RANK_BATCHES, seconds: float = 0.6
 ) -> dict[str, dict[str, float]]:
@@ -757,7 +796,8 @@ async def _measure(
 async def run_bench(args) -> dict:
     """The whole benchmark: returns the JSON-ready result."""
     device = resolve_device(args.device)
-    precision = resolve_precision(args.precision, device)
+    # The main run is the reference the other precisions are compared with: fp16 on CUDA, fp32 on a CPU.
+    precision = resolve_precision(args.precision, device) if args.precision else REFERENCE[device.type == "cuda"]
     settings = _settings(args, device.type)
     pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
     load_before = os.getloadavg()[0]
@@ -809,36 +849,74 @@ async def run_bench(args) -> dict:
     from .canvas_load import measure_canvas  # the bot's web side, only for this phase
 
     result["canvas"] = await measure_canvas(ZeroShotClassifier(part.loaded), quick=bool(args.quick))
+    preset = args.model if get_preset(args.model) else ("default" if args.model == DEFAULT_MODEL else args.model)
+    race = {f"{preset}/{precision}": result["canvas"]["drawers_at_2_per_s"]}
+    cpu = part.loaded.device.type == "cpu"
+    result["flops_per_image"] = count_flops_per_image(part.loaded)
+    peaks = matmul_peak_gflops(PEAK_PRECISIONS) if cpu else {}
+    result["matmul_peak_gflops"] = peaks
+    result["fp32_engine_img_per_s"] = result["engine_img_per_s"] if precision == "fp32" else None
+    result["int8"] = result["int8_engine_img_per_s"] = result["int8_cosine_min"] = result["int8_top1_agreement"] = None
+    if cpu:
+        choice = choose_cpu_precision()
+        result["auto_precision"], result["auto_precision_reason"] = choice.precision, choice.reason
+        if not args.skip_int8:
+            reference = ZeroShotClassifier(part.loaded)
+            quantized = ZeroShotClassifier(load_for_bench(args, "int8")[0])
+            result["int8_cosine_min"], result["int8_top1_agreement"] = compare_precisions(reference, quantized)
+            del reference, quantized
+    else:
+        result["auto_precision"], result["auto_precision_reason"] = "fp16", "fp16 on CUDA"
     del part
-    if not args.skip_bf16:
-        bf16 = run_bf16_subprocess(args, result)
-        result["bf16"] = bf16
-        if "error" not in bf16:
-            result["bf16_raw_img_per_s"] = bf16["raw_img_per_s"]
-            result["bf16_engine_img_per_s"] = bf16["engine_img_per_s"]
-            result["bf16_engine_to_raw"] = bf16["engine_to_raw"]
+    parts = {"bf16": not args.skip_bf16, "int8": cpu and not args.skip_int8}
+    for name in (name for name, wanted in parts.items() if wanted):
+        measured = run_part_subprocess(args, result, name)
+        result[name] = measured
+        if "error" not in measured:
+            result[f"{name}_raw_img_per_s"] = measured["raw_img_per_s"]
+            result[f"{name}_engine_img_per_s"] = measured["engine_img_per_s"]
+            result[f"{name}_engine_to_raw"] = measured["engine_to_raw"]
+            race[f"{preset}/{name}"] = measured["race_drawers"]
+    result["race_drawers_p95_500ms"] = race
+    result["race_load_tool"] = "toonzoo_tools.canvas_load: drawers each asking for a guess every 0.5 s"
+    rates = {"fp32" if precision == "fp32" else precision: result["engine_img_per_s"]}
+    rates.update({name: result.get(f"{name}_engine_img_per_s") for name in parts})
+    result["engine_img_per_s_by_precision"] = {name: rate for name, rate in rates.items() if rate}
+    result["auto_engine_img_per_s"] = result["engine_img_per_s_by_precision"].get(result["auto_precision"])
+    flops = result["flops_per_image"]
+    fractions = {}
+    for name, peak in peaks.items():
+        raw = result["raw_img_per_s"] if name == precision else result.get(f"{name}_raw_img_per_s")
+        if raw and peak:
+            fractions[name] = round(raw * flops / 1e9 / peak, 3)
+    result["raw_fraction_of_peak_by_precision"] = fractions
+    result["raw_fraction_of_peak"] = fractions.get(precision)
     result["load_average"][1] = round(os.getloadavg()[0], 2)
     return result
 
 
-async def run_bf16_part(args) -> dict:
-    """The child process's work: engine and raw throughput in bf16."""
+async def run_part(args) -> dict:
+    """The child process's work: engine and raw throughput at ``args.part``'s precision, and the race's load."""
     settings = _settings(args, resolve_device(args.device).type)
     pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
-    part = await _measure(args, "bf16", settings, pictures, serving_extras=False)
-    return part.summary()
+    part = await _measure(args, args.part, settings, pictures, serving_extras=False)
+    from .canvas_load import measure_race_capacity  # the bot's web side, only for this phase
+
+    race = await measure_race_capacity(ZeroShotClassifier(part.loaded), quick=args.quick)
+    return {**part.summary(), "race_drawers": race}
 
 
-def run_bf16_subprocess(args, parent: dict) -> dict:
-    """Run the bf16 part in a fresh process so neither model inflates the other's peak memory."""
+def run_part_subprocess(args, parent: dict, precision: str) -> dict:
+    """Run one precision's part in a fresh process so neither model inflates the other's peak memory."""
     pretrained = "random" if parent["random_weights"] and not args.model.startswith("local-dir:") else args.pretrained
     with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:
-        out = Path(folder) / "bf16.json"
+        out = Path(folder) / f"{precision}.json"
         command = [
             sys.executable,
             "-m",
             "toonzoo_tools.bench",
-            "--bf16-part",
+            "--part",
+            precision,
             "--json",
             str(out),
             "--model",
@@ -858,13 +936,13 @@ def run_bf16_subprocess(args, parent: dict) -> dict:
                 command += [flag, str(value)]
         if args.quick:
             command.append("--quick")
-        logger.info("bf16 part: %s", " ".join(command))
+        logger.info("%s part: %s", precision, " ".join(command))
         # The child imports this package from where the parent found it, whatever its working directory.
         path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
         completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
         if completed.returncode != 0 or not out.exists():
             tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
-            return {"error": f"bf16 part exited {completed.returncode}: {' | '.join(tail)}"}
+            return {"error": f"{precision} part exited {completed.returncode}: {' | '.join(tail)}"}
         return json.loads(out.read_text())
 
 
@@ -876,6 +954,54 @@ def _goal(value, goal, higher_is_better=True) -> str:
         return "skipped"
     met = value >= goal if higher_is_better else value <= goal
     return ("ok" if met else "MISSED") + f" (goal {'>=' if higher_is_better else '<='} {goal:g})"
+
+
+def _precision_rows(result: dict, goal) -> list[tuple[str, str, str]]:
+    """The machine's limit and each precision's share of it; int8 against fp32; auto's choice; the race."""
+    rows = []
+    flops = result["flops_per_image"]
+    rows.append(("FLOPs per picture (torch's FLOP counter)", f"{flops / 1e9:.2f} GFLOP", ""))
+    fractions = result["raw_fraction_of_peak_by_precision"]
+    for name, peak in result["matmul_peak_gflops"].items():
+        share = f", raw model at {fractions[name]:.0%} of it" if name in fractions else ""
+        rows.append((f"matmul peak {name} (1600x768 . 768x3072)", f"{peak:.1f} GFLOP/s{share}", ""))
+    int8 = result.get("int8")
+    if isinstance(int8, dict) and "error" in int8:
+        rows.append(("int8", int8["error"], "MISSED"))
+    elif int8:
+        fp32 = result["fp32_engine_img_per_s"]
+        ratio = int8["engine_img_per_s"] / fp32 if fp32 else None
+        rows.append(
+            (
+                f"int8 engine, {result['callers']} callers",
+                f"{int8['engine_img_per_s']:.1f} img/s (raw {int8['raw_img_per_s']:.1f}"
+                + (f"; {ratio:.2f}x the fp32 engine)" if ratio else ")"),
+                goal(ratio, GOALS["int8_to_fp32_engine"]) if ratio else "",
+            )
+        )
+    if result.get("int8_cosine_min") is not None:
+        rows.append(
+            (
+                f"int8 vs fp32, {QUALITY_PICTURES} drawings: lowest cosine",
+                f"{result['int8_cosine_min']:.4f}",
+                goal(result["int8_cosine_min"], GOALS["int8_cosine_min"]),
+            )
+        )
+        rows.append(
+            (
+                f"int8 vs fp32: top-1 agreement over {len(DEFAULT_LABELS)} labels",
+                f"{result['int8_top1_agreement']:.1%}",
+                goal(result["int8_top1_agreement"], GOALS["int8_top1_agreement"]),
+            )
+        )
+    auto_rate, fp32_rate = result.get("auto_engine_img_per_s"), result.get("fp32_engine_img_per_s")
+    never_slower = goal(auto_rate / fp32_rate, 1.0) if auto_rate and fp32_rate else ""
+    rows.append(("precision=auto chooses", f"{result['auto_precision']}: {result['auto_precision_reason']}", ""))
+    if auto_rate:
+        rows.append(("  its engine", f"{auto_rate:.1f} img/s", never_slower))
+    race = ", ".join(f"{name} {count}" for name, count in result["race_drawers_p95_500ms"].items())
+    rows.append(("race: drawers at 2 guesses/s with p95 <= 500 ms (canvas load tool)", race, ""))
+    return rows
 
 
 def format_report(result: dict) -> str:
@@ -946,6 +1072,7 @@ def format_report(result: dict) -> str:
                 goal(bf16["engine_img_per_s"], GOALS["bf16_engine_img_per_s"]),
             )
         )
+    rows.extend(_precision_rows(result, goal))
     for key, latency in result["latency_ms"].items():
         if latency:
             mark = goal(latency["p50"], GOALS["latency_c1_p50_ms"], False) if key == "c1" else ""
@@ -1046,7 +1173,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
     parser.add_argument(
-        "--precision", default="auto", choices=PRECISIONS, help="main run's precision: auto = fp16 on CUDA, fp32 on CPU"
+        "--precision",
+        choices=PRECISIONS,
+        help="main run's precision (default: fp16 on CUDA, fp32 on CPU; auto's choice is reported apart)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write every number as JSON")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke runs, CI)")
@@ -1064,15 +1193,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="engine's decode processes, 0 = one thread (default 0; CUDA cores-2)",
     )
-    parser.add_argument("--bf16-part", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-int8", action="store_true", help="skip the int8 run (CPU only)")
+    parser.add_argument("--part", choices=("bf16", "int8"), help=argparse.SUPPRESS)
     parser.set_defaults(handler=run_bench_command)
     return parser
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
     """Run, print the table, write JSON."""
-    if args.bf16_part:
-        result = asyncio.run(run_bf16_part(args))
+    if args.part:
+        result = asyncio.run(run_part(args))
         Path(args.json).write_text(json.dumps(result, indent=2))
         return 0
     result = asyncio.run(run_bench(args))
