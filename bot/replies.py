@@ -523,19 +523,28 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
             return t.gettext("Round {number}/{total} goes on. Draw: {label} {emoji}! Time left: {time}.").format(
                 number=number, total=total, label=t.label(target), emoji=get_emoji(target), time=_secs(t, left)
             )
-        case g.GameOver(reason=reason, standings=players, stopped_by=by):
-            if reason == "finished":
-                head = t.gettext("🏁 Game over!")
-            elif reason == "stopped" and by:
-                head = t.gettext("🛑 Game stopped by {name}.").format(name=by)
-            elif reason == "stopped":
-                head = t.gettext("🛑 Game stopped.")
-            elif reason == "abandoned":
-                head = t.gettext("I was away too long for this game to go on, so it's over.")
-            else:
-                head = t.gettext("The game is over.")
-            return "\n".join((head, format_standings(t, players), t.gettext("See /score for the all-time scores.")))
+        case g.GameOver(standings=players):
+            return "\n".join(
+                (
+                    format_game_over_head(t, event),
+                    format_standings(t, players),
+                    t.gettext("See /score for the all-time scores."),
+                )
+            )
     return None
+
+
+def format_game_over_head(t: Translator, event: "g.GameOver") -> str:
+    """The first line of the game's end: finished, stopped (by whom), or abandoned."""
+    if event.reason == "finished":
+        return t.gettext("🏁 Game over!")
+    if event.reason == "stopped" and event.stopped_by:
+        return t.gettext("🛑 Game stopped by {name}.").format(name=event.stopped_by)
+    if event.reason == "stopped":
+        return t.gettext("🛑 Game stopped.")
+    if event.reason == "abandoned":
+        return t.gettext("I was away too long for this game to go on, so it's over.")
+    return t.gettext("The game is over.")
 
 
 def format_verdict_line(t: Translator, event: "g.Judged") -> str:
@@ -573,6 +582,21 @@ def _player_line(t: Translator, index: int, player: "g.Player") -> str:
     timing = f" ({_secs(t, player.time_s)})" if player.points else ""
     name = clean_name(player.name, t.gettext("Player"))
     return f"{rank} {name}: {_points(t, player.points)}{timing}"
+
+
+def format_points(t: Translator, points: int) -> str:
+    """``3 points``, in ``t``'s language."""
+    return _points(t, points)
+
+
+def format_seconds(t: Translator, seconds: float) -> str:
+    """``45 s``, ``2 min 5 s``, in ``t``'s language."""
+    return _secs(t, seconds)
+
+
+def format_more(t: Translator, n: int) -> str:
+    """``… and 3 more``, in ``t``'s language."""
+    return _more(t, n)
 
 
 def _points(t: Translator, points: int) -> str:
