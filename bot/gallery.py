@@ -229,7 +229,9 @@ def _draw_standings(draw: ImageDraw.ImageDraw, t: Translator, players: Sequence[
     left, top, right, _ = box
     font, bold = _font(REGULAR_FONT, STANDINGS_SIZE), _font(BOLD_FONT, STANDINGS_SIZE)
     if not any(player.points for player in players):
-        draw.text((left, top + STANDINGS_TITLE_H // 2), drawable(t.gettext("Nobody scored this time.")), INK, bold, "lm")
+        draw.text(
+            (left, top + STANDINGS_TITLE_H // 2), drawable(t.gettext("Nobody scored this time.")), INK, bold, "lm"
+        )
         return
     shown = players[:STANDINGS_SHOWN]
     columns = 2 if len(shown) >= STANDINGS_COLUMNS_FROM else 1

@@ -104,4 +104,3 @@ async def _bytes_of(bot: Bot, chat: ChatView, drawing: HeldDrawing) -> bytes | N
         logger.info("chat %s: round %d's drawing not fetched again: %s", chat.chat_id, drawing.round, fetched.reason)
         return None
     return fetched
-

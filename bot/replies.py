@@ -11,6 +11,7 @@ inflection ("Draw: giraffe 🦒"), and default labels are shown in ``t``'s langu
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from classifier.defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
 from classifier.errors import ImageTooLarge, ImageTooManyPixels, UserError
@@ -20,6 +21,7 @@ from .game import GuessLike
 from .i18n import LANGUAGE_NAMES, LocalizedError, Text, Translator
 from .label_names import LABEL_NAMES
 from .names import clean_name
+from .periods import Board, MyScore, streak
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
@@ -260,6 +262,11 @@ def build_help_text(t: Translator, commands: Iterable[tuple[str, Text]] = COMMAN
         t.gettext("/labels add zebra"),
         t.gettext("/labels remove bird"),
         "/labels reset",
+        "",
+        t.gettext(
+            "Scores: /score (all time), /score week, /score today, /score me. "
+            "Days and weeks follow UTC; a week starts on Monday."
+        ),
     ]
     return "\n".join(lines)
 
@@ -568,12 +575,36 @@ def format_standings(t: Translator, players: Sequence["g.Player"], limit: int = 
     return "\n".join(lines)
 
 
-def format_leaderboard(t: Translator, players: Sequence["g.Player"]) -> str:
-    """/score: the chat's all-time best players."""
+def format_leaderboard(t: Translator, players: Sequence["g.Player"], board: Board = Board.ALL_TIME) -> str:
+    """/score, /score week, /score today: the chat's best players of all time or of the period (UTC)."""
     if not players:
+        if board is Board.WEEK:
+            return t.gettext("No wins this week yet (a week starts on Monday, UTC). Start a drawing game with /game!")
+        if board is Board.TODAY:
+            return t.gettext("No wins today yet (days follow UTC). Start a drawing game with /game!")
         return NO_SCORES_TEXT(t)
-    lines = [t.gettext("🏆 All-time scores in this chat:")]
-    lines += [_player_line(t, i, player) for i, player in enumerate(players)]
+    if board is Board.WEEK:
+        head = t.gettext("🏆 This week's scores (since Monday, UTC):")
+    elif board is Board.TODAY:
+        head = t.gettext("🏆 Today's scores (UTC):")
+    else:
+        head = t.gettext("🏆 All-time scores in this chat:")
+    return "\n".join([head, *(_player_line(t, i, player) for i, player in enumerate(players))])
+
+
+def format_my_score(t: Translator, name: str, score: MyScore, today: date) -> str:
+    """/score me: the player's rounds won here, their fastest win and their current streak of days (UTC)."""
+    name = clean_name(name, t.gettext("Player"))
+    if not score.points:
+        return t.gettext("{name}: no wins in this chat yet. Start a drawing game with /game!").format(name=name)
+    lines = [
+        t.gettext("📊 {name} in this chat:").format(name=name),
+        "🏆 " + _n(t, "{n} round won", "{n} rounds won", score.points),
+    ]
+    if score.best_s is not None:
+        lines.append("⚡ " + t.gettext("Fastest win: {time}").format(time=_secs(t, score.best_s)))
+    days = streak(score.days, today)
+    lines.append("🔥 " + _n(t, "{n} day in a row with a win", "{n} days in a row with a win", days))
     return "\n".join(lines)
 
 

@@ -327,7 +327,8 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
         assert win["text"].startswith(f"🎉 Cy wins the round: {target}") and "(1 point)" in win["text"]
         assert win["reply_parameters"]["message_id"] == posted_win.result["message_id"], "the win replies to it"
         assert winning["photo"] == hit
-        assert any("Bob" in c.params.get("text", "") for c in fake.all_calls if c.method == "sendMessage"), miss
+        sent = [c.params for c in fake.all_calls if c.method in ("sendMessage", "sendPhoto")]
+        assert any("Bob" in text_of(params) for params in sent), miss
         for_bob = await fake.wait_for(
             "sendMessage",
             lambda p: replying_to(miss)(p) or any(line.startswith("Bob: ") for line in p["text"].splitlines()),
