@@ -30,6 +30,7 @@ def test_the_wheel_holds_only_bot_and_classifier(tmp_path):
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == PRODUCT
     assert "bot/webapp/static/draw.html" in names  # package data still comes along
+    assert {"bot/fonts/DejaVuSans.ttf", "bot/fonts/DejaVuSans-Bold.ttf", "bot/fonts/LICENSE"} <= set(names)
 
 
 def test_the_docker_image_copies_only_bot_and_classifier():
