@@ -4,6 +4,7 @@ The end-to-end game that posts it is in tests/test_gallery_e2e.py.
 """
 
 import io
+import itertools
 import random
 import statistics
 import time
@@ -14,9 +15,9 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
 from bot import gallery
+from bot.gallery import BOLD_FONT, REGULAR_FONT, HeldDrawing, Tile, better, drawable, plan_layout, render_gallery
 from bot.game import Game, GameOver, Judged, Player, Round
 from bot.game_gallery import KeptDrawings
-from bot.gallery import BOLD_FONT, REGULAR_FONT, HeldDrawing, Tile, better, drawable, plan_layout, render_gallery
 from bot.i18n import ENGLISH, LANGUAGES, get_translator
 from bot.replies import format_game_over_head, format_more, format_points, format_seconds
 from classifier.prompts import DEFAULT_LABELS
@@ -112,8 +113,8 @@ def test_every_game_fits_one_photo_telegram_shows_unscaled(players):
         for left, top, right, bottom in layout.tiles:
             assert 0 <= left < right <= width and gallery.HEADER_H <= top < bottom <= layout.standings[1]
             assert right - left == bottom - top >= 130, "a drawing stays big enough to see"
-        boxes = sorted(layout.tiles)
-        assert all(a[2] <= b[0] or a[3] <= b[1] or b[3] <= a[1] for a, b in zip(boxes, boxes[1:])), "no overlap"
+        pairs = itertools.combinations(layout.tiles, 2)
+        assert all(a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1] for a, b in pairs), "no overlap"
     assert plan_layout(10, 8).columns == 5 and plan_layout(1, 2).tiles[0][2] - plan_layout(1, 2).tiles[0][0] == 360
 
 
