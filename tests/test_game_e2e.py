@@ -14,6 +14,7 @@ import time
 from bot_harness import running_bot, settings_for
 
 from bot.app import build_application
+from bot.context import games_of
 from bot.game import GameRules
 from bot.game_service import RETRY_MAX_S
 from bot.services import ClassifierEngine
@@ -251,16 +252,18 @@ async def test_forget_drops_the_running_game_and_its_scores(fake, db_path):
     ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
     engine = ScriptedEngine()
-    async with game_bot(fake, db_path, engine):
+    async with game_bot(fake, db_path, engine) as app:
         _, target = await start(fake, group, ada, "2 2")
         hit = fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))
         await fake.wait_for("sendMessage", replying_to(hit))
         await fake.wait_for("sendMessage", in_chat(group, "Round 2/2"))
+        assert games_of(app).drawings.games(), "Bob's drawing is held for the gallery"
         fake.send_text(group, ada, "/forget")
         question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
         sent = next(c for c in fake.all_calls if c.method == "sendMessage" and c.params is question)
         fake.press_button(group, ada, sent.result["message_id"], "forget:yes")
         assert "erased" in (await fake.wait_for("editMessageText"))["text"]
+        assert games_of(app).drawings.games() == [], "the drawings went with the game"
         # round 2 would have ended within 2 s: its timer is gone with the game
         await fake.expect_no_call("sendMessage", in_chat(group, "Time's up"), within=2.5)
         fake.send_text(group, ada, "/score")
