@@ -101,15 +101,18 @@ class Layout:
 
 
 def plan_layout(rounds: int, players: int) -> Layout:
-    """The fewest columns (the largest drawings) that keep the picture within ``MAX_HEIGHT``."""
+    """The largest drawings that keep the picture within ``MAX_HEIGHT`` (of those, the fewest rows)."""
     rounds = max(1, rounds)
     standings_h = _standings_height(players)
+    plans = []
     for columns in range(1, MAX_COLUMNS + 1):
         side = min(MAX_TILE, (WIDTH - 2 * MARGIN - (columns - 1) * GAP) // columns)
         rows = math.ceil(rounds / columns)
         height = HEADER_H + rows * (side + TILE_TEXT_H + GAP) + standings_h
         if height <= MAX_HEIGHT or columns == MAX_COLUMNS:
-            break
+            plans.append((side, -height, -columns))
+    side, height, columns = max(plans)
+    height, columns = -height, -columns
     used = min(columns, rounds)
     left = (WIDTH - used * side - (used - 1) * GAP) // 2
     tiles = []

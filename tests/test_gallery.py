@@ -116,6 +116,7 @@ def test_every_game_fits_one_photo_telegram_shows_unscaled(players):
         pairs = itertools.combinations(layout.tiles, 2)
         assert all(a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1] for a, b in pairs), "no overlap"
     assert plan_layout(10, 8).columns == 5 and plan_layout(1, 2).tiles[0][2] - plan_layout(1, 2).tiles[0][0] == 360
+    assert plan_layout(3, 2).columns == 3, "drawings of the same size: one row rather than two"
 
 
 # -- each tile holds its drawing ---------------------------------------------------------------------
@@ -227,7 +228,10 @@ def test_kept_drawings_are_dropped_when_taken_and_on_forget():
     kept.offer(game, Judged(1, 5, "Bob", 3.0, "cat", "cat", 0.95, won=True), 0.95, "file-2")  # after the win
     kept.offer(other, judged, 0.6, "file-3")
     assert sorted(kept.games()) == [7, 8]
+    kept.move_chat(-2, -3)  # the group became a supergroup: its game's drawings follow
     kept.forget_chat(-2)
+    assert sorted(kept.games()) == [7, 8]
+    kept.forget_chat(-3)
     assert kept.games() == [7]
     rounds = kept.take(7)
     assert list(rounds) == [1] and rounds[1].data == b"canvas bytes" and rounds[1].file_id is None
