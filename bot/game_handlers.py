@@ -8,6 +8,7 @@ handler answers them. Nothing imports this module but ``bot.app``.
 """
 
 import logging
+import time
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -18,6 +19,7 @@ from classifier.errors import UserError
 from . import replies
 from .context import BotContext, is_chat_admin, translator_of
 from .game import can_stop
+from .periods import Board, parse_score_args, period_start, utc_day
 from .pictures import PictureRef, find_picture
 from .telegram_io import message_of, player_of
 
@@ -78,10 +80,23 @@ async def stop_command(update: Update, context: BotContext) -> None:
 
 
 async def score_command(update: Update, context: BotContext) -> None:
-    """/score: the chat's all-time leaderboard."""
+    """/score [week|today|me]: the chat's leaderboard, of all time or of the period (UTC), or your own record."""
     message = message_of(update)
-    players = context.services.store.leaderboard(message.chat.id)
-    await message.reply_text(replies.format_leaderboard(translator_of(update, context), players))
+    t = translator_of(update, context)
+    try:
+        board = parse_score_args(context.args or [])
+    except UserError as exc:
+        logger.info("chat %s: /score with unknown arguments", message.chat_id)
+        await message.reply_text(replies.error_text(t, exc))
+        return
+    store, now = context.services.store, time.time()
+    if board is Board.ME:
+        player = player_of(t, message)
+        mine = store.my_score(message.chat_id, player.user_id)
+        await message.reply_text(replies.format_my_score(t, player.name, mine, utc_day(now)))
+        return
+    players = store.leaderboard(message.chat_id, since=period_start(board, now))
+    await message.reply_text(replies.format_leaderboard(t, players, board))
 
 
 async def game_picture(update: Update, context: BotContext) -> None:

@@ -52,6 +52,7 @@ from .game import (
     Admission,
     Event,
     Game,
+    GameOver,
     Judged,
     Player,
     RoundStarted,
@@ -70,6 +71,7 @@ from .game import (
     start_game,
     stop_game,
 )
+from .game_gallery import KeptDrawings, build_gallery
 from .i18n import Translator
 from .outbox import CONTROL, Pending
 from .packs import pack_words
@@ -131,6 +133,7 @@ class GameService:
         self.finished: OrderedDict[tuple[int, int], Game] = OrderedDict()  # recent games that ended, for their links
         self.backlog: dict[int, list[_Control]] = {}  # chat id -> control texts Telegram did not take yet
         self._retries: dict[int, int] = {}  # chat id -> failed attempts in a row
+        self.drawings = KeptDrawings()  # each round's drawing, until the game's gallery is posted
 
     # -- asking ---------------------------------------------------------------------------------
 
@@ -197,6 +200,10 @@ class GameService:
         best_before = round_.best
         events = judge_picture(game, round_.number, player, seen.guesses, now, self.services.rules)
         won = any(isinstance(e, RoundWon) for e in events)
+        top_score = top.score if top is not None else 0.0
+        for event in events:
+            if isinstance(event, Judged):
+                self.drawings.offer(game, event, top_score, data)  # the gallery keeps the round's best drawing
         if won:
             self._commit(game, events)
             t = self.services.translator(game.chat_id, game.language)
@@ -271,7 +278,7 @@ class GameService:
         if isinstance(seen, Refused):
             await message.reply_text(seen.text)
             return Judgement.REFUSED
-        await self._judge(game, number, player, seen.guesses, now, message)
+        await self._judge(game, number, player, seen.guesses, now, message, found.file_id)
         return Judgement.JUDGED
 
     async def judge_canvas(
@@ -294,16 +301,28 @@ class GameService:
         if isinstance(seen, Refused):
             return CanvasOutcome(Judgement.REFUSED, seen)
         posted = await self.bot.send_photo(chat_id, data, caption=caption)  # the group's budget decides when
-        await self._judge(game, number, player, seen.guesses, now, posted)
+        await self._judge(game, number, player, seen.guesses, now, posted, data)
         return CanvasOutcome(Judgement.JUDGED)
 
     async def _judge(
-        self, game: Game, number: int, player: Player, guesses: Sequence[Guess], now: float, picture: Message
+        self,
+        game: Game,
+        number: int,
+        player: Player,
+        guesses: Sequence[Guess],
+        now: float,
+        picture: Message,
+        kept: str | bytes,
     ) -> None:
-        """Judge a round's picture (a member's photo, or a canvas drawing the bot posted) and announce."""
+        """Judge a round's picture (a member's photo, or a canvas drawing the bot posted) and announce.
+        ``kept``: the photo's file id, or the drawing's bytes, held for the gallery."""
         if self.games.get(game.chat_id) is not game:
             return  # stopped while we looked
         events = judge_picture(game, number, player, guesses, now, self.services.rules)
+        top = max((guess.score for guess in guesses), default=0.0)
+        for event in events:
+            if isinstance(event, Judged):
+                self.drawings.offer(game, event, top, kept)
         self._commit(game, events)
         await self._announce(game, events, picture=picture)
 
@@ -317,6 +336,7 @@ class GameService:
         for key in [key for key in self.finished if key[0] == chat_id]:
             del self.finished[key]
         self._retries.pop(chat_id, None)
+        self.drawings.forget_chat(chat_id)
         if game is not None:
             logger.info("chat %s: game %s dropped by /forget", chat_id, game.id)
 
@@ -324,6 +344,7 @@ class GameService:
         """After a group became a supergroup (its rows already moved): its running game and timer follow."""
         game = self.games.pop(old_id, None)
         self._drop_timer(old_id)
+        self.drawings.move_chat(old_id, new_id)
         if old_id in self.backlog:
             self.backlog.setdefault(new_id, []).extend(self.backlog.pop(old_id))
             self._retries.pop(old_id, None)
@@ -334,6 +355,7 @@ class GameService:
         if new_id in self.games:  # a game was started in the new chat before the move was noticed: it goes on
             logger.info("chat %s: game %s from chat %s closed: another game is running", new_id, game.id, old_id)
             self._commit(game, stop_game(game, time.time(), reason="abandoned"))
+            self.drawings.take(game.id)  # closed without a word: no gallery
             self._set_timer(self.games[new_id])
             return
         self.games[new_id] = game
@@ -422,6 +444,8 @@ class GameService:
         to the chat. Control messages take the waiting verdicts along."""
         outbox = self.services.outbox
         t = t or self.services.translator(game.chat_id, game.language)  # the chat's, else the starter's
+        over = next((e for e in events if isinstance(e, GameOver)), None)
+        drawings = self.drawings.take(game.id) if over is not None else {}  # held until now, posted or not
         win, to_chat = None, []
         for event in events:
             text = replies.format_game_event(t, event)
@@ -451,12 +475,20 @@ class GameService:
                 self.backlog.setdefault(game.chat_id, []).extend(c for c in to_chat if not c.warning)
                 return
         if to_chat:
-            await self._send(game.chat_id, game, to_chat, t)
+            gallery = await build_gallery(self.bot, self.chat_of(game), game, over, drawings) if over else None
+            await self._send(game.chat_id, game, to_chat, t, photo=gallery)
 
     async def _send(
-        self, chat_id: int, game: Game | None, controls: list[_Control], t: Translator, **options: Any
+        self,
+        chat_id: int,
+        game: Game | None,
+        controls: list[_Control],
+        t: Translator,
+        photo: bytes | None = None,
+        **options: Any,
     ) -> bool:
         """Send the chat's backlog and ``controls`` as one control message; True when Telegram took it.
+        With ``photo`` (the game's gallery) the text is its caption, cut to Telegram's 1024 characters.
 
         Not taken: kept in the backlog (warnings aside) and retried; a round announced in
         it keeps its clock held. Forbidden (the bot left the group) closes the game.
@@ -466,11 +498,13 @@ class GameService:
             return True
         announced = next((c.announces for c in controls if c.announces is not None), None)
         markup = self._draw_button(game, announced, t) if game is not None else None
-        text, photo = "\n\n".join(c.text for c in controls), options.pop("photo", None)
+        text = "\n\n".join(c.text for c in controls)
         try:
-            if photo is not None:  # a live canvas win: the drawing, with the verdict as its caption
+            if photo is not None:
                 caption = replies.fit_text(text, replies.CAPTION_LIMIT)
-                await self.bot.send_photo(chat_id, photo, caption=caption, rate_limit_args=CONTROL, **options)
+                await self.bot.send_photo(
+                    chat_id, photo, caption=caption, rate_limit_args=CONTROL, reply_markup=markup, **options
+                )
             else:
                 await self.bot.send_message(chat_id, text, rate_limit_args=CONTROL, reply_markup=markup, **options)
         except Forbidden as exc:  # the bot was removed from the group: nobody to play with
@@ -478,9 +512,13 @@ class GameService:
             self.backlog.pop(chat_id, None)
             if game is not None and game.playing:
                 self._commit(game, stop_game(game, time.time(), reason="abandoned"))
+            if game is not None:
+                self.drawings.take(game.id)  # nobody to show the gallery to
             return False
         except BadRequest as exc:  # sending it again would fail the same way
             logger.warning("chat %s: Telegram refused a game message: %s", chat_id, exc.message)
+            if photo is not None:  # the gallery, then: the text alone still says how the game ended
+                return await self._send(chat_id, game, controls, t, **options)
             return False
         except TelegramError as exc:  # network, server error, flood wait: try again soon
             kept = [c for c in controls if not c.warning]

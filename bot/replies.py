@@ -11,6 +11,7 @@ inflection ("Draw: giraffe 🦒"), and default labels are shown in ``t``'s langu
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from classifier.defaults import MAX_PICTURE_BYTES, MAX_PICTURE_PIXELS
 from classifier.errors import ImageTooLarge, ImageTooManyPixels, UserError
@@ -20,6 +21,7 @@ from .game import GuessLike
 from .i18n import LANGUAGE_NAMES, LocalizedError, Text, Translator
 from .names import clean_name
 from .packs import WORD_EMOJI, find_identity, name_key
+from .periods import Board, MyScore, streak
 
 # Bot commands as (command, description): the help text lists them and the
 # app registers them with setMyCommands, so the two never disagree.
@@ -261,6 +263,11 @@ def build_help_text(t: Translator, commands: Iterable[tuple[str, Text]] = COMMAN
         t.gettext("/labels add zebra"),
         t.gettext("/labels remove bird"),
         "/labels reset",
+        "",
+        t.gettext(
+            "Scores: /score (all time), /score week, /score today, /score me. "
+            "Days and weeks follow UTC; a week starts on Monday."
+        ),
     ]
     return "\n".join(lines)
 
@@ -525,19 +532,28 @@ def format_game_event(t: Translator, event: "g.Event") -> str | None:
             return t.gettext("Round {number}/{total} goes on. Draw: {label} {emoji}! Time left: {time}.").format(
                 number=number, total=total, label=t.label(target), emoji=get_emoji(target), time=_secs(t, left)
             )
-        case g.GameOver(reason=reason, standings=players, stopped_by=by):
-            if reason == "finished":
-                head = t.gettext("🏁 Game over!")
-            elif reason == "stopped" and by:
-                head = t.gettext("🛑 Game stopped by {name}.").format(name=by)
-            elif reason == "stopped":
-                head = t.gettext("🛑 Game stopped.")
-            elif reason == "abandoned":
-                head = t.gettext("I was away too long for this game to go on, so it's over.")
-            else:
-                head = t.gettext("The game is over.")
-            return "\n".join((head, format_standings(t, players), t.gettext("See /score for the all-time scores.")))
+        case g.GameOver(standings=players):
+            return "\n".join(
+                (
+                    format_game_over_head(t, event),
+                    format_standings(t, players),
+                    t.gettext("See /score for the all-time scores."),
+                )
+            )
     return None
+
+
+def format_game_over_head(t: Translator, event: "g.GameOver") -> str:
+    """The first line of the game's end: finished, stopped (by whom), or abandoned."""
+    if event.reason == "finished":
+        return t.gettext("🏁 Game over!")
+    if event.reason == "stopped" and event.stopped_by:
+        return t.gettext("🛑 Game stopped by {name}.").format(name=event.stopped_by)
+    if event.reason == "stopped":
+        return t.gettext("🛑 Game stopped.")
+    if event.reason == "abandoned":
+        return t.gettext("I was away too long for this game to go on, so it's over.")
+    return t.gettext("The game is over.")
 
 
 def format_verdict_line(t: Translator, event: "g.Judged") -> str:
@@ -561,12 +577,36 @@ def format_standings(t: Translator, players: Sequence["g.Player"], limit: int = 
     return "\n".join(lines)
 
 
-def format_leaderboard(t: Translator, players: Sequence["g.Player"]) -> str:
-    """/score: the chat's all-time best players."""
+def format_leaderboard(t: Translator, players: Sequence["g.Player"], board: Board = Board.ALL_TIME) -> str:
+    """/score, /score week, /score today: the chat's best players of all time or of the period (UTC)."""
     if not players:
+        if board is Board.WEEK:
+            return t.gettext("No wins this week yet (a week starts on Monday, UTC). Start a drawing game with /game!")
+        if board is Board.TODAY:
+            return t.gettext("No wins today yet (days follow UTC). Start a drawing game with /game!")
         return NO_SCORES_TEXT(t)
-    lines = [t.gettext("🏆 All-time scores in this chat:")]
-    lines += [_player_line(t, i, player) for i, player in enumerate(players)]
+    if board is Board.WEEK:
+        head = t.gettext("🏆 This week's scores (since Monday, UTC):")
+    elif board is Board.TODAY:
+        head = t.gettext("🏆 Today's scores (UTC):")
+    else:
+        head = t.gettext("🏆 All-time scores in this chat:")
+    return "\n".join([head, *(_player_line(t, i, player) for i, player in enumerate(players))])
+
+
+def format_my_score(t: Translator, name: str, score: MyScore, today: date) -> str:
+    """/score me: the player's rounds won here, their fastest win and their current streak of days (UTC)."""
+    name = clean_name(name, t.gettext("Player"))
+    if not score.points:
+        return t.gettext("{name}: no wins in this chat yet. Start a drawing game with /game!").format(name=name)
+    lines = [
+        t.gettext("📊 {name} in this chat:").format(name=name),
+        "🏆 " + _n(t, "{n} round won", "{n} rounds won", score.points),
+    ]
+    if score.best_s is not None:
+        lines.append("⚡ " + t.gettext("Fastest win: {time}").format(time=_secs(t, score.best_s)))
+    days = streak(score.days, today)
+    lines.append("🔥 " + _n(t, "{n} day in a row with a win", "{n} days in a row with a win", days))
     return "\n".join(lines)
 
 
@@ -575,6 +615,21 @@ def _player_line(t: Translator, index: int, player: "g.Player") -> str:
     timing = f" ({_secs(t, player.time_s)})" if player.points else ""
     name = clean_name(player.name, t.gettext("Player"))
     return f"{rank} {name}: {_points(t, player.points)}{timing}"
+
+
+def format_points(t: Translator, points: int) -> str:
+    """``3 points``, in ``t``'s language."""
+    return _points(t, points)
+
+
+def format_seconds(t: Translator, seconds: float) -> str:
+    """``45 s``, ``2 min 5 s``, in ``t``'s language."""
+    return _secs(t, seconds)
+
+
+def format_more(t: Translator, n: int) -> str:
+    """``… and 3 more``, in ``t``'s language."""
+    return _more(t, n)
 
 
 def _points(t: Translator, points: int) -> str:

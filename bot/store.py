@@ -16,7 +16,7 @@ to the same file and keeps its table in its own migration set.
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -25,6 +25,7 @@ from sqlite_utils.migrations import Migrations
 from classifier.database import open_database
 
 from .game import Best, Event, Game, Judged, Player, Round, rank_players
+from .periods import MyScore
 from .teaching import Taught, TaughtRow, evictions
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,19 @@ def _add_teaching_limits(db: Database) -> None:
     db.table("corrections").create({"chat_id": int, "user_id": int, "at": float})
     db.table("corrections").create_index(["chat_id", "user_id", "at"])
     db.table("corrections").create_index(["at"])
+
+
+@MIGRATIONS(name="0006_won_at")
+def _add_won_at(db: Database) -> None:
+    """When each won round was won (the winning picture's time), for leaderboards by period.
+
+    Rounds won before this migration get it from what they already hold: the
+    round's start plus the seconds the winning picture took. Nothing else
+    changes, so every total of the ``scores`` view stays as it was.
+    """
+    db.table("rounds").add_column("won_at", float)
+    db.execute("UPDATE rounds SET won_at = started_at + win_s WHERE winner_id IS NOT NULL")
+    db.table("rounds").create_index(["chat_id", "won_at"])
 
 
 class Store:
@@ -417,11 +431,33 @@ class Store:
         rows = list(self.db.query("SELECT * FROM games WHERE status = 'playing' ORDER BY id"))
         return [self._load_game(row) for row in rows]
 
-    def leaderboard(self, chat_id: int, limit: int = 10) -> list[Player]:
-        """The chat's all-time scores, best first (points, then less time)."""
-        rows = self.db.query("SELECT user_id, name, points, time_s FROM scores WHERE chat_id = ?", [chat_id])
+    def leaderboard(self, chat_id: int, limit: int = 10, since: float | None = None) -> list[Player]:
+        """The chat's scores, best first (points, then less time): all time, or of the rounds won since ``since``."""
+        if since is None:
+            rows = self.db.query("SELECT user_id, name, points, time_s FROM scores WHERE chat_id = ?", [chat_id])
+        else:  # the name of the latest win, as in the view (SQLite takes bare columns from the MAX row)
+            rows = self.db.query(
+                """
+                SELECT winner_id AS user_id, winner_name AS name, MAX(won_at), COUNT(*) AS points, SUM(win_s) AS time_s
+                FROM rounds WHERE chat_id = ? AND winner_id IS NOT NULL AND won_at >= ?
+                GROUP BY winner_id
+                """,
+                [chat_id, since],
+            )
         players = [Player(row["user_id"], row["name"], row["points"], row["time_s"] or 0.0) for row in rows]
         return list(rank_players(players))[:limit]
+
+    def my_score(self, chat_id: int, user_id: int) -> MyScore:
+        """A player's rounds won in the chat, their fastest win, and the UTC days they won on."""
+        points, best = self.db.execute(
+            "SELECT COUNT(*), MIN(win_s) FROM rounds WHERE chat_id = ? AND winner_id = ?", [chat_id, user_id]
+        ).fetchone()
+        days = self.db.execute(
+            "SELECT DISTINCT date(won_at, 'unixepoch') FROM rounds WHERE chat_id = ? AND winner_id = ? "
+            "AND won_at IS NOT NULL ORDER BY 1",
+            [chat_id, user_id],
+        ).fetchall()
+        return MyScore(points, best, tuple(date.fromisoformat(day) for (day,) in days))
 
     def close(self) -> None:
         self.db.close()
@@ -506,6 +542,10 @@ def _round_record(game: Game, round_: Round) -> dict:
         "win_score": round_.win_score,
         "win_s": round_.win_s,
         "ended_at": round_.ended_at,
+        # the winning picture's time (win_s counts from the round's start): what leaderboards by period count
+        "won_at": round_.started_at + round_.win_s
+        if round_.winner_id is not None and round_.win_s is not None
+        else None,
     }
 
 

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from helpers.bot import ScriptedEngine, drawing, game_bot, running_bot, settings_for, target_of
+from helpers.bot import ScriptedEngine, drawing, game_bot, running_bot, settings_for, target_of, text_of
 
 from bot.app import build_application
 from bot.budget import Budgets
@@ -33,8 +33,8 @@ def scaled_rules(scale: float) -> GameRules:
 
 
 def group_texts(fake, group) -> list:
-    """The bot's accepted messages in the group, in order."""
-    return [c for c in fake.sent_messages(group) if c.method == "sendMessage"]
+    """The bot's accepted messages in the group, in order (the game's end is a photo: the gallery)."""
+    return [c for c in fake.sent_messages(group) if c.method in ("sendMessage", "sendPhoto")]
 
 
 def max_per_window(times, window) -> int:
@@ -61,14 +61,14 @@ async def play_busy_game(fake: FakeBotApi, db_path, scale: float) -> None:
         next_at = [start + 0.3 + i * interval / PLAYERS for i in range(PLAYERS)]
         count = [0] * PLAYERS
         special = {"P03": False, "P07": False}
-        while not any("🏁" in c.params["text"] for c in group_texts(fake, group)):
+        while not any("🏁" in text_of(c.params) for c in group_texts(fake, group)):
             await asyncio.sleep(0.02)
             now = time.time()
-            announcements = [c for c in group_texts(fake, group) if "Round " in c.params["text"]]
+            announcements = [c for c in group_texts(fake, group) if "Round " in text_of(c.params)]
             if not announcements or now - start > 120 * scale + 30:
                 assert now - start < 10 + 120 * scale, "the game never ended"
                 continue
-            number, target = target_of(announcements[-1].params["text"])
+            number, target = target_of(text_of(announcements[-1].params))
             into = now - announcements[-1].at
             for i, user in enumerate(users):
                 if now < next_at[i]:
@@ -106,7 +106,7 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
     # -- control messages within 1 s of their time, on the server's clock ----------------------
     def accepted(predicate) -> float:
         """When the one message with a line that matches was accepted."""
-        (call,) = [c for c in calls if any(predicate(line) for line in c.params["text"].splitlines())]
+        (call,) = [c for c in calls if any(predicate(line) for line in text_of(c.params).splitlines())]
         return call.at
 
     def warning_for(target: str):
@@ -125,7 +125,7 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
     assert abs(second["started_at"] - announce2) < 0.2
     warning2 = accepted(warning_for(second["target"]))
     assert 0 <= warning2 - (second["ends_at"] - rules.warning_s) < 1
-    win = next(c for c in calls if "🎉" in c.params["text"])
+    win = next(c for c in calls if "🎉" in text_of(c.params))
     winning = next(
         m
         for m, (i, _, seen, percent, _) in sent.items()
@@ -136,7 +136,7 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
     assert accepted(lambda t: t.startswith("🏁")) - sent[winning][4] < 1
 
     # -- every player's latest judged picture of each round got a verdict ----------------------
-    lines = [(c, line) for c in calls for line in c.params["text"].splitlines()]
+    lines = [(c, line) for c in calls for line in text_of(c.params).splitlines()]
     by_user = {u["id"]: i for i, u in enumerate(users)}
     latest = {}
     for row in judged:
@@ -161,7 +161,7 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
                 and line.startswith(f"{verdict}… keep trying! ({target}: {percent}%)")
             )
         ]
-        assert len(covering) == 1, (name, number, percent, [c.params["text"] for c in covering])
+        assert len(covering) == 1, (name, number, percent, [text_of(c.params) for c in covering])
         worst = max(worst, covering[0].at - at)
     assert worst < 12 * max(0.25, window / 60), f"a verdict waited {worst:.1f} s"
 
@@ -172,7 +172,9 @@ def check_game(fake, group, db_path, rules, window, users, sent) -> None:
     assert (first["outcome"], first["winner_name"]) == ("timeout", "P03")
     drawn = [r for r in judged if r["round"] == 2 and r["won"]]
     assert [r["name"] for r in drawn] == ["P07"] and (second["outcome"], second["winner_name"]) == ("drawn", "P07")
-    over = next(c for c in calls if "🏁" in c.params["text"]).params["text"]
+    (end,) = [c for c in calls if "🏁" in text_of(c.params)]
+    over = text_of(end.params)
+    assert end.method == "sendPhoto", "the gallery, within the group's budget, carries the standings"
     assert "🥇 P03: 1 point" in over and "🥈 P07: 1 point" in over, over
 
 
@@ -209,7 +211,7 @@ async def test_thirty_pictures_at_once_in_a_group_are_each_answered_once(fake, d
             return [
                 c
                 for c in group_texts(fake, group)
-                for text in c.params["text"].splitlines()
+                for text in text_of(c.params).splitlines()
                 if text.startswith(line + " ")
                 or text == line
                 or (

@@ -51,6 +51,7 @@ EXPECTED_SCHEMA = {
         "win_score": float,
         "win_s": float,
         "ended_at": float,
+        "won_at": float,
     },
     "submissions": {
         "id": int,
@@ -126,6 +127,7 @@ def test_fresh_database_gets_both_migration_sets(db_path):
             ("toonzoo", "0003_taught"),
             ("toonzoo", "0004_languages"),
             ("toonzoo", "0005_teaching_limits"),
+            ("toonzoo", "0006_won_at"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []
@@ -138,6 +140,9 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
     with Database(path) as old:  # what the fixture holds: the bot's set only, the cache table outside it
         assert [row["migration_set"] for row in old["_sqlite_migrations"].rows] == ["toonzoo", "toonzoo"]
         assert old["text_embeddings"].count == 3
+        totals = list(old.query("SELECT * FROM scores ORDER BY chat_id, user_id"))
+        wins = list(old.query("SELECT game_id, number, started_at, win_s FROM rounds WHERE winner_id IS NOT NULL"))
+        assert len(totals) == 2 and len(wins) == 2
 
     store, cache, encoder = _migrated(path)
     with store:
@@ -152,6 +157,12 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
         assert store.playing_games() == []
         board = [(p.user_id, p.name, p.points, p.time_s) for p in store.leaderboard(-1001)]
         assert board == [(12, "Bob", 1, 5.0), (11, "Ada", 1, 10.0)]
+        assert list(store.db.query("SELECT * FROM scores ORDER BY chat_id, user_id")) == totals, "every total kept"
+        for win in wins:  # each won round now has its time: the winning picture's
+            row = store.db["rounds"].get((win["game_id"], win["number"]))
+            assert row["won_at"] == win["started_at"] + win["win_s"]
+        since_then = [(p.user_id, p.points, p.time_s) for p in store.leaderboard(-1001, since=0.0)]
+        assert since_then == [(12, 1, 5.0), (11, 1, 10.0)], "the old wins count in boards by period"
 
         vectors = cache.get(["owl", "cat", "dog"])
         assert encoder.prompts == [] and cache.encoder_calls == 0  # all three came from the file
@@ -162,7 +173,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 6
+        assert store.db["_sqlite_migrations"].count == 7
     cache._db.close()
 
 

@@ -31,6 +31,7 @@ def test_the_wheel_holds_only_bot_and_classifier(tmp_path):
     assert top == PRODUCT
     assert "bot/webapp/static/draw.html" in names  # package data still comes along
     assert "bot/data/quickdraw/categories.txt" in names and "bot/data/quickdraw/NOTICE" in names
+    assert {"bot/fonts/DejaVuSans.ttf", "bot/fonts/DejaVuSans-Bold.ttf", "bot/fonts/LICENSE"} <= set(names)
 
 
 def test_the_docker_image_copies_only_bot_and_classifier():

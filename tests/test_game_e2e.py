@@ -11,8 +11,9 @@ import re
 import time
 
 import pytest
-from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start, target_of
+from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start, target_of, text_of
 
+from bot.context import games_of
 from bot.game_service import RETRY_MAX_S
 from classifier.prompts import DEFAULT_LABELS
 
@@ -48,9 +49,9 @@ async def test_a_full_game_in_a_group_of_three(fake, db_path):
         assert warning["text"] == f"⏳ Time left: 1 s. Draw: {target2}!"
         close = fake.send_photo(group, bob, engine.sees(drawing(), other_than(target2), 0.5, **{target2: 0.45}))
         await fake.wait_for("sendMessage", replying_to(close))
-        end = await fake.wait_for("sendMessage", in_chat(group, "Time's up"), timeout=5)
-        assert "Bob came closest (45%)" in end["text"] and "🏁 Game over!" in end["text"]
-        lines = end["text"].splitlines()
+        end = await fake.wait_for("sendPhoto", in_chat(group, "Time's up"), timeout=5)  # with the gallery
+        assert "Bob came closest (45%)" in end["caption"] and "🏁 Game over!" in end["caption"]
+        lines = end["caption"].splitlines()
         assert any(line.startswith("🥇 Cy: 1 point") for line in lines), "Cy won faster than Bob"
         assert any(line.startswith("🥈 Bob: 1 point") for line in lines)
 
@@ -119,7 +120,7 @@ async def test_one_judged_picture_per_player_per_cooldown(fake, db_path):
         assert len(engine.classified) == 1, "the ignored picture was not even classified"
         hit = fake.send_photo(group, ada, engine.sees(drawing(), target, 0.9))  # others aren't slowed down
         assert "🎉 Ada wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
-        assert "🥇 Ada: 1 point" in (await fake.wait_for("sendMessage", in_chat(group, "🏁 Game over!")))["text"]
+        assert "🥇 Ada: 1 point" in (await fake.wait_for("sendPhoto", in_chat(group, "🏁 Game over!")))["caption"]
 
 
 @pytest.mark.slow  # rounds run at their real length
@@ -134,12 +135,12 @@ async def test_two_groups_play_at_once_without_interfering(fake, db_path):
         hit = fake.send_photo(zoo, bob, engine.sees(drawing(), zoo_target, 0.9))
         win = await fake.wait_for("sendMessage", replying_to(hit))
         assert win["chat_id"] == zoo["id"] and zoo_target in win["text"]
-        assert "🏁 Game over!" in (await fake.wait_for("sendMessage", in_chat(zoo, "🏁")))["text"]
+        assert "🏁 Game over!" in (await fake.wait_for("sendPhoto", in_chat(zoo, "🏁")))["caption"]
         # Club's round still runs, with its own target and timer
         miss = fake.send_photo(club, dee, engine.sees(drawing(), other_than(club_target), 0.9, **{club_target: 0.05}))
         assert (await fake.wait_for("sendMessage", replying_to(miss)))["chat_id"] == club["id"]
-        end = await fake.wait_for("sendMessage", in_chat(club, "Time's up"), timeout=5)
-        assert "Nobody drew" in end["text"] and "Nobody scored" in end["text"]
+        end = await fake.wait_for("sendPhoto", in_chat(club, "Time's up"), timeout=5)  # Dee's try in the gallery
+        assert "Nobody drew" in end["caption"] and "Nobody scored" in end["caption"]
         fake.send_text(zoo, ada, "/score")
         assert "Bob: 1 point" in (await fake.wait_for("sendMessage", in_chat(zoo)))["text"]
         fake.send_text(club, cy, "/score")
@@ -167,8 +168,8 @@ async def test_restart_mid_round_resumes_with_the_time_left(fake, db_path):
         assert "🎉 Cy wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         await fake.wait_for("sendMessage", in_chat(group, "Round 2/2"))
         fake.send_text(group, ada, "/stop")
-        stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
-        assert "🥇 Cy: 1 point" in stopped["text"] and "Bob: 0 points" in stopped["text"]
+        stopped = await fake.wait_for("sendPhoto", in_chat(group, "🛑"))
+        assert "🥇 Cy: 1 point" in stopped["caption"] and "Bob: 0 points" in stopped["caption"]
 
 
 async def test_restart_after_the_round_ran_out_closes_the_game_and_keeps_scores(fake, db_path):
@@ -218,16 +219,18 @@ async def test_forget_drops_the_running_game_and_its_scores(fake, db_path):
     ada, bob = fake.add_user("Ada"), fake.add_user("Bob")
     group = fake.add_group("Zoo", [(ada, "creator"), (bob, "member")])
     engine = ScriptedEngine()
-    async with game_bot(fake, db_path, engine):
+    async with game_bot(fake, db_path, engine) as app:
         _, target = await start(fake, group, ada, "2 2")
         hit = fake.send_photo(group, bob, engine.sees(drawing(), target, 0.9))
         await fake.wait_for("sendMessage", replying_to(hit))
         await fake.wait_for("sendMessage", in_chat(group, "Round 2/2"))
+        assert games_of(app).drawings.games(), "Bob's drawing is held for the gallery"
         fake.send_text(group, ada, "/forget")
         question = await fake.wait_for("sendMessage", lambda p: "reply_markup" in p)
         sent = next(c for c in fake.all_calls if c.method == "sendMessage" and c.params is question)
         fake.press_button(group, ada, sent.result["message_id"], "forget:yes")
         assert "erased" in (await fake.wait_for("editMessageText"))["text"]
+        assert games_of(app).drawings.games() == [], "the drawings went with the game"
         # round 2 would have ended within 2 s: its timer is gone with the game
         await fake.expect_no_call("sendMessage", in_chat(group, "Time's up"), within=2.5)
         fake.send_text(group, ada, "/score")
@@ -286,20 +289,21 @@ async def test_a_canvas_player_and_a_photo_player(fake, db_path):
         status, _, _ = await call(app, "/api/send", hit, init_data)
         assert status == 200
         winning = await fake.wait_for("sendPhoto")
-        photos = [c for c in fake.all_calls if c.method == "sendPhoto" and c.status == 200]
+        posted_win = next(c for c in fake.all_calls if c.method == "sendPhoto" and c.params["photo"] == hit)
         win = await fake.wait_for("sendMessage", lambda p: in_chat(group, "🎉")(p))
         assert win["text"].startswith(f"🎉 Cy wins the round: {target}") and "(1 point)" in win["text"]
-        assert win["reply_parameters"]["message_id"] == photos[-1].result["message_id"], "the win replies to it"
+        assert win["reply_parameters"]["message_id"] == posted_win.result["message_id"], "the win replies to it"
         assert winning["photo"] == hit
-        assert any("Bob" in c.params.get("text", "") for c in fake.all_calls if c.method == "sendMessage"), miss
+        sent = [c.params for c in fake.all_calls if c.method in ("sendMessage", "sendPhoto")]
+        assert any("Bob" in text_of(params) for params in sent), miss
         for_bob = await fake.wait_for(
             "sendMessage",
             lambda p: replying_to(miss)(p) or any(line.startswith("Bob: ") for line in p["text"].splitlines()),
         )
         assert "I see" in for_bob["text"] and f"({target}: 10%)" in for_bob["text"], "Bob's miss got its verdict"
 
-        over = await fake.wait_for("sendMessage", in_chat(group, "Game over"), timeout=5)
-        assert "🥇 Cy: 1 point" in over["text"]
+        over = await fake.wait_for("sendPhoto", in_chat(group, "Game over"), timeout=5)
+        assert "🥇 Cy: 1 point" in over["caption"]
         await asyncio.sleep(2.1)  # the API's own pace for sends
         status, body, _ = await call(app, "/api/send", engine.sees(drawing(), target, 0.9), init_data)
         assert status == 409 and "round is over" in body["error"]

@@ -124,7 +124,7 @@ async def test_a_game_in_spanish_then_russian_for_the_whole_group(fake, db_path)
         hit = fake.send_photo(group, cy, engine.sees(drawing(), target, 0.9))
         win = (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         assert win.startswith(f"🎉 ¡Cy gana la ronda: {es.label(target)} ") and "(1 punto)" in win
-        over = (await fake.wait_for("sendMessage", in_chat(group, "🏁")))["text"]
+        over = (await fake.wait_for("sendPhoto", in_chat(group, "🏁")))["caption"]
         assert over.startswith("🏁 ¡Fin del juego!\n🥇 Cy: 1 punto")
 
         fake.send_text(group, bob, "/language ru")  # not an admin

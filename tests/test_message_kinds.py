@@ -226,4 +226,4 @@ async def test_the_game_judges_only_files_typed_as_pictures(fake, db_path):
         assert not engine.classified
         typed = fake.send_document(group, bob, engine.sees(drawing(), target, 0.9), "image/png", "x.png")
         assert "🎉" in (await fake.wait_for("sendMessage", replying_to(typed)))["text"]
-        assert "🥇 Bob: 1 point" in (await fake.wait_for("sendMessage", in_chat(group, "🏁 Game over!")))["text"]
+        assert "🥇 Bob: 1 point" in (await fake.wait_for("sendPhoto", in_chat(group, "🏁 Game over!")))["caption"]

@@ -43,9 +43,14 @@ def guessed_labels(text: str) -> list[str]:
     return GUESS_LINE.findall(text)
 
 
+def text_of(params: dict) -> str:
+    """A message's text, or a photo's caption."""
+    return params.get("text") or params.get("caption") or ""
+
+
 def in_chat(chat, *words):
-    """A call into ``chat`` whose text holds every one of ``words``."""
-    return lambda p: p.get("chat_id") == chat["id"] and all(word in p.get("text", "") for word in words)
+    """A call into ``chat`` whose text (or caption) holds every one of ``words``."""
+    return lambda p: p.get("chat_id") == chat["id"] and all(word in text_of(p) for word in words)
 
 
 def replying_to(message):
