@@ -99,8 +99,8 @@ async def test_only_the_starter_or_an_admin_can_stop(fake, db_path):
         assert "🎉 Dee wins the round" in (await fake.wait_for("sendMessage", replying_to(hit)))["text"]
         await fake.wait_for("sendMessage", in_chat(group, "Round 2/3"))
         fake.send_text(group, ada, "/stop")
-        stopped = await fake.wait_for("sendMessage", in_chat(group, "🛑"))
-        assert stopped["text"].startswith("🛑 Game stopped by Ada.") and "🥇 Dee: 1 point" in stopped["text"]
+        stopped = await fake.wait_for("sendPhoto", in_chat(group, "🛑"))
+        assert stopped["caption"].startswith("🛑 Game stopped by Ada.") and "🥇 Dee: 1 point" in stopped["caption"]
         await fake.expect_no_call("sendMessage", in_chat(group))  # no timer outlives the game
         await start(fake, group, bob, "1 30")  # the chat is free again
         fake.send_text(group, bob, "/stop")

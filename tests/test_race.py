@@ -75,7 +75,7 @@ async def test_a_live_guess_wins_the_round_and_every_page_follows_the_game(fake,
         assert state["state"] == "drawing" and state["round"] == 2 and state["target"] == target2
 
         fake.send_text(group, ada, "/stop")
-        await fake.wait_for("sendMessage", in_chat(group, "Game stopped"))
+        await fake.wait_for("sendPhoto", in_chat(group, "Game stopped"))  # with the gallery
         status, state = await get_round(app, cy_data)  # the same link after the game: the standings
         assert state["state"] == "over" and state["standings"][0] == {"name": "Cy", "points": 1}
         status, body, _ = await call(app, "/api/guess", engine.sees(drawing(), target2, 0.9), bob_data)
@@ -102,7 +102,7 @@ async def test_two_winning_drawings_at_once_give_one_winner(fake, db_path):
         wins = [c for c in fake.all_calls if c.method == "sendPhoto" and c.params["chat_id"] == group["id"]]
         assert len(wins) == 1 and wins[0].params["caption"].startswith(f"🎉 {winner} wins")
         await fake.wait_for("sendPhoto")
-        await fake.wait_for("sendMessage", in_chat(group, "Game over"))
+        await fake.wait_for("sendPhoto", in_chat(group, "Game over"))
 
 
 async def test_a_player_who_left_the_group_cannot_win(fake, db_path):
@@ -162,7 +162,7 @@ async def test_play_is_a_solo_race_on_the_canvas_of_a_private_chat(fake, db_path
         posted = await fake.wait_for("sendPhoto", lambda p: p["chat_id"] == private["id"])
         assert posted["caption"].startswith(f"🎉 Ada wins the round: {target}")
         fake.send_text(private, ada, "/stop")
-        over = await fake.wait_for("sendMessage", in_chat(private, "Game stopped"))
-        assert "🥇 Ada: 1 point" in over["text"]
+        over = await fake.wait_for("sendPhoto", in_chat(private, "Game stopped"))
+        assert "🥇 Ada: 1 point" in over["caption"]
         status, state = await get_round(app, mine)
         assert state["state"] == "over" and state["results"][0]["winner"] == "Ada"

@@ -111,4 +111,4 @@ async def play_one_round(fake, engine, group, starter, winner) -> None:
     _, target = await start(fake, group, starter, "1 30")
     hit = fake.send_photo(group, winner, engine.sees(drawing(), target, 0.9))
     await fake.wait_for("sendMessage", replying_to(hit))
-    await fake.wait_for("sendMessage", in_chat(group, "🏁"))
+    await fake.wait_for("sendPhoto", in_chat(group, "🏁"))  # the gallery, captioned
