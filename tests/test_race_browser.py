@@ -37,8 +37,6 @@ async def shows(page, selector: str, text: str, timeout: float = 5.0) -> None:
     deadline = loop.time() + timeout
     while text not in await page.locator(selector).inner_text():
         assert loop.time() < deadline, f"{selector} never showed {text!r}"
-            f"{selector} never showed {text!r}: {await page.locator(selector).inner_text()!r}"
-        )
         await asyncio.sleep(0.1)
 
 
