@@ -460,6 +460,8 @@ class GameService:
             else:
                 announces = event.number if isinstance(event, RoundStarted) else None
                 to_chat.append(_Control(text, announces, warning=isinstance(event, TimeWarning)))
+        if over is not None and game.chat_id > 0:  # a solo race ended
+            to_chat.append(_Control(self._solo_best(game, t)))
         if win is None and not to_chat:
             return
         waiting = [item.line for item in outbox.take(game.chat_id, game.id)]
@@ -560,6 +562,14 @@ class GameService:
         if job is None or job.chat_id is None or not self.backlog.get(job.chat_id):
             return
         await self._send(job.chat_id, self.games.get(job.chat_id), [], self.translator(job.chat_id))
+
+    def _solo_best(self, game: Game, t: Translator) -> str:
+        """Keep the solo race if it is the player's best; the line that says so, or the best to beat."""
+        player = game.players.get(game.chat_id) or Player(game.chat_id, game.starter_name)
+        best, new = self.services.store.record_solo(
+            player.user_id, player.points, game.total_rounds, player.time_s, time.time()
+        )
+        return replies.format_solo_best(t, player.points, game.total_rounds, best, new)
 
     def _draw_button(self, game: Game, announced: int | None, t: Translator) -> InlineKeyboardMarkup | None:
         """A "🎨 Draw here" button under a round just announced: in a group, the canvas's link for the whole

@@ -666,3 +666,10 @@ def format_canvas_caption(t: Translator, name: str | None, guesses: Sequence[Gue
         head = t.gettext("🎨 Drawn on the canvas.")
     text = head if guesses is None else f"{head}\n{format_guesses(t, guesses)}"
     return fit_text(text, CAPTION_LIMIT)
+
+
+def format_solo_best(t: Translator, won: int, rounds: int, best: int, new: bool) -> str:
+    """The line under a solo race's end: a new personal best, or the best to beat."""
+    if new:
+        return t.gettext("🏅 A new personal best: {won} of {rounds}!").format(won=won, rounds=rounds)
+    return t.gettext("Your personal best: {best} of {rounds}. Beat it with /play!").format(best=best, rounds=rounds)

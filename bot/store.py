@@ -177,6 +177,14 @@ def _add_won_at(db: Database) -> None:
     db.table("rounds").create_index(["chat_id", "won_at"])
 
 
+@MIGRATIONS(name="0007_solo_bests")
+def _add_solo_bests(db: Database) -> None:
+    """Each player's best solo race (``/play``): rounds won, and the seconds those wins took."""
+    db.table("solo_bests").create(
+        {"user_id": int, "won": int, "rounds": int, "time_s": float, "at": float}, pk="user_id"
+    )
+
+
 class Store:
     """The bot's database: a file path, ``":memory:"``, or a ``Database`` (tests: ``Database(memory=True)``)."""
 
@@ -263,6 +271,8 @@ class Store:
             for table in self.db.tables:
                 if "chat_id" in table.columns_dict:
                     deleted += self.db.execute(f"DELETE FROM [{table.name}] WHERE chat_id = ?", [chat_id]).rowcount
+            if chat_id > 0:  # a private chat is its user: their solo best goes too
+                deleted += self.db.execute("DELETE FROM solo_bests WHERE user_id = ?", [chat_id]).rowcount
         return deleted
 
     def move_chat(self, old_id: int, new_id: int) -> int:
@@ -458,6 +468,18 @@ class Store:
             [chat_id, user_id],
         ).fetchall()
         return MyScore(points, best, tuple(date.fromisoformat(day) for (day,) in days))
+
+    def record_solo(self, user_id: int, won: int, rounds: int, time_s: float, at: float) -> tuple[int, bool]:
+        """Keep a finished solo race if it beats the player's best (more rounds won, then less time):
+        (the best number of rounds won, whether this race is the new best)."""
+        table = self.db.table("solo_bests")
+        rows = list(table.rows_where("user_id = ?", [user_id]))
+        best = rows[0] if rows else None
+        better = best is None or (won, -time_s) > (best["won"], -best["time_s"])
+        if best is None or better:
+            table.upsert({"user_id": user_id, "won": won, "rounds": rounds, "time_s": time_s, "at": at}, pk="user_id")
+            return won, True
+        return best["won"], False
 
     def close(self) -> None:
         self.db.close()

@@ -84,6 +84,7 @@ EXPECTED_SCHEMA = {
         "by_admin": int,
     },
     "corrections": {"chat_id": int, "user_id": int, "at": float},
+    "solo_bests": {"user_id": int, "won": int, "rounds": int, "time_s": float, "at": float},
 }
 
 
@@ -128,6 +129,7 @@ def test_fresh_database_gets_both_migration_sets(db_path):
             ("toonzoo", "0004_languages"),
             ("toonzoo", "0005_teaching_limits"),
             ("toonzoo", "0006_won_at"),
+            ("toonzoo", "0007_solo_bests"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []
@@ -173,7 +175,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 7
+        assert store.db["_sqlite_migrations"].count == 8
     cache._db.close()
 
 

@@ -11,6 +11,7 @@ from helpers.canvas import call, canvas_options, init_data_for, start_param_of
 from bot.app import build_application
 from bot.context import services_of
 from bot.game import RoundState, RoundView, round_view, start_game
+from bot.store import Store
 from classifier.prompts import DEFAULT_LABELS
 from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
 
@@ -164,6 +165,13 @@ async def test_play_is_a_solo_race_on_the_canvas_of_a_private_chat(fake, db_path
         assert posted["caption"].startswith(f"🎉 Ada wins the round: {target}")
         fake.send_text(private, ada, "/stop")
         over = await fake.wait_for("sendPhoto", in_chat(private, "Game stopped"))
-        assert "🥇 Ada: 1 point" in over["caption"]
+        assert "🥇 Ada: 1 point" in over["caption"] and "🏅 A new personal best: 1 of 6!" in over["caption"]
         status, state = await get_round(app, mine)
         assert state["state"] == "over" and state["results"][0]["winner"] == "Ada"
+        fake.send_text(private, ada, "/play")  # a second race, stopped at once: the best stands
+        await fake.wait_for("sendMessage", in_chat(private, "Round 1/6"))
+        fake.send_text(private, ada, "/stop")
+        again = await fake.wait_for("sendMessage", in_chat(private, "Game stopped"))
+        assert "Your personal best: 1 of 6. Beat it with /play!" in again["text"]
+    with Store(db_path) as store:
+        assert [(r["user_id"], r["won"]) for r in store.db["solo_bests"].rows] == [(ada["id"], 1)]
