@@ -30,11 +30,16 @@ def read_size(data: bytes, formats: tuple[str, ...] = FORMATS) -> tuple[int, int
     Pillow's ``Image.open`` is lazy: it reads the header and stops. Lets a caller
     refuse a picture too large for it before paying for the decode.
     """
+    with _open(data, formats) as image:
+        return image.size
+
+
+def _open(data: bytes, formats: tuple[str, ...] = FORMATS) -> Image.Image:
+    """The picture opened lazily (its header read, no pixel decoded), or the classifier's error for it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=formats) as image:
-                return image.size
+            return Image.open(io.BytesIO(data), formats=formats)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooManyPixels(str(exc)) from exc
     except UnidentifiedImageError as exc:
@@ -65,17 +70,7 @@ def decode_image(
         raise ImageTooLarge(f"{len(data)} bytes > {max_bytes}")
     if not data:
         raise NotAnImage("empty file", file_message="empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooManyPixels(str(exc)) from exc
-    except UnidentifiedImageError as exc:
-        raise NotAnImage("not a supported image format") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise CorruptImage(f"cannot open: {exc}") from exc
-
+    image = _open(data)
     width, height = image.size
     if width * height > max_pixels:
         raise ImageTooManyPixels(
