@@ -11,15 +11,21 @@ import re
 import time
 
 import pytest
-from helpers.bot import ScriptedEngine, drawing, game_bot, in_chat, replying_to, start, target_of, text_of
+from helpers.bot import (
+    ScriptedEngine,
+    drawing,
+    game_bot,
+    in_chat,
+    other_than,
+    replying_to,
+    start,
+    target_of,
+    text_of,
+)
 
 from bot.context import games_of
 from bot.game_service import RETRY_MAX_S
 from classifier.prompts import DEFAULT_LABELS
-
-
-def other_than(label: str) -> str:
-    return next(x for x in DEFAULT_LABELS if x != label)
 
 
 @pytest.mark.slow  # rounds run at their real length

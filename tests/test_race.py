@@ -5,19 +5,14 @@ import asyncio
 import dataclasses
 
 import aiohttp
-from helpers.bot import FAST, in_chat, running_bot, settings_for
+from helpers.bot import FAST, in_chat, other_than, running_bot, settings_for
 from helpers.canvas import call, canvas_options, init_data_for, start_param_of
 
 from bot.app import build_application
 from bot.context import services_of
 from bot.game import RoundState, RoundView, round_view, start_game
 from bot.store import Store
-from classifier.prompts import DEFAULT_LABELS
 from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
-
-
-def other_than(label: str) -> str:
-    return next(x for x in DEFAULT_LABELS if x != label)
 
 
 def race_bot(fake, db_path, engine, **rules):

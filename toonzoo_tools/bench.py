@@ -1158,12 +1158,8 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The bench's options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m toonzoo_tools.bench",
-        description="measure raw model vs engine throughput, latency, label cache, memory",
-    )
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``-v``, ``--model`` and ``--pretrained``, as the bench and the load tools take them (``load_for_bench``)."""
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: progress; -vv: also the libraries'")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
     parser.add_argument(
@@ -1171,6 +1167,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PRETRAINED,
         help="weights; offline without them the run falls back to 'random' (default %(default)s)",
     )
+
+
+def write_json(path_text: str, report: dict) -> None:
+    """Write a tool's report as JSON (its folder made if need be) and say where."""
+    path = Path(path_text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
+def start_tool(args: argparse.Namespace) -> None:
+    """Logging for a tool's run: the classifier's level (``-v``) also for the tools."""
+    configure_logging(args.verbose)
+    logging.getLogger("toonzoo_tools").setLevel(logging.getLogger("classifier").level)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The bench's options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m toonzoo_tools.bench",
+        description="measure raw model vs engine throughput, latency, label cache, memory",
+    )
+    add_model_options(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default %(default)s)")
     parser.add_argument(
         "--precision",
@@ -1208,17 +1227,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
     result = asyncio.run(run_bench(args))
     print(format_report(result))
     if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2))
-        print(f"wrote {path}")
+        write_json(args.json, result)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
-    logging.getLogger("toonzoo_tools").setLevel(logging.getLogger("classifier").level)
+    start_tool(args)
     return run_command(args)  # a bad setting (a device that is not there, ...): one line, exit status 2
 
 

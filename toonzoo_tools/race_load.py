@@ -42,12 +42,12 @@ from bot.context import services_of
 from bot.game import GameRules
 from bot.webapp.initdata import sign_init_data
 from bot.webapp.server import WebAppServer
-from classifier.cli import configure_logging, run_command
-from classifier.defaults import DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+from classifier.cli import run_command
+from classifier.defaults import PRECISIONS
 from classifier.model import resolve_device, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
 
-from .bench import CpuMeter, percentiles
+from .bench import CpuMeter, add_model_options, percentiles, start_tool, write_json
 from .canvas_load import P95_GOAL_MS, make_canvas_png
 from .fake_bot_api import FakeBotApi
 from .harness import running_bot, settings_for
@@ -311,13 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="live drawing race: p50/p95 from a live guess to its verdict for N drawers, and the largest N "
         f"with p95 <= {P95_GOAL_MS:g} ms",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: progress; -vv: also the libraries'")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
-    parser.add_argument(
-        "--pretrained",
-        default=DEFAULT_PRETRAINED,
-        help="weights; offline without them the run falls back to 'random' (default %(default)s)",
-    )
+    add_model_options(parser)
     parser.add_argument("--device", default="cpu", help="cpu, cuda ... (default %(default)s)")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS, help="auto = fp16 on CUDA, fp32 on CPU")
     parser.add_argument("--drawers", type=int, nargs="+", metavar="N", help=f"steps (default {DRAWER_STEPS})")
@@ -351,17 +345,13 @@ def run_race_command(args: argparse.Namespace) -> int:
         report["note"] = note
     print(format_table(report))
     if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2))
-        print(f"wrote {path}")
+        write_json(args.json, report)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
-    logging.getLogger("toonzoo_tools").setLevel(logging.getLogger("classifier").level)
+    start_tool(args)
     return run_command(args)
 
 

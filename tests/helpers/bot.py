@@ -11,6 +11,7 @@ from bot.app import build_application
 from bot.budget import Budgets
 from bot.game import GameRules
 from bot.services import ClassifierEngine
+from classifier.prompts import DEFAULT_LABELS
 from toonzoo_tools.harness import running_bot, settings_for
 from toonzoo_tools.scripted_engine import ScriptedEngine, drawing, target_of
 
@@ -41,6 +42,11 @@ GUESS_LINE = re.compile(r"^\S+ (.+?)\s+\d{1,3}% ", re.M)
 def guessed_labels(text: str) -> list[str]:
     """The labels of a reply's guess lines, in order."""
     return GUESS_LINE.findall(text)
+
+
+def other_than(label: str) -> str:
+    """A default label that is not ``label`` (what a miss shows)."""
+    return next(x for x in DEFAULT_LABELS if x != label)
 
 
 def text_of(params: dict) -> str:
