@@ -92,10 +92,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from telegram.error import InvalidToken, NetworkError
-
-    from .app import run
-
     try:
         settings = Settings.from_env(os.environ)
         overrides = {
@@ -118,6 +114,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     install_redaction(settings.token, settings.webhook_secret)
     logger.info("starting with %r", settings)
+    from telegram.error import InvalidToken, NetworkError  # after the settings: a wrong one answers at once
+
+    from .app import run
+
     try:
         run(settings)
     except InvalidToken:
