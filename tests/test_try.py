@@ -171,7 +171,9 @@ async def test_guess_uses_the_local_chat_labels_and_language(local):
     assert [g["label"] for g in guesses[:2]] == ["jirafa", "cebra"], "named in the browser's language"
     assert engine.classified[-1][0] == picture and "giraffe" in engine.classified[-1][1]
 
-    response = await client.post("/api/labels", json={"labels": "robot, cohete, jirafa"}, headers={"Accept-Language": "es"})
+    response = await client.post(
+        "/api/labels", json={"labels": "robot, cohete, jirafa"}, headers={"Accept-Language": "es"}
+    )
     assert response.status == 200
     assert (await response.json())["labels"] == ["robot", "cohete", "jirafa"]
     assert canvas.store.get_labels(LOCAL_CHAT_ID) == ["robot", "cohete", "giraffe"], "kept, pack words as identities"
@@ -251,3 +253,17 @@ def test_try_offline_without_weights_fails_in_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("toonzoo: "), result.stderr
     assert "toonzoo tiny-model" in lines[0] and "--model local-dir:" in lines[0], "suggests the tiny model"
     assert time.monotonic() - began < 60
+
+
+def test_the_command_line_of_try():
+    from bot.cli import TRY_HOST, TRY_PORT, build_parser
+
+    parser, _ = build_parser()
+    args = parser.parse_args(["try"])
+    assert (args.host, args.port, args.no_browser, args.labels, args.pack) == (TRY_HOST, TRY_PORT, False, None, None)
+    assert TRY_HOST == "127.0.0.1", "this computer only, unless asked"
+    args = parser.parse_args(["try", "--port", "0", "--pack", "quickdraw", "--model", "drawings", "--no-browser"])
+    assert (args.port, args.pack, args.model, args.no_browser) == (0, "quickdraw", "drawings", True)
+    for bad in (["--port", "70000"], ["--port", "x"], ["--pack", "chat"], ["--labels", "a,b", "--pack", "animals"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["try", *bad])

@@ -151,12 +151,16 @@ async def test_new_labels_are_used_by_the_next_guesses(try_url):
         await expect(page.locator("#labels")).to_have_value("robot, rocket, tulip, kite")
         await expect(page.locator("#pack")).to_have_value("")
         wanted = {"robot", "rocket", "tulip", "kite"}
-        await expect(page.locator("#guesses .guess .label").first).to_have_text(re.compile("^(robot|rocket|tulip|kite)$"))
+        await expect(page.locator("#guesses .guess .label").first).to_have_text(
+            re.compile("^(robot|rocket|tulip|kite)$")
+        )
         assert set(await shown_labels(page)) <= wanted, "the drawing was guessed again over the new labels"
 
         await page.locator("#pack").select_option("animals")  # back to the defaults, for the other tests
         await expect(page.locator("#labels")).to_have_value(re.compile(r"^cat, dog, fox, "))
-        await expect(page.locator("#guesses .guess .label").first).not_to_have_text(re.compile("^(robot|rocket|tulip|kite)$"))
+        await expect(page.locator("#guesses .guess .label").first).not_to_have_text(
+            re.compile("^(robot|rocket|tulip|kite)$")
+        )
 
 
 async def test_the_page_speaks_the_browsers_language(try_url):
