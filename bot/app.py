@@ -292,11 +292,12 @@ def run_local(
     ``labels`` (typed as ``/labels`` takes them) or ``pack`` become the local chat's labels, kept in
     ``db_path``. A taken port raises ``OSError``.
     """
+    chosen = typed_labels(labels) if labels is not None else None  # a bad list fails before the model loads
     classifier = load_classifier(model, pretrained, device=device, precision=precision, db_path=db_path)
     store = Store(db_path)
     try:
         store.migrate()
-        asyncio.run(_serve_locally(Engine(classifier), store, host, port, labels, find_pack(pack or ""), open_browser))
+        asyncio.run(_serve_locally(Engine(classifier), store, host, port, chosen, find_pack(pack or ""), open_browser))
     finally:
         store.close()
 
@@ -306,14 +307,14 @@ async def _serve_locally(
     store: Store,
     host: str,
     port: int,
-    labels: str | None,
+    labels: list[str] | None,
     pack: Pack | None,
     open_browser: bool,
 ) -> None:
     key = None if is_loopback(host) else secrets.token_urlsafe(KEY_BYTES)  # off loopback: a key for each start
     canvas = LocalCanvas(store, engine, key)
     if labels is not None or pack is not None:
-        canvas.set_labels(typed_labels(labels) if labels is not None else None, pack)
+        canvas.set_labels(labels, pack)
     server = LocalServer(canvas, host, port)
     async with engine:
         await prepare(canvas, canvas.chat())
