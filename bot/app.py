@@ -12,10 +12,18 @@ its per-group bucket off (``group_max_rate=0``): that one still keeps the bot
 under 30 messages a second overall and retries a 429, but never queues a
 group's messages behind each other (it can't tell a round announcement from a
 verdict, and its bucket lets 38 messages into a group in the first minute).
+
+``run_local`` wires ``toonzoo try`` instead: the model, its engine and the store around the canvas's
+local server (``bot.webapp.local``), with no Telegram at all.
 """
 
 import asyncio
+import contextlib
 import logging
+import secrets
+import signal
+import socket
+import webbrowser
 from functools import partial
 
 from telegram import BotCommand, MenuButtonWebApp, Message, Update, WebAppInfo
@@ -34,16 +42,19 @@ from classifier.prompts import DEFAULT_LABELS
 
 from . import game_handlers, handlers, replies, teach_handlers
 from .budget import Budgets
+from .classifying import prepare
 from .config import Settings
 from .context import CONTEXT_TYPES, job_queue_of
 from .game import GameRules
 from .game_service import GameService
 from .i18n import DEFAULT_LANGUAGE, ENGLISH, LANGUAGES, get_translator
 from .outbox import Outbox
+from .packs import Pack, find_pack
 from .replies import COMMANDS
 from .sending import build_bot
 from .services import ClassifierEngine, Services
 from .store import Store
+from .webapp.local import KEY_BYTES, LocalCanvas, LocalServer, is_loopback, page_url, typed_labels
 from .webapp.server import WebAppServer
 
 logger = logging.getLogger(__name__)
@@ -260,3 +271,66 @@ def run(settings: Settings) -> None:
         )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
+
+
+def run_local(
+    model: str,
+    pretrained: str | None,
+    *,
+    device: str,
+    precision: str,
+    db_path: str,
+    host: str,
+    port: int,
+    labels: str | None = None,
+    pack: str | None = None,
+    open_browser: bool = True,
+) -> None:
+    """``toonzoo try``: the canvas on this computer, no Telegram (``bot.webapp.local``), until interrupted.
+
+    The model loads first, so missing weights fail at once with their own message (a ``UserError``);
+    ``labels`` (typed as ``/labels`` takes them) or ``pack`` become the local chat's labels, kept in
+    ``db_path``. A taken port raises ``OSError``.
+    """
+    chosen = typed_labels(labels) if labels is not None else None  # a bad list fails before the model loads
+    classifier = load_classifier(model, pretrained, device=device, precision=precision, db_path=db_path)
+    store = Store(db_path)
+    try:
+        store.migrate()
+        asyncio.run(_serve_locally(Engine(classifier), store, host, port, chosen, find_pack(pack or ""), open_browser))
+    finally:
+        store.close()
+
+
+async def _serve_locally(
+    engine: Engine,
+    store: Store,
+    host: str,
+    port: int,
+    labels: list[str] | None,
+    pack: Pack | None,
+    open_browser: bool,
+) -> None:
+    key = None if is_loopback(host) else secrets.token_urlsafe(KEY_BYTES)  # off loopback: a key for each start
+    canvas = LocalCanvas(store, engine, key)
+    if labels is not None or pack is not None:
+        canvas.set_labels(labels, pack)
+    server = LocalServer(canvas, host, port)
+    async with engine:
+        await prepare(canvas, canvas.chat())
+        await server.start()
+        try:
+            url = page_url(host, server.port or port, key, socket.gethostname())
+            print(f"toonzoo try: the canvas is at {url} (Ctrl+C stops it)", flush=True)
+            if key is not None:
+                print(f"toonzoo try: listening on {host}, not only this computer: its access key is {key}", flush=True)
+            if open_browser and not await asyncio.to_thread(webbrowser.open, url):
+                print("toonzoo try: no browser found here: open the address above in one", flush=True)
+            stopped = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):  # no signal handlers in this event loop (Windows)
+                    loop.add_signal_handler(signum, stopped.set)
+            await stopped.wait()
+        finally:
+            await server.stop()

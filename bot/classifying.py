@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from typing import TYPE_CHECKING, Protocol
 
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
@@ -28,7 +29,10 @@ from classifier.types import Guess
 from . import replies
 from .i18n import DEFAULT_LANGUAGE
 from .pictures import MAX_DOWNLOAD_BYTES, PictureRef
-from .services import ChatView, Services
+from .services import ChatView, ClassifierEngine
+
+if TYPE_CHECKING:
+    from .services import Examples  # classifier.few_shot's, which loads torch: the engine builds them
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,18 @@ class Refusal(Enum):
     TOO_BIG = "too-big"  # over Telegram's download limit
     DOWNLOAD_FAILED = "download-failed"  # Telegram refused the file or the network failed
     CLASSIFIER = "classifier"  # the classifier refused it (unreadable picture, busy, closed)
+
+
+class Classifying(Protocol):
+    """What the seam needs of its caller: the engine and each chat's taught pictures.
+
+    ``bot.services.Services`` (the bot) and ``bot.webapp.local.LocalCanvas`` (``toonzoo try``) are both.
+    """
+
+    @property
+    def engine(self) -> ClassifierEngine: ...
+
+    def taught_examples(self, chat_id: int) -> "Examples | None": ...
 
 
 @dataclass(frozen=True)
@@ -63,16 +79,21 @@ class Refused:
 
 
 async def classify_for_chat(
-    services: Services,
-    bot: Bot,
+    services: Classifying,
+    bot: Bot | None,
     chat: ChatView,
     picture: bytes | PictureRef,
     *,
     labels: Sequence[str] | None = None,
     top_k: int = replies.TOP_GUESSES,
 ) -> Seen | Refused:
-    """Rank ``labels`` (default: the chat's) for ``picture`` with what the chat taught, in its language."""
+    """Rank ``labels`` (default: the chat's) for ``picture`` with what the chat taught, in its language.
+
+    ``bot`` downloads a Telegram file (``PictureRef``); bytes need none (``toonzoo try`` has no bot).
+    """
     if isinstance(picture, PictureRef):
+        if bot is None:
+            raise ValueError("a Telegram file needs the bot to download it")
         fetched = await fetch_picture(bot, picture, chat)
         if isinstance(fetched, Refused):
             return fetched
@@ -105,13 +126,13 @@ def _prompted(chat: ChatView, labels: tuple[str, ...]) -> tuple[list[str], dict[
     return list(labels), {}
 
 
-def labels_ready(services: Services, chat: ChatView, labels: Sequence[str] | None = None) -> bool:
+def labels_ready(services: Classifying, chat: ChatView, labels: Sequence[str] | None = None) -> bool:
     """Whether ``labels`` (default: the chat's) are ready to rank in the chat's prompt language."""
     prompted, _ = _prompted(chat, chat.labels if labels is None else tuple(labels))
     return services.engine.labels_ready(prompted, chat.prompt_language)
 
 
-async def prepare(services: Services, chat: ChatView, labels: Sequence[str] | None = None) -> None:
+async def prepare(services: Classifying, chat: ChatView, labels: Sequence[str] | None = None) -> None:
     """Encode ``labels`` (default: the chat's) in the chat's prompt language; a failure is logged
     (the labels are encoded on first use instead)."""
     wanted, _ = _prompted(chat, chat.labels if labels is None else tuple(labels))

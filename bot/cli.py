@@ -16,6 +16,9 @@ from .config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
+TRY_HOST, TRY_PORT = "127.0.0.1", 8765
+TRY_PACKS = ("animals", "quickdraw")  # bot.packs' packs but "chat" (the local chat's own labels are --labels)
+
 
 class RedactSecrets(logging.Filter):
     """Replace the bot token (and webhook secret) in every log record."""
@@ -86,9 +89,38 @@ def add_run_command(add_command: AddCommand) -> None:
     run.set_defaults(handler=cmd_run)
 
 
+def add_try_command(add_command: AddCommand) -> None:
+    """Add ``toonzoo try`` (a ``build_parser`` extension): the canvas on this computer, no Telegram."""
+    try_ = add_command("try", help="draw on the canvas in your browser, on this computer: no Telegram, no token")
+    try_.add_argument("--port", type=port_number, default=TRY_PORT, help="port to listen on (default %(default)s)")
+    try_.add_argument(
+        "--host",
+        default=TRY_HOST,
+        help="address to listen on (default %(default)s: this computer only); any other needs the access key "
+        "printed at start",
+    )
+    try_.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
+    which = try_.add_mutually_exclusive_group()
+    which.add_argument("--labels", metavar="A,B,...", help="the labels to guess between (kept in --db)")
+    which.add_argument("--pack", choices=TRY_PACKS, help="guess between a word pack's words (kept in --db)")
+    classifier_cli.add_model_arguments(try_)
+    try_.set_defaults(handler=cmd_try)
+
+
+def port_number(text: str) -> int:
+    """argparse type of ``--port``: 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {value}")
+    return value
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The whole ``toonzoo`` command line and its commands by name."""
-    return classifier_cli.build_parser(add_run_command)
+    return classifier_cli.build_parser(add_run_command, add_try_command)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -140,6 +172,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception:
         logger.exception("the bot stopped on an unexpected error")  # the log filter hides the token
         return 1
+    return 0
+
+
+def cmd_try(args: argparse.Namespace) -> int:
+    from .app import run_local
+
+    try:
+        run_local(
+            args.model,
+            args.pretrained,
+            device=args.device,
+            precision=args.precision,
+            db_path=args.db,
+            host=args.host,
+            port=args.port,
+            labels=args.labels,
+            pack=args.pack,
+            open_browser=not args.no_browser,
+        )
+    except OSError as exc:  # the port is taken, or the address is not this computer's
+        print(
+            f"toonzoo: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): try another --port",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:  # before the server was up
+        return 130
     return 0
 
 

@@ -112,6 +112,24 @@ class ChatView:
     prompt_language: str
 
 
+def read_chat(store: Store, engine: ClassifierEngine, chat_id: int, language_code: str | None = None) -> ChatView:
+    """A chat as it is answered, from one read of the store: its labels (or the defaults) and its language
+    (``/language``, else ``language_code``, else English); its own labels are prompted in that language
+    when the model reads it. ``Services.chat`` for the bot; ``toonzoo try``'s local chat too."""
+    own, chosen = store.chat_profile(chat_id)
+    t = get_translator(resolve_language(chosen, language_code))
+    prompt_language = DEFAULT_LANGUAGE
+    if own and t.language != DEFAULT_LANGUAGE and engine.reads(t.language):
+        prompt_language = t.language
+    return ChatView(chat_id, tuple(own or DEFAULT_LABELS), own is not None, t, prompt_language)
+
+
+def taught_cache(store: Store, engine: ClassifierEngine) -> TaughtCache:
+    """Each chat's taught pictures for this engine's model (those of other models are never mixed in)."""
+    identity = engine.identity
+    return TaughtCache(lambda chat_id: engine.build_examples(store.taught(chat_id, identity)))
+
+
 @dataclass
 class Services:
     """Everything the handlers share, for the life of the process."""
@@ -133,18 +151,12 @@ class Services:
     taught: TaughtCache = field(init=False)  # each chat's taught pictures, ready for the engine
 
     def __post_init__(self) -> None:
-        identity = self.engine.identity  # taught pictures of other models are never mixed in
-        self.taught = TaughtCache(lambda chat_id: self.engine.build_examples(self.store.taught(chat_id, identity)))
+        self.taught = taught_cache(self.store, self.engine)
 
     def chat(self, chat_id: int, language_code: str | None = None) -> ChatView:
         """The chat's labels (or the defaults) and language (``/language``, else ``language_code``,
         else English), from one read of the store."""
-        own, chosen = self.store.chat_profile(chat_id)
-        t = get_translator(resolve_language(chosen, language_code))
-        prompt_language = DEFAULT_LANGUAGE
-        if own and t.language != DEFAULT_LANGUAGE and self.engine.reads(t.language):
-            prompt_language = t.language
-        return ChatView(chat_id, tuple(own or DEFAULT_LABELS), own is not None, t, prompt_language)
+        return read_chat(self.store, self.engine, chat_id, language_code)
 
     def chat_labels(self, chat_id: int) -> list[str]:
         """The chat's labels, or the defaults."""

@@ -121,7 +121,7 @@ async def guess(request: web.Request) -> web.Response:
     canvas = request.app[CANVAS]
     drawer = await _drawer(request, canvas)
     _pace(canvas.guesses, drawer, canvas.clock())
-    data = await _image(request)
+    data = await read_image(request)
     t = _translator(canvas, drawer)  # default animals named in the page's language
     live = await _held(canvas, live_guess(canvas.backend, drawer, data), drawer)
     seen = live.seen if live is not None else await _held(canvas, guess_drawing(canvas.backend, drawer, data), drawer)
@@ -160,7 +160,7 @@ async def send(request: web.Request) -> web.Response:
     canvas = request.app[CANVAS]
     drawer = await _drawer(request, canvas)
     _pace(canvas.sends, drawer, canvas.clock())
-    data = await _image(request)
+    data = await read_image(request)
     try:
         sent = await _held(canvas, send_drawing(canvas.backend, drawer, data), drawer)
     except TelegramError as exc:
@@ -231,7 +231,7 @@ def _pace(limiter: RateLimiter, drawer: Drawer, now: float) -> None:
         raise Refused(429, "Slow down a little.", wait)
 
 
-async def _image(request: web.Request) -> bytes:
+async def read_image(request: web.Request) -> bytes:
     """The body: a PNG, WebP or JPEG of at most ``MAX_IMAGE_BYTES``."""
     if request.content_length is not None and request.content_length > MAX_IMAGE_BYTES:
         raise Refused(413, "The drawing is larger than 1 MB.")

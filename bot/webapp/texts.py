@@ -58,6 +58,20 @@ PAGE_TEXTS: dict[str, Text] = {
     "not_drawn": Text("Nothing drawn"),
     # TRANSLATORS: the canvas's voice toggle (the browser reads the AI's guesses aloud); off by default
     "voice": Text("Read the guesses aloud"),
+    # On this computer (toonzoo try): pictures dropped or chosen, and the labels to guess between.
+    "local_hint": Text("Draw something ✏️ or drop a picture"),
+    # TRANSLATORS: a button that opens the file chooser (toonzoo try, on the user's own computer)
+    "choose": Text("🖼 Choose a picture"),
+    "picture_failed": Text("That picture can't be read."),
+    # TRANSLATORS: the text field holding the labels the AI guesses between
+    "labels": Text("Labels"),
+    # TRANSLATORS: the button beside the labels field: guess between the labels typed there
+    "use_labels": Text("Use"),
+    # TRANSLATORS: the word pack picker's first line (packs are named as /game takes them: animals, quickdraw)
+    "pack_none": Text("Word pack…"),
+    # TRANSLATORS: after the labels changed: how many there are now
+    "labels_set": Text("Labels: {count}."),
+    "preparing": Text("Preparing the labels…"),
 }
 
 
