@@ -58,6 +58,11 @@ PAGE_TEXTS: dict[str, Text] = {
     "not_drawn": Text("Nothing drawn"),
     # TRANSLATORS: the canvas's voice toggle (the browser reads the AI's guesses aloud); off by default
     "voice": Text("Read the guesses aloud"),
+    # After a solo race: its card, shared through Telegram (bot.cards).
+    # TRANSLATORS: the button at the end of a solo race that shares its card into a chat
+    "share": Text("Share"),
+    "shared": Text("Shared ✓"),
+    "share_failed": Text("Sharing failed ({status})."),
 }
 
 
