@@ -32,6 +32,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -150,6 +151,7 @@ def build_application(
     application.add_handler(MessageHandler(PICTURES, handlers.picture))
     application.add_handler(MessageHandler(NEW_PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
     application.add_handler(MessageHandler(NEW_PRIVATE & OTHER_MEDIA, handlers.private_other))
+    application.add_handler(InlineQueryHandler(handlers.card_query))  # @bot in any chat: the user's race card
     application.add_handler(ChatMemberHandler(handlers.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.new_chat_members))
     # Last in its group: only commands no CommandHandler above took.

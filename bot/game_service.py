@@ -30,8 +30,15 @@ in the backlog keeps its clock held: it starts when Telegram accepts the
 announcement, so no round runs unseen. Warnings ("10 s left") are not kept: by
 the time they could go out they would be wrong. An announcement whose round
 is over (the game was stopped meanwhile) is dropped.
+
+A solo race's end: when Telegram took its gallery, the photo becomes the
+player's card (``Store.keep_card``: the file id Telegram gave it and the
+score), which they share from the canvas or inline (``bot.cards``). While the
+end is being posted, ``endings`` holds an event for the player, so that a
+"Share" pressed at once waits for this race's card (``solo_posted``).
 """
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -77,6 +84,7 @@ from .outbox import CONTROL, Pending
 from .packs import pack_words
 from .pictures import PictureRef
 from .services import ChatView, Services
+from .store import Card
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +142,7 @@ class GameService:
         self.backlog: dict[int, list[_Control]] = {}  # chat id -> control texts Telegram did not take yet
         self._retries: dict[int, int] = {}  # chat id -> failed attempts in a row
         self.drawings = KeptDrawings()  # each round's drawing, until the game's gallery is posted
+        self.endings: dict[int, asyncio.Event] = {}  # solo players whose race's end (gallery, card) is being posted
 
     # -- asking ---------------------------------------------------------------------------------
 
@@ -211,6 +220,16 @@ class GameService:
         elif round_.best is not best_before:
             self._commit(game, [e for e in events if not isinstance(e, Judged)])  # the best so far, kept
         return Live(seen, won, round_view(game, time.time()))
+
+    async def solo_posted(self, user_id: int, timeout_s: float) -> None:
+        """Return once the end of the user's solo race (its gallery, their card) has been posted, if it is
+        being posted now; at most after ``timeout_s``."""
+        ending = self.endings.get(user_id)
+        if ending is not None:
+            try:
+                await asyncio.wait_for(ending.wait(), timeout_s)
+            except TimeoutError:
+                logger.info("chat %s: the race's end still not posted after %.0f s", user_id, timeout_s)
 
     def cooldown_left(self, chat_id: int, user_id: int) -> float:
         """Seconds until this player's next picture counts in the chat's game (0 when it would now)."""
@@ -439,6 +458,27 @@ class GameService:
         photo: bytes | None = None,
         t: Translator | None = None,
     ) -> None:
+        """Say what happened (``_say``); the end of a solo race is in ``endings`` until it has been posted."""
+        if game.chat_id <= 0 or not any(isinstance(e, GameOver) for e in events):
+            await self._say(game, events, picture, photo=photo, t=t)
+            return
+        ending = self.endings[game.chat_id] = asyncio.Event()
+        try:
+            await self._say(game, events, picture, photo=photo, t=t)
+        finally:
+            ending.set()
+            if self.endings.get(game.chat_id) is ending:
+                del self.endings[game.chat_id]
+
+    async def _say(
+        self,
+        game: Game,
+        events: list[Event],
+        picture: Message | None = None,
+        *,
+        photo: bytes | None = None,
+        t: Translator | None = None,
+    ) -> None:
         """Say what happened: a verdict waits in the outbox; a win replies to its picture (or, for a live
         canvas win, is the caption of the winning ``photo``: one message); the rest goes in one message
         to the chat. Control messages take the waiting verdicts along."""
@@ -478,7 +518,8 @@ class GameService:
                 return
         if to_chat:
             gallery = await build_gallery(self.bot, self.chat_of(game), game, over, drawings) if over else None
-            await self._send(game.chat_id, game, to_chat, t, photo=gallery)
+            keep = self._keep_card if over is not None and game.chat_id > 0 else None  # a solo race's card
+            await self._send(game.chat_id, game, to_chat, t, photo=gallery, on_photo=keep)
 
     async def _send(
         self,
@@ -487,10 +528,12 @@ class GameService:
         controls: list[_Control],
         t: Translator,
         photo: bytes | None = None,
+        on_photo: Callable[[Game, Message], None] | None = None,
         **options: Any,
     ) -> bool:
         """Send the chat's backlog and ``controls`` as one control message; True when Telegram took it.
-        With ``photo`` (the game's gallery) the text is its caption, cut to Telegram's 1024 characters.
+        With ``photo`` (the game's gallery) the text is its caption, cut to Telegram's 1024 characters,
+        and ``on_photo`` is told the message once Telegram took it.
 
         Not taken: kept in the backlog (warnings aside) and retried; a round announced in
         it keeps its clock held. Forbidden (the bot left the group) closes the game.
@@ -504,9 +547,11 @@ class GameService:
         try:
             if photo is not None:
                 caption = replies.fit_text(text, replies.CAPTION_LIMIT)
-                await self.bot.send_photo(
+                sent = await self.bot.send_photo(
                     chat_id, photo, caption=caption, rate_limit_args=CONTROL, reply_markup=markup, **options
                 )
+                if on_photo is not None and game is not None:
+                    on_photo(game, sent)
             else:
                 await self.bot.send_message(chat_id, text, rate_limit_args=CONTROL, reply_markup=markup, **options)
         except Forbidden as exc:  # the bot was removed from the group: nobody to play with
@@ -570,6 +615,15 @@ class GameService:
             player.user_id, player.points, game.total_rounds, player.time_s, time.time()
         )
         return replies.format_solo_best(t, player.points, game.total_rounds, best, new)
+
+    def _keep_card(self, game: Game, gallery: Message) -> None:
+        """A solo race's gallery was posted: it is now the player's card, with the race's score."""
+        if not gallery.photo:
+            return
+        player = game.players.get(game.chat_id) or Player(game.chat_id, game.starter_name)
+        card = Card(player.user_id, gallery.photo[-1].file_id, player.points, game.total_rounds, time.time())
+        self.services.store.keep_card(card)
+        logger.info("chat %s: the race's card kept (%d of %d)", game.chat_id, card.won, card.rounds)
 
     def _draw_button(self, game: Game, announced: int | None, t: Translator) -> InlineKeyboardMarkup | None:
         """A "🎨 Draw here" button under a round just announced: in a group, the canvas's link for the whole

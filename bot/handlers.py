@@ -20,7 +20,7 @@ from telegram.error import NetworkError, TelegramError
 from classifier.errors import UserError
 from classifier.prompts import DEFAULT_LABELS, looks_english
 
-from . import replies
+from . import cards, replies
 from .classifying import Refused, Seen, classify_for_chat, labels_ready, prepare
 from .context import BotContext, is_chat_admin, job_queue_of, translator_of
 from .feedback import FORGET, claim_press, feedback_keyboard, remember_answer
@@ -75,6 +75,15 @@ async def draw_command(update: Update, context: BotContext) -> None:
         return
     button = InlineKeyboardButton(replies.DRAW_HERE_BUTTON(t), url=link(chat.id))
     await message.reply_text(replies.DRAW_TEXT(t), reply_markup=InlineKeyboardMarkup([[button]]))
+
+
+async def card_query(update: Update, context: BotContext) -> None:
+    """Inline mode (@bot in any chat): the user's last race card to send, or a button to race first."""
+    query = update.inline_query
+    if query is None:
+        return
+    answer = cards.inline_answer(context.services, query.from_user, context.bot.username)
+    await query.answer(answer.results, cache_time=cards.INLINE_CACHE_S, is_personal=True, button=answer.button)
 
 
 async def private_text(update: Update, context: BotContext) -> None:

@@ -673,3 +673,16 @@ def format_solo_best(t: Translator, won: int, rounds: int, best: int, new: bool)
     if new:
         return t.gettext("🏅 A new personal best: {won} of {rounds}!").format(won=won, rounds=rounds)
     return t.gettext("Your personal best: {best} of {rounds}. Beat it with /play!").format(best=best, rounds=rounds)
+
+
+# A solo race's card (bot.cards): shared from the canvas or inline (@bot in any chat).
+# TRANSLATORS: the button under a shared race card; it opens a private chat with the bot
+CARD_BUTTON = Text("🎨 Race the AI")
+# TRANSLATORS: inline mode (@bot in a chat) when the user has no race card yet; it opens a private chat with the bot
+NO_CARD_BUTTON = Text("No card yet: race me with /play")
+
+
+def format_card_caption(t: Translator, won: int, rounds: int) -> str:
+    """A shared race card's caption: the player's score, as a challenge."""
+    # TRANSLATORS: the caption of a race card someone shares: their score, e.g. "Can you beat 5/6?"
+    return t.gettext("Can you beat {won}/{rounds}?").format(won=won, rounds=rounds)

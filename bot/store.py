@@ -16,6 +16,7 @@ to the same file and keeps its table in its own migration set.
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -185,6 +186,25 @@ def _add_solo_bests(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0008_cards")
+def _add_cards(db: Database) -> None:
+    """Each player's last solo race card, to share: the gallery the bot sent them (its file id) and the score."""
+    db.table("cards").create(
+        {"user_id": int, "file_id": str, "won": int, "rounds": int, "made_at": float}, pk="user_id"
+    )
+
+
+@dataclass(frozen=True)
+class Card:
+    """A player's last solo race, as they share it: its gallery photo (a Telegram file id) and its score."""
+
+    user_id: int
+    file_id: str
+    won: int
+    rounds: int
+    made_at: float
+
+
 class Store:
     """The bot's database: a file path, ``":memory:"``, or a ``Database`` (tests: ``Database(memory=True)``)."""
 
@@ -271,8 +291,9 @@ class Store:
             for table in self.db.tables:
                 if "chat_id" in table.columns_dict:
                     deleted += self.db.execute(f"DELETE FROM [{table.name}] WHERE chat_id = ?", [chat_id]).rowcount
-            if chat_id > 0:  # a private chat is its user: their solo best goes too
+            if chat_id > 0:  # a private chat is its user: their solo best and their card go too
                 deleted += self.db.execute("DELETE FROM solo_bests WHERE user_id = ?", [chat_id]).rowcount
+                deleted += self.db.execute("DELETE FROM cards WHERE user_id = ?", [chat_id]).rowcount
         return deleted
 
     def move_chat(self, old_id: int, new_id: int) -> int:
@@ -480,6 +501,28 @@ class Store:
             table.upsert({"user_id": user_id, "won": won, "rounds": rounds, "time_s": time_s, "at": at}, pk="user_id")
             return won, True
         return best["won"], False
+
+    def keep_card(self, card: Card) -> None:
+        """Keep ``card`` as its player's last (the one before is replaced)."""
+        with self.db.atomic():
+            self.db.table("cards").upsert(
+                {
+                    "user_id": card.user_id,
+                    "file_id": card.file_id,
+                    "won": card.won,
+                    "rounds": card.rounds,
+                    "made_at": card.made_at,
+                },
+                pk="user_id",
+            )
+
+    def card(self, user_id: int) -> Card | None:
+        """The player's last solo race card, if they have one."""
+        rows = list(self.db.table("cards").rows_where("user_id = ?", [user_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        return Card(row["user_id"], row["file_id"], row["won"], row["rounds"], row["made_at"])
 
     def close(self) -> None:
         self.db.close()

@@ -85,6 +85,7 @@ EXPECTED_SCHEMA = {
     },
     "corrections": {"chat_id": int, "user_id": int, "at": float},
     "solo_bests": {"user_id": int, "won": int, "rounds": int, "time_s": float, "at": float},
+    "cards": {"user_id": int, "file_id": str, "won": int, "rounds": int, "made_at": float},
 }
 
 
@@ -130,6 +131,7 @@ def test_fresh_database_gets_both_migration_sets(db_path):
             ("toonzoo", "0005_teaching_limits"),
             ("toonzoo", "0006_won_at"),
             ("toonzoo", "0007_solo_bests"),
+            ("toonzoo", "0008_cards"),
             ("toonzoo-classifier", "0001_text_embeddings"),
         }
         assert BOT_MIGRATIONS.pending(store.db) == [] and CLASSIFIER_MIGRATIONS.pending(store.db) == []
@@ -175,7 +177,7 @@ def test_database_from_release_0_1_0_migrates_with_nothing_lost(tmp_path):
 
     store, cache, encoder = _migrated(path)  # a second start applies nothing again
     with store:
-        assert store.db["_sqlite_migrations"].count == 8
+        assert store.db["_sqlite_migrations"].count == 9
     cache._db.close()
 
 

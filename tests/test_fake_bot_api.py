@@ -23,6 +23,8 @@ from telegram import (
     ChatMemberOwner,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultCachedPhoto,
+    InlineQueryResultsButton,
     Update,
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -373,6 +375,11 @@ async def test_dropped_connection_and_timeout(fake, private):
             await bot.send_message(private["id"], "b")
         assert time.monotonic() - started < 2
         assert (await bot.send_message(private["id"], "c")).text == "c"
+        fake.fail_next("sendMessage", "slow", delay=0.2)  # a slow Telegram: held, then sent as usual
+        started = time.monotonic()
+        assert (await bot.send_message(private["id"], "d")).text == "d"
+        assert time.monotonic() - started >= 0.2
+        assert [c.status for c in fake.all_calls if c.method == "sendMessage"][-1] == 200
 
 
 async def test_file_faults(fake, bot):
@@ -531,6 +538,45 @@ async def test_press_button_sends_any_data_on_any_message_like_a_modified_client
     assert first.callback_query.data == "forget:yes:1" and first.callback_query.message.message_id == sent.message_id
     assert second.callback_query.data == "\ufffd" * 64
     assert len(fake.unanswered_callback_queries) == 2
+
+
+async def test_inline_queries_are_answered_once_and_prepared_messages_kept(fake, bot, ada, private):
+    sent = await bot.send_photo(private["id"], png_bytes((64, 64)))
+    photo_id = sent.photo[-1].file_id
+    asked = fake.send_inline_query(ada, "cat", chat_type="supergroup")
+    (update,) = await bot.get_updates()
+    query = update.inline_query
+    assert (query.id, query.from_user.id, query.query, query.chat_type) == (asked["id"], ada["id"], "cat", "supergroup")
+    card = InlineQueryResultCachedPhoto("card-1", photo_id, caption="Can you beat 5/6?")
+    assert await bot.answer_inline_query(query.id, [card], cache_time=5, is_personal=True) is True
+    answered = await fake.wait_for("answerInlineQuery")
+    assert answered["results"][0]["photo_file_id"] == photo_id and answered["is_personal"] is True
+    with pytest.raises(BadRequest, match=r"(?i)query id is invalid"):  # each query is answered once
+        await bot.answer_inline_query(query.id, [])
+    fake.send_inline_query(ada)
+    (update,) = await bot.get_updates(offset=update.update_id + 1)
+    with pytest.raises(BadRequest, match=r"(?i)start_param_invalid"):
+        await bot.answer_inline_query(
+            update.inline_query.id, [], button=InlineQueryResultsButton("Go", start_parameter="a b")
+        )
+    assert len(fake.unanswered_inline_queries) == 1, "a refused answer leaves the query to answer"
+    assert await bot.answer_inline_query(
+        update.inline_query.id, [], button=InlineQueryResultsButton("Go", start_parameter="go")
+    )
+    assert fake.unanswered_inline_queries == []
+
+    prepared = await bot.save_prepared_inline_message(ada["id"], card, allow_user_chats=True)
+    assert prepared.id and prepared.expiration_date.timestamp() > time.time()
+    assert fake.prepared_message(prepared.id) == {"user_id": ada["id"], "result": card.to_dict()}
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.save_prepared_inline_message(
+            ada["id"], InlineQueryResultCachedPhoto("x", "nope"), allow_user_chats=True
+        )
+    with pytest.raises(BadRequest, match=r"(?i)at least one chat type"):
+        await bot.save_prepared_inline_message(ada["id"], card)
+    with pytest.raises(BadRequest, match=r"(?i)user_id_invalid"):
+        await bot.save_prepared_inline_message(999, card, allow_user_chats=True)
+    assert [c.status for c in fake.all_calls if c.method == "savePreparedInlineMessage"] == [200, 400, 400, 400]
 
 
 async def test_edits_albums_and_other_messages_parse_in_ptb(fake, bot, ada, private):

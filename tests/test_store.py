@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from bot.store import MIGRATIONS, Store
+from bot.store import MIGRATIONS, Card, Store
 
 
 def test_migrate_is_idempotent(store):
@@ -34,6 +34,18 @@ def test_chats_are_separate_and_forgettable(store):
     store.forget_chat(1)
     assert store.get_labels(1) is None
     assert store.get_labels(-1001) == ["c", "d"]
+
+
+def test_a_players_last_card_replaces_the_one_before_and_forget_in_their_private_chat_erases_it(store):
+    assert store.card(7) is None
+    store.keep_card(Card(7, "file-a", 2, 6, 100.0))
+    store.keep_card(Card(8, "file-b", 6, 6, 101.0))
+    store.keep_card(Card(7, "file-c", 1, 6, 102.0))  # a worse race is still the last one
+    assert store.card(7) == Card(7, "file-c", 1, 6, 102.0)
+    store.forget_chat(-1007)  # a group's /forget is not the player's
+    assert store.card(7) is not None
+    assert store.forget_chat(7) == 1
+    assert store.card(7) is None and store.card(8) == Card(8, "file-b", 6, 6, 101.0)
 
 
 def test_unreadable_labels_fall_back_to_defaults(store, caplog):

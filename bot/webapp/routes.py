@@ -12,14 +12,17 @@ bot issued (``bot.webapp.tokens``), whose member the user must still be
   language of the canvas's chat (``bot.webapp.texts``).
 - ``POST /api/send``: the final drawing → posted into the chat (in a game
   round, judged as the player's picture) → ``200 {"sent": true}``.
+- ``POST /api/share``: the user's last solo race card, prepared for
+  ``Telegram.WebApp.shareMessage`` (``bot.cards``) → ``200 {"id": …}``; 404 when
+  they have no card yet.
 
 Refusals are JSON ``{"error": "…"}`` with: 401 init data missing, malformed,
 forged or stale; 403 a start_param we didn't issue, or no longer a member;
-409 the token's game round is over; 413 body over 1 MB; 415 not a PNG, WebP
+404 no race card to share; 409 the token's game round is over; 413 body over 1 MB; 415 not a PNG, WebP
 or JPEG (or undecodable); 413 also a picture larger than 512 px a side, read from its header
 before any decoding; 429 too many requests for this user, a second picture while one of theirs
-is still being looked at, or the game's cooldown (``Retry-After``); 502 Telegram refused the photo; 503 the engine is
-busy or closed (``Retry-After``).
+is still being looked at, or the game's cooldown (``Retry-After``); 502 Telegram refused the photo
+(or the card); 503 the engine is busy or closed (``Retry-After``).
 """
 
 import logging
@@ -36,6 +39,7 @@ from telegram.error import TelegramError
 from classifier.errors import EngineBusy, ImageError, ImageTooManyPixels
 from classifier.images import read_size
 
+from ..cards import prepare_card
 from ..classifying import Refused as NotSeen
 from ..i18n import Translator
 from .drawings import Backend, Drawer, SendRefusal, guess_drawing, is_member, live_guess, round_of, send_drawing
@@ -52,6 +56,7 @@ MAX_IMAGE_BYTES = 1024 * 1024
 GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a second
 SEND_RATE_PER_S, SEND_BURST = 0.5, 3  # a finished drawing every 2 s, three at once (the game cooldown is 5 s)
 POLL_RATE_PER_S, POLL_BURST = 3.0, 6  # the page asks how the game stands about once a second
+SHARE_RATE_PER_S, SHARE_BURST = 0.2, 3  # a card prepared every 5 s (each is a call to Telegram), three at once
 MEMBER_CHECK_S = 60.0  # a confirmed group membership is trusted this long
 BUSY_RETRY_S = 1
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
@@ -77,6 +82,7 @@ class Canvas:
     guesses: RateLimiter = field(default_factory=lambda: RateLimiter(GUESS_RATE_PER_S, GUESS_BURST))
     sends: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_RATE_PER_S, SEND_BURST))
     polls: RateLimiter = field(default_factory=lambda: RateLimiter(POLL_RATE_PER_S, POLL_BURST))
+    shares: RateLimiter = field(default_factory=lambda: RateLimiter(SHARE_RATE_PER_S, SHARE_BURST))
     members: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, user) -> confirmed at
     working: OneAtATime = field(default_factory=OneAtATime)  # users with a picture being looked at
 
@@ -103,6 +109,7 @@ def build_web_app(canvas: Canvas) -> web.Application:
     app.router.add_get("/api/round", round_state)
     app.router.add_post("/api/guess", guess)
     app.router.add_post("/api/send", send)
+    app.router.add_post("/api/share", share)
     return app
 
 
@@ -173,6 +180,25 @@ async def send(request: web.Request) -> web.Response:
     if sent.refused is SendRefusal.COOLDOWN:
         raise Refused(429, "Wait a moment before your next drawing counts.", sent.retry_after_s)
     return web.json_response({"sent": True, "in_game": drawer.target.in_game})
+
+
+async def share(request: web.Request) -> web.Response:
+    """POST /api/share: the user's last solo race card, prepared for ``Telegram.WebApp.shareMessage``."""
+    canvas = request.app[CANVAS]
+    drawer = await _drawer(request, canvas)  # the card is the signed user's, whichever chat the page is for
+    _pace(canvas.shares, drawer, canvas.clock())
+    backend = canvas.backend
+    try:
+        prepared = await prepare_card(
+            backend.services, backend.games, backend.bot, drawer.user_id, drawer.language_code
+        )
+    except TelegramError as exc:
+        logger.warning("chat %s: couldn't prepare the race card: %s", drawer.user_id, exc)
+        raise Refused(502, "Telegram didn't take the card. Try again in a moment.") from None
+    if prepared is None:
+        logger.info("chat %s: nothing to share: no race card", drawer.user_id)
+        raise Refused(404, "No race card to share yet: finish a race with /play first.")
+    return web.json_response({"id": prepared})
 
 
 @web.middleware

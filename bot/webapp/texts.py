@@ -72,6 +72,11 @@ PAGE_TEXTS: dict[str, Text] = {
     # TRANSLATORS: after the labels changed: how many there are now
     "labels_set": Text("Labels: {count}."),
     "preparing": Text("Preparing the labels…"),
+    # After a solo race: its card, shared through Telegram (bot.cards).
+    # TRANSLATORS: the button at the end of a solo race that shares its card into a chat
+    "share": Text("Share"),
+    "shared": Text("Shared ✓"),
+    "share_failed": Text("Sharing failed ({status})."),
 }
 
 

@@ -16,8 +16,10 @@ it, ``stop()`` cleans up. Point python-telegram-bot at it with::
 
 The test side registers users, chats and files, then enqueues updates the way
 Telegram would deliver them (``send_text``, ``send_photo``, ``send_album``,
-``edit_message``, ``press_button``, ``add_bot_to_group``, …); each returns
-the Message (or CallbackQuery) dict it created. Every API call the bot makes
+``edit_message``, ``press_button``, ``send_inline_query``, ``add_bot_to_group``,
+…); each returns the Message (or CallbackQuery, InlineQuery) dict it created.
+Inline mode is on: answerInlineQuery answers an injected query, and
+savePreparedInlineMessage keeps what the bot prepared (``prepared_message``). Every API call the bot makes
 is recorded; ``await fake.wait_for("sendMessage")`` returns
 the parameters of the next matching call not returned before.
 
@@ -30,8 +32,9 @@ Telegram's shapes: ``{"ok": true, "result": …}`` or ``{"ok": false,
 Fault injection: ``fail_next(method, status)`` answers the next call(s) of a
 method with an HTTP error (429 carries ``retry_after``), a hang
 (``"timeout"``) or a dropped connection (``"drop"``), without running the
-method; ``set_file_fault(file_id, …)`` does the same for downloads (plus
-``"truncate"``, which serves half the bytes).
+method, or holds them a while and then runs the method (``"slow"``);
+``set_file_fault(file_id, …)`` does the same for downloads (plus
+``"truncate"``, which serves half the bytes; no ``"slow"``).
 
 Flood limit: like Telegram, the fake lets at most ``group_limit`` messages
 (``sendMessage``, ``sendChatAction``, ``sendPhoto``) into one group or supergroup in any

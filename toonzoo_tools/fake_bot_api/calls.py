@@ -204,12 +204,13 @@ class CallLog(Core):
 
 
 def _shows_user(call: Call) -> bool:
-    """A successful call that put something in front of a user: a message, an edit or an alert's text."""
+    """A successful call that put something in front of a user: a message, an edit, an alert's text, inline
+    results, or a message prepared for the user to share."""
     if call.status != 200:
         return False
     if call.method == "answerCallbackQuery":
         return bool(call.params.get("text"))
-    return call.method in MESSAGE_METHODS
+    return call.method in MESSAGE_METHODS or call.method in ("answerInlineQuery", "savePreparedInlineMessage")
 
 
 def _summary(params: dict) -> str:

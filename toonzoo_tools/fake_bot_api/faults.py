@@ -49,8 +49,10 @@ class Faults(Core):
     ) -> None:
         """Answer the next ``count`` calls of ``method`` (None: all, until ``clear_faults``)
         with an HTTP error status, "timeout" (hang for ``delay`` or ``hang_seconds``, then
-        504) or "drop" (close the connection). The method itself does not run."""
-        _check_fault(status)
+        504) or "drop" (close the connection); the method itself does not run. "slow" is
+        a slow Telegram instead: the call waits ``delay`` (or ``hang_seconds``), then the
+        method runs and answers as usual."""
+        _check_fault(status, allow_slow=True)
         method = self._canonical.get(method.lower(), method)
         self._faults.setdefault(method, []).append(_Fault(status, count, retry_after, description, delay))
 
@@ -72,6 +74,12 @@ class Faults(Core):
     def clear_faults(self) -> None:
         self._faults.clear()
         self._file_faults.clear()
+
+    async def _hold(self, fault: _Fault) -> None:
+        """A "slow" fault: wait its delay (or until the server stops)."""
+        delay = self.hang_seconds if fault.delay is None else fault.delay
+        with contextlib.suppress(TimeoutError):
+            await self._wait_until(lambda: self._closing, delay)
 
     async def _serve_fault(self, request: web.Request, fault: _Fault) -> web.StreamResponse:
         if fault.status == "drop":
@@ -145,8 +153,8 @@ def _take(faults: list[_Fault] | None) -> _Fault | None:
     return fault
 
 
-def _check_fault(status: int | str, *, allow_truncate: bool = False) -> None:
-    words = {"timeout", "drop"} | ({"truncate"} if allow_truncate else set())
+def _check_fault(status: int | str, *, allow_truncate: bool = False, allow_slow: bool = False) -> None:
+    words = {"timeout", "drop"} | ({"truncate"} if allow_truncate else set()) | ({"slow"} if allow_slow else set())
     if isinstance(status, str) and status not in words:
         raise ValueError(f"fault must be an HTTP status or one of {sorted(words)}, not {status!r}")
     if isinstance(status, int) and not 400 <= status <= 599:

@@ -43,6 +43,8 @@ METHODS = (
     "editMessageReplyMarkup",
     "answerCallbackQuery",
     "deleteMessage",
+    "answerInlineQuery",
+    "savePreparedInlineMessage",
 )
 CHAT_ACTIONS = frozenset(
     {
@@ -59,6 +61,8 @@ CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
+MAX_INLINE_RESULTS = 50
+PREPARED_TTL_S = 24 * 3600  # a prepared inline message expires after a day
 # Update kinds delivered when allowed_updates is unset or empty.
 _NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -288,6 +292,60 @@ class Methods(World):
         if _utf16_length(params.get("text") or "") > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
         return True
+
+    def _api_answer_inline_query(self, params: dict) -> bool:
+        query_id = params.get("inline_query_id", "")
+        if query_id not in self._state.inline_queries:
+            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise _bad_request("can't parse inline query results JSON object")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise _bad_request("RESULTS_TOO_MUCH")
+        for result in results:
+            self._inline_result(result)
+        if len({result["id"] for result in results}) != len(results):
+            raise _bad_request("RESULT_ID_DUPLICATE")
+        button = params.get("button")
+        if button is not None:
+            if not isinstance(button, dict) or not button.get("text"):
+                raise _bad_request("can't parse inline query results button")
+            start = button.get("start_parameter")
+            if "web_app" not in button and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(start or "")):
+                raise _bad_request("START_PARAM_INVALID")
+        del self._state.inline_queries[query_id]  # answered: a query takes one answer
+        return True
+
+    def _api_save_prepared_inline_message(self, params: dict) -> dict:
+        user_id = params.get("user_id", 0)
+        if user_id not in self._state.users:
+            raise _bad_request("USER_ID_INVALID")
+        chats = ("allow_user_chats", "allow_bot_chats", "allow_group_chats", "allow_channel_chats")
+        if not any(params.get(name) for name in chats):
+            raise _bad_request("at least one chat type must be allowed")
+        result = params.get("result")
+        self._inline_result(result)
+        prepared_id = f"prep{next(self._ids):06d}"
+        self._state.prepared[prepared_id] = {"user_id": user_id, "result": result}
+        return {"id": prepared_id, "expiration_date": int(time.time() + PREPARED_TTL_S)}
+
+    def _inline_result(self, result: Any) -> None:
+        """Telegram's checks of one InlineQueryResult (the kinds the bot uses: cached photos and articles)."""
+        if not isinstance(result, dict) or not isinstance(result.get("type"), str):
+            raise _bad_request("can't parse inline query result")
+        if not 1 <= len(str(result.get("id", "")).encode()) <= 64:
+            raise _bad_request("RESULT_ID_INVALID")
+        if result["type"] == "photo" and "photo_file_id" in result:
+            if result["photo_file_id"] not in self._state.files:
+                raise _bad_request("wrong file identifier/HTTP URL specified")
+        elif result["type"] == "article":
+            if not result.get("title") or not isinstance(result.get("input_message_content"), dict):
+                raise _bad_request("can't parse inline query result: article needs a title and a message")
+        else:
+            raise _bad_request(f"FakeBotApi does not implement inline results of type {result['type']}")
+        if _utf16_length(result.get("caption") or "") > MAX_CAPTION_LENGTH:
+            raise _bad_request("MEDIA_CAPTION_TOO_LONG")
+        _inline_markup(result.get("reply_markup"))
 
     def _api_delete_message(self, params: dict) -> bool:
         chat = self._chat(params)

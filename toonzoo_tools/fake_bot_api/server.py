@@ -22,6 +22,7 @@ _STRING_FIELDS = frozenset(
         "text",
         "caption",
         "callback_query_id",
+        "inline_query_id",
         "file_id",
         "url",
         "language_code",
@@ -68,7 +69,7 @@ class FakeBotApi(Methods, CallLog, Faults):
             "username": username,
             "can_join_groups": True,
             "can_read_all_group_messages": not privacy_mode,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,  # inline mode on (@BotFather's /setinline)
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -152,6 +153,9 @@ class FakeBotApi(Methods, CallLog, Faults):
             return _error_response(refusal)
         assert method is not None  # refused above otherwise
         fault = _take(self._faults.get(method))
+        if fault is not None and fault.status == "slow":
+            await self._hold(fault)
+            fault = None
         if fault is not None:
             self._record(Call(method, params, fault.status))
             return await self._serve_fault(request, fault)

@@ -34,6 +34,8 @@ class _State:
     callback_queries: dict[str, dict] = field(default_factory=dict)
     commands: dict[tuple[str, str], list] = field(default_factory=dict)
     menu_buttons: dict[int | None, dict] = field(default_factory=dict)  # chat id (None: the default) -> button
+    inline_queries: dict[str, dict] = field(default_factory=dict)  # id -> an inline query not answered yet
+    prepared: dict[str, dict] = field(default_factory=dict)  # id -> a prepared inline message (user_id, result)
 
 
 class World(Core):
@@ -405,6 +407,33 @@ class World(Core):
         self._state.callback_queries[query["id"]] = query
         self.add_update({"callback_query": query})
         return query
+
+    def send_inline_query(self, user: dict, query: str = "", chat_type: str = "sender") -> dict:
+        """``user`` types ``@bot query`` in a chat (``chat_type``: sender, private, group, supergroup,
+        channel); returns the InlineQuery, answered with answerInlineQuery."""
+        if user["id"] not in self._state.users:
+            raise ValueError(f"unknown user {user['id']}: add it with add_user")
+        query_id = str(6_000_000_000 + next(self._ids))
+        inline_query = {
+            "id": query_id,
+            "from": user,
+            "query": query,
+            "offset": "",
+            "chat_type": chat_type,
+        }
+        self._state.inline_queries[query_id] = inline_query
+        self.add_update({"inline_query": inline_query})
+        return inline_query
+
+    def prepared_message(self, prepared_id: str) -> dict:
+        """A message the bot prepared with savePreparedInlineMessage: ``{"user_id": …, "result": …}``, as
+        ``Telegram.WebApp.shareMessage(prepared_id)`` would offer it to that user."""
+        return self._state.prepared[prepared_id]
+
+    @property
+    def unanswered_inline_queries(self) -> list[dict]:
+        """Inline queries the bot has not answered with answerInlineQuery yet."""
+        return list(self._state.inline_queries.values())
 
     def add_update(self, update: dict) -> dict:
         """Queue any update (without update_id); returns it with its update_id."""
