@@ -72,6 +72,8 @@ class GameRules:
     min_timeout_score: float = 0.25  # target probability that wins a round on time (see timeout_floor)
     pause_s: float = 4  # between a round's end and the next announcement
     resume_min_s: float = 10  # after a restart, resume a round only with this much time left
+    solo_rounds: int = 6  # a solo race (/play, the canvas's Play solo): Quick, Draw!'s 6 drawings…
+    solo_seconds: int = 20  # …of 20 seconds each
 
 
 class GuessLike(Protocol):

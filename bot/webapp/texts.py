@@ -58,6 +58,12 @@ PAGE_TEXTS: dict[str, Text] = {
     "not_drawn": Text("Nothing drawn"),
     # TRANSLATORS: the canvas's voice toggle (the browser reads the AI's guesses aloud); off by default
     "voice": Text("Read the guesses aloud"),
+    # In a private chat with no game on (the canvas opened from the menu): a button that starts a solo race.
+    # TRANSLATORS: the canvas's button that starts a solo race against the AI (what /play does)
+    "play_solo": Text("▶ Play solo"),
+    # TRANSLATORS: the same button after a solo race ended: start another one
+    "play_again": Text("▶ Play again"),
+    "play_failed": Text("Couldn't start the race ({status})."),
 }
 
 
