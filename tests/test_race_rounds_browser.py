@@ -164,6 +164,16 @@ async def test_a_solo_race_from_the_play_solo_button_through_six_rounds(fake, db
                     assert f"I thought: {thought}, " in caption, caption
                 await expect(page.locator("#play-solo")).to_have_text("▶ Play again")
                 await page.screenshot(path=str(OUTPUT / "solo-end-phone.png"))
+
+                await page.locator("#play-solo").click()  # another race, on the same page
+                await fake.wait_for("sendMessage", in_chat(private, "Round 1/6"))
+                await expect(page.locator("#round-no")).to_have_text("Round 1/6", timeout=2000)
+                await expect(page.locator("#over")).to_be_hidden()
+                await expect(page.locator("#play-solo")).to_be_hidden()
+                fake.send_text(private, ada, "/stop")
+                stopped = await fake.wait_for("sendMessage", in_chat(private, "Game stopped"))
+                assert "Your personal best: 5 of 6. Beat it with /play!" in stopped["text"]
+                await expect(page.locator("#gallery figure")).to_have_count(1, timeout=2000)  # this race's only
                 assert page.viewport_size == SMALL_PHONE
                 assert not page.errors, page.errors
             finally:
