@@ -72,6 +72,8 @@ class GameRules:
     min_timeout_score: float = 0.25  # target probability that wins a round on time (see timeout_floor)
     pause_s: float = 4  # between a round's end and the next announcement
     resume_min_s: float = 10  # after a restart, resume a round only with this much time left
+    solo_rounds: int = 6  # a solo race (/play, the canvas's Play solo): Quick, Draw!'s 6 drawings…
+    solo_seconds: int = 20  # …of 20 seconds each
 
 
 class GuessLike(Protocol):
@@ -518,7 +520,8 @@ class RoundView:
     state: RoundState
     number: int  # the open round, or the last one played (0 before the first)
     total_rounds: int
-    target: str | None  # the open round's target (None between rounds and after the game)
+    target: str | None  # the open round's; between rounds, the one just played (its result); None after the game
+    # and while the next round's announcement is on its way
     ends_in_s: float | None  # seconds left in the open round
     winner: str | None  # who won the open or last round
     standings: tuple[Player, ...]
@@ -538,11 +541,17 @@ def round_view(game: Game, now: float) -> RoundView:
     else:
         state = RoundState.BETWEEN
     open_ = state is RoundState.DRAWING and round_ is not None
+    if open_ and round_ is not None:
+        target: str | None = round_.target
+    elif state is RoundState.BETWEEN and last is not None and not last.is_open:
+        target = last.target  # said in the round's result: "Nobody got it: giraffe"
+    else:
+        target = None  # a round not announced yet keeps its target
     return RoundView(
         state=state,
         number=number,
         total_rounds=game.total_rounds,
-        target=round_.target if open_ and round_ is not None else None,
+        target=target,
         ends_in_s=max(0.0, round_.ends_at - now) if open_ and round_ is not None else None,
         winner=winner,
         standings=standings(game),

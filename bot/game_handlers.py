@@ -43,9 +43,6 @@ async def game_command(update: Update, context: BotContext) -> None:
         await message.reply_text(replies.error_text(t, exc))
 
 
-SOLO_ARGS = ("6", "20")  # Quick, Draw!'s game: 6 drawings of 20 seconds
-
-
 async def play_command(update: Update, context: BotContext) -> None:
     """/play [pack]: a solo race against the AI in a private chat, drawn on the canvas (6 rounds of 20 s)."""
     message, user = message_of(update), update.effective_user
@@ -54,13 +51,14 @@ async def play_command(update: Update, context: BotContext) -> None:
     if message.chat.type != ChatType.PRIVATE:
         await message.reply_text(replies.PLAY_IN_PRIVATE_TEXT(t))
         return
-    if context.games.get(chat.chat_id) is not None:
-        await message.reply_text(replies.GAME_RUNNING_TEXT(t))
-        return
+    pack = context.args[0] if context.args else None
     try:
-        await context.games.start(chat, player_of(t, message), [*SOLO_ARGS, *(context.args or [])[:1]])
-    except UserError as exc:  # a chat with fewer labels than rounds still plays, with fewer rounds
+        game = await context.games.start_solo(chat, player_of(t, message), pack)
+    except UserError as exc:  # an unknown pack (a chat with fewer labels than rounds plays fewer rounds)
         await message.reply_text(replies.error_text(t, exc))
+        return
+    if game is None:
+        await message.reply_text(replies.GAME_RUNNING_TEXT(t))
 
 
 async def stop_command(update: Update, context: BotContext) -> None:

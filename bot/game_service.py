@@ -258,6 +258,17 @@ class GameService:
         await self._announce(game, events)
         return game
 
+    async def start_solo(self, chat: ChatView, player: Player, pack: str | None = None) -> Game | None:
+        """A solo race in a private chat (``/play``, or the canvas's Play solo button): the rules' solo
+        rounds and seconds, from ``pack`` or the chat's default; None when a game is already running there.
+        A ``GameError`` for an unknown pack."""
+        if chat.chat_id <= 0:
+            raise ValueError(f"chat {chat.chat_id}: solo races are played in private chats")
+        if self.games.get(chat.chat_id) is not None:
+            return None
+        rules = self.services.rules
+        return await self.start(chat, player, [str(rules.solo_rounds), str(rules.solo_seconds), *filter(None, [pack])])
+
     async def stop(self, game: Game, by: str) -> None:
         """End ``game`` now (its starter or an admin asked)."""
         if self.games.get(game.chat_id) is not game:

@@ -19,6 +19,7 @@ from bot.game import (
     Player,
     RoundResumed,
     RoundStarted,
+    RoundState,
     RoundTimedOut,
     RoundWon,
     TimeWarning,
@@ -31,6 +32,7 @@ from bot.game import (
     parse_game_args,
     planned_controls,
     resume_game,
+    round_view,
     standings,
     start_game,
     stop_game,
@@ -526,3 +528,17 @@ def test_cooldown_starts_afresh_each_round():
     advance(game, T0 + 3, random.Random(1), rules)
     assert game.current.number == 2
     assert admit_picture(game, ADA.user_id, T0 + 3.5, rules) is Admission.ADMITTED
+
+
+def test_between_rounds_the_page_sees_the_round_just_played_never_the_next():
+    rules = GameRules(pause_s=2)
+    game, _ = new_game(rounds=2, seconds=20, rules=rules)
+    first = game.current.target
+    advance(game, T0 + 20, random.Random(1), rules)  # time's up, nobody close
+    view = round_view(game, T0 + 21)
+    assert (view.state, view.number, view.target, view.winner) == (RoundState.BETWEEN, 1, first, None)
+    advance(game, T0 + 22, random.Random(1), rules)  # round 2 decided; its announcement still on its way
+    confirm_round_start(game, 2, T0 + 25)
+    view = round_view(game, T0 + 23)
+    assert (view.state, view.number, view.target) == (RoundState.BETWEEN, 2, None)
+    assert round_view(game, T0 + 26).target == game.current.target != first

@@ -9,6 +9,7 @@ to the engine.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from enum import Enum
 
@@ -17,7 +18,7 @@ from telegram import Bot
 from .. import replies
 from ..classifying import Refused, Seen, classify_for_chat
 from ..feedback import feedback_keyboard, remember_answer
-from ..game import RoundView
+from ..game import RoundView, round_view
 from ..game_service import GameService, Judgement, Live
 from ..services import Services
 from ..telegram_io import is_member_status, named_player
@@ -46,6 +47,14 @@ class SendRefusal(Enum):
     NO_ROUND = "no-round"  # the link's round is over
     COOLDOWN = "cooldown"  # the player's previous drawing counted a moment ago
     CLASSIFIER = "classifier"  # the classifier refused it: ``Sent.error`` says why
+
+
+class SoloRefusal(Enum):
+    """Why ``start_solo`` started no race."""
+
+    NOT_PRIVATE = "not-private"  # the canvas was opened for a group (its link), not the private chat
+    RUNNING = "running"  # a game is already running in the private chat
+    UNDELIVERED = "undelivered"  # Telegram would not take the announcement (the user blocked the bot)
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,22 @@ async def live_guess(backend: Backend, drawer: Drawer, data: bytes) -> Live | No
         return await is_member(backend.bot, drawer.chat_id, drawer.user_id)
 
     return await backend.games.judge_live(drawer.chat_id, drawer.target.game_id, player, data, still_member)
+
+
+async def start_solo(backend: Backend, drawer: Drawer) -> RoundView | SoloRefusal:
+    """The page's Play solo button: ``/play``'s race (``GameService.start_solo``, announced in the chat as
+    ``/play`` does) in the drawer's own private chat, never a group's; the race as the page shows it."""
+    if drawer.target.in_game or drawer.chat_id != drawer.user_id:
+        return SoloRefusal.NOT_PRIVATE
+    chat = backend.services.chat(drawer.user_id, drawer.language_code)
+    player = named_player(chat.t, drawer.user_id, drawer.first_name)
+    game = await backend.games.start_solo(chat, player)
+    if game is None:
+        return SoloRefusal.RUNNING
+    if not game.playing:  # closed at once: nobody to play with
+        return SoloRefusal.UNDELIVERED
+    logger.info("chat %s: solo race %s started from the canvas", drawer.chat_id, game.id)
+    return round_view(game, time.time())
 
 
 async def is_member(bot: Bot, chat_id: int, user_id: int) -> bool:

@@ -15,9 +15,10 @@ TOP_SHOWN = 3  # live guesses shown under the canvas
 
 
 def round_json(view: RoundView | None, t: Translator, *, solo: bool = False) -> dict[str, Any]:
-    """The page's view of a game; ``{"state": "none"}`` outside one."""
+    """The page's view of a game; ``{"state": "none"}`` outside one (``solo``: in a private chat, where the
+    page offers to start a solo race)."""
     if view is None:
-        return {"state": "none", "language": t.language}
+        return {"state": "none", "language": t.language, "solo": solo}
     target = view.target
     return {
         "state": view.state.value,

@@ -10,6 +10,8 @@ bot issued (``bot.webapp.tokens``), whose member the user must still be
   ``200 {"guesses": [{"label": …, "score": …}, …]}`` (top 3 over the chat's labels).
 - ``GET /api/texts``: ``200 {"language": …, "texts": {…}}``, the page's words in the
   language of the canvas's chat (``bot.webapp.texts``).
+- ``POST /api/play``: no body; in the user's private chat with no game running, starts ``/play``'s
+  solo race (announced in the chat) → ``200`` the race as ``GET /api/round`` shows it.
 - ``POST /api/send``: the final drawing → posted into the chat (in a game
   round, judged as the player's picture) → ``200 {"sent": true}``.
 - ``POST /api/share``: the user's last solo race card, prepared for
@@ -17,12 +19,13 @@ bot issued (``bot.webapp.tokens``), whose member the user must still be
   they have no card yet.
 
 Refusals are JSON ``{"error": "…"}`` with: 401 init data missing, malformed,
-forged or stale; 403 a start_param we didn't issue, or no longer a member;
-404 no race card to share; 409 the token's game round is over; 413 body over 1 MB; 415 not a PNG, WebP
-or JPEG (or undecodable); 413 also a picture larger than 512 px a side, read from its header
-before any decoding; 429 too many requests for this user, a second picture while one of theirs
-is still being looked at, or the game's cooldown (``Retry-After``); 502 Telegram refused the photo
-(or the card); 503 the engine is busy or closed (``Retry-After``).
+forged or stale; 403 a start_param we didn't issue, or no longer a member, or a solo race asked for
+from a group's link; 404 no race card to share; 409 the token's game round is over, or a game is
+already running (``/api/play``); 413 body over 1 MB; 415 not a PNG, WebP or JPEG (or undecodable);
+413 also a picture larger than 512 px a side, read from its header before any decoding; 429 too many
+requests for this user, a second picture while one of theirs is still being looked at, or the game's
+cooldown (``Retry-After``); 502 Telegram refused the photo, the card, or a solo race's announcement;
+503 the engine is busy or closed (``Retry-After``).
 """
 
 import logging
@@ -36,13 +39,25 @@ from typing import Any, TypeVar
 from aiohttp import web
 from telegram.error import TelegramError
 
-from classifier.errors import EngineBusy, ImageError, ImageTooManyPixels
+from classifier.errors import EngineBusy, ImageError, ImageTooManyPixels, UserError
 from classifier.images import read_size
 
 from ..cards import prepare_card
 from ..classifying import Refused as NotSeen
 from ..i18n import Translator
-from .drawings import Backend, Drawer, SendRefusal, guess_drawing, is_member, live_guess, round_of, send_drawing
+from ..replies import error_text
+from .drawings import (
+    Backend,
+    Drawer,
+    SendRefusal,
+    SoloRefusal,
+    guess_drawing,
+    is_member,
+    live_guess,
+    round_of,
+    send_drawing,
+    start_solo,
+)
 from .initdata import InitDataError, init_data_from_header, validate_init_data
 from .limits import MAX_SIDE, OneAtATime, RateLimiter, oversized
 from .rounds import TOP_SHOWN, round_json
@@ -57,6 +72,7 @@ GUESS_RATE_PER_S, GUESS_BURST = 3.0, 6  # the page asks at most about twice a se
 SEND_RATE_PER_S, SEND_BURST = 0.5, 3  # a finished drawing every 2 s, three at once (the game cooldown is 5 s)
 POLL_RATE_PER_S, POLL_BURST = 3.0, 6  # the page asks how the game stands about once a second
 SHARE_RATE_PER_S, SHARE_BURST = 0.2, 3  # a card prepared every 5 s (each is a call to Telegram), three at once
+PLAY_RATE_PER_S, PLAY_BURST = 0.2, 2  # a solo race started from the page every 5 s, two at once
 MEMBER_CHECK_S = 60.0  # a confirmed group membership is trusted this long
 BUSY_RETRY_S = 1
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
@@ -83,6 +99,7 @@ class Canvas:
     sends: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_RATE_PER_S, SEND_BURST))
     polls: RateLimiter = field(default_factory=lambda: RateLimiter(POLL_RATE_PER_S, POLL_BURST))
     shares: RateLimiter = field(default_factory=lambda: RateLimiter(SHARE_RATE_PER_S, SHARE_BURST))
+    plays: RateLimiter = field(default_factory=lambda: RateLimiter(PLAY_RATE_PER_S, PLAY_BURST))
     members: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, user) -> confirmed at
     working: OneAtATime = field(default_factory=OneAtATime)  # users with a picture being looked at
 
@@ -110,6 +127,7 @@ def build_web_app(canvas: Canvas) -> web.Application:
     app.router.add_post("/api/guess", guess)
     app.router.add_post("/api/send", send)
     app.router.add_post("/api/share", share)
+    app.router.add_post("/api/play", play)
     return app
 
 
@@ -148,6 +166,29 @@ async def round_state(request: web.Request) -> web.Response:
     _pace(canvas.polls, drawer, canvas.clock())
     view = round_of(canvas.backend, drawer)
     return web.json_response(round_json(view, _translator(canvas, drawer), solo=drawer.chat_id > 0))
+
+
+async def play(request: web.Request) -> web.Response:
+    """POST /api/play: the page's Play solo button: a solo race in the user's private chat (``start_solo``)."""
+    canvas = request.app[CANVAS]
+    drawer = await _drawer(request, canvas)
+    _pace(canvas.plays, drawer, canvas.clock())
+    try:
+        started = await start_solo(canvas.backend, drawer)
+    except UserError as exc:
+        logger.info("chat %s: solo race from the canvas refused: %s", drawer.chat_id, exc)
+        raise Refused(409, error_text(_translator(canvas, drawer), exc)) from None
+    except TelegramError as exc:
+        logger.warning("chat %s: couldn't start a solo race from the canvas: %s", drawer.chat_id, exc)
+        raise Refused(502, "Telegram didn't take the race's start. Try again in a moment.") from None
+    if started is SoloRefusal.NOT_PRIVATE:
+        logger.info("chat %s: solo race asked for by %s from a group's link", drawer.chat_id, drawer.user_id)
+        raise Refused(403, "Solo races are played in the private chat with the bot: open the canvas there.")
+    if started is SoloRefusal.RUNNING:
+        raise Refused(409, "A game is already running in this chat.")
+    if started is SoloRefusal.UNDELIVERED:
+        raise Refused(502, "I couldn't write to you: open the chat with the bot, press Start, and try again.")
+    return web.json_response(round_json(started, _translator(canvas, drawer), solo=True))
 
 
 async def texts(request: web.Request) -> web.Response:

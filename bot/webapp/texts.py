@@ -77,6 +77,12 @@ PAGE_TEXTS: dict[str, Text] = {
     "share": Text("Share"),
     "shared": Text("Shared ✓"),
     "share_failed": Text("Sharing failed ({status})."),
+    # In a private chat with no game on (the canvas opened from the menu): a button that starts a solo race.
+    # TRANSLATORS: the canvas's button that starts a solo race against the AI (what /play does)
+    "play_solo": Text("▶ Play solo"),
+    # TRANSLATORS: the same button after a solo race ended: start another one
+    "play_again": Text("▶ Play again"),
+    "play_failed": Text("Couldn't start the race ({status})."),
 }
 
 

@@ -73,3 +73,32 @@ def stub_telegram(
     }} }};
     document.addEventListener("DOMContentLoaded", () => {{ {styles} }});
     """
+
+
+SMALL_PHONE = {"width": 360, "height": 740}  # the narrowest phone the canvas is made for
+
+
+async def phone_page(browser, url: str, init_data: str, viewport=SMALL_PHONE):
+    """The canvas at ``url`` as Telegram opens it on a phone (touch, 2× pixels), signed with ``init_data``;
+    Telegram's own script is blocked (no network), and the page's script errors are kept in ``page.errors``."""
+    context = await browser.new_context(viewport=viewport, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await page.route("https://telegram.org/**", lambda route: route.abort())
+    await page.add_init_script(stub_telegram(init_data))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    await page.goto(url)
+    return page
+
+
+async def stroke(page, offset: float = 0.0) -> None:
+    """One zigzag stroke across the canvas with the mouse, ``offset`` (a fraction of it) lower and deeper
+    (the page crops a drawing to its strokes: another offset, another picture)."""
+    box = await page.locator("#canvas").bounding_box()
+    for step in range(7):
+        x = box["x"] + box["width"] * (0.25 + 0.5 * step / 6)
+        y = box["y"] + box["height"] * (0.4 + offset + (0.05 + offset) * (1 if step % 2 else -1))
+        await page.mouse.move(x, y)
+        if step == 0:
+            await page.mouse.down()
+    await page.mouse.up()

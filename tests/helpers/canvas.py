@@ -56,3 +56,13 @@ async def call(application, path: str, body: bytes, init_data: str | None, conte
         except (aiohttp.ContentTypeError, ValueError):
             payload = None
         return response.status, payload, response.headers
+
+
+async def get_round(application, init_data: str) -> tuple[int, dict]:
+    """GET /api/round as ``init_data``'s page asks it: (status, JSON body)."""
+    headers = {"Authorization": f"tma {init_data}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(base_url(application) + "/api/round", headers=headers) as response,
+    ):
+        return response.status, await response.json()
