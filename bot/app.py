@@ -56,6 +56,7 @@ from .sending import build_bot
 from .services import ClassifierEngine, Services
 from .store import Store
 from .webapp.local import KEY_BYTES, LocalCanvas, LocalServer, is_loopback, page_url, typed_labels
+from .webapp.local_race import race_rules
 from .webapp.server import WebAppServer
 
 logger = logging.getLogger(__name__)
@@ -286,20 +287,25 @@ def run_local(
     port: int,
     labels: str | None = None,
     pack: str | None = None,
+    rounds: int = GameRules.solo_rounds,
+    seconds: int = GameRules.solo_seconds,
     open_browser: bool = True,
 ) -> None:
     """``toonzoo try``: the canvas on this computer, no Telegram (``bot.webapp.local``), until interrupted.
 
     The model loads first, so missing weights fail at once with their own message (a ``UserError``);
     ``labels`` (typed as ``/labels`` takes them) or ``pack`` become the local chat's labels, kept in
-    ``db_path``. A taken port raises ``OSError``.
+    ``db_path``. The solo race plays ``rounds`` drawings of ``seconds`` each. A taken port raises ``OSError``.
     """
     chosen = typed_labels(labels) if labels is not None else None  # a bad list fails before the model loads
     classifier = load_classifier(model, pretrained, device=device, precision=precision, db_path=db_path)
     store = Store(db_path)
     try:
         store.migrate()
-        asyncio.run(_serve_locally(Engine(classifier), store, host, port, chosen, find_pack(pack or ""), open_browser))
+        rules = race_rules(rounds, seconds)
+        asyncio.run(
+            _serve_locally(Engine(classifier), store, host, port, chosen, find_pack(pack or ""), rules, open_browser)
+        )
     finally:
         store.close()
 
@@ -311,10 +317,11 @@ async def _serve_locally(
     port: int,
     labels: list[str] | None,
     pack: Pack | None,
+    rules: GameRules,
     open_browser: bool,
 ) -> None:
     key = None if is_loopback(host) else secrets.token_urlsafe(KEY_BYTES)  # off loopback: a key for each start
-    canvas = LocalCanvas(store, engine, key)
+    canvas = LocalCanvas(store, engine, key, rules=rules)
     if labels is not None or pack is not None:
         canvas.set_labels(labels, pack)
     server = LocalServer(canvas, host, port)

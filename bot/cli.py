@@ -4,7 +4,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from classifier import cli as classifier_cli
 from classifier.cli import AddCommand, configure_logging, run_command, verbosity
@@ -13,11 +13,13 @@ from classifier.errors import ClassifierError
 from classifier.presets import default_pretrained
 
 from .config import ConfigError, Settings
+from .game import GameRules
 
 logger = logging.getLogger(__name__)
 
 TRY_HOST, TRY_PORT = "127.0.0.1", 8765
 TRY_PACKS = ("animals", "quickdraw")  # bot.packs' packs but "chat" (the local chat's own labels are --labels)
+TRY_MIN_SECONDS = 1  # the solo race's rounds may be shorter than /game's 15 s (a quick look, tests)
 
 
 class RedactSecrets(logging.Filter):
@@ -103,8 +105,38 @@ def add_try_command(add_command: AddCommand) -> None:
     which = try_.add_mutually_exclusive_group()
     which.add_argument("--labels", metavar="A,B,...", help="the labels to guess between (kept in --db)")
     which.add_argument("--pack", choices=TRY_PACKS, help="guess between a word pack's words (kept in --db)")
+    rules = GameRules()
+    try_.add_argument(
+        "--rounds",
+        type=bounded(rules.min_rounds, rules.max_rounds),
+        default=rules.solo_rounds,
+        metavar="N",
+        help="drawings in a solo race (default %(default)s)",
+    )
+    try_.add_argument(
+        "--seconds",
+        type=bounded(TRY_MIN_SECONDS, int(rules.max_seconds)),
+        default=rules.solo_seconds,
+        metavar="S",
+        help="seconds to draw each (default %(default)s)",
+    )
     classifier_cli.add_model_arguments(try_)
     try_.set_defaults(handler=cmd_try)
+
+
+def bounded(least: int, most: int) -> Callable[[str], int]:
+    """argparse type: a whole number from ``least`` to ``most``."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"must be between {least} and {most}, not {value}")
+        return value
+
+    return number
 
 
 def port_number(text: str) -> int:
@@ -189,6 +221,8 @@ def cmd_try(args: argparse.Namespace) -> int:
             port=args.port,
             labels=args.labels,
             pack=args.pack,
+            rounds=args.rounds,
+            seconds=args.seconds,
             open_browser=not args.no_browser,
         )
     except OSError as exc:  # the port is taken, or the address is not this computer's

@@ -502,6 +502,11 @@ class Store:
             return won, True
         return best["won"], False
 
+    def solo_best(self, user_id: int) -> tuple[int, int] | None:
+        """The player's best solo race kept by ``record_solo``: (rounds won, rounds played), or None."""
+        rows = list(self.db.table("solo_bests").rows_where("user_id = ?", [user_id]))
+        return (rows[0]["won"], rows[0]["rounds"]) if rows else None
+
     def keep_card(self, card: Card) -> None:
         """Keep ``card`` as its player's last (the one before is replaced)."""
         with self.db.atomic():

@@ -5,8 +5,8 @@ The page is the canvas's own (``static/draw.html``) in its local mode: served at
 ``Accept-Language``), guesses live while one draws, guesses a picture dropped on
 it or chosen, and sets the labels (typed, or a word pack). Its API keeps the
 canvas's paths where they mean the same (``POST /api/guess``: the picture as the
-body → ``{"guesses": …}``; ``GET /api/texts``) and adds ``GET``/``POST
-/api/labels``. Pictures go through the one classifying seam
+body → ``{"guesses": …}``; ``GET /api/texts``; the solo race's ``POST /api/play``
+and ``GET /api/round``) and adds ``GET``/``POST /api/labels``. Pictures go through the one classifying seam
 (``bot.classifying.classify_for_chat``) for one local chat, ``LOCAL_CHAT_ID``,
 whose labels and taught pictures live in the same SQLite file as the bot's and
 ``classify``'s (``--db``).
@@ -19,6 +19,10 @@ printed at start (``?key=…`` in the page's URL; the page sends it as
 ``Authorization: Key …``): otherwise 403.
 
 The checks are plain functions (``is_loopback``, ``key_matches``, ``access_refusal`` …);
+The solo race (``LocalRace``, ``bot.webapp.local_race``) is the bot's game rules with the server's clock:
+``POST /api/play`` starts it over the local chat's labels, ``GET /api/round`` says how it stands
+(``bot.webapp.rounds.round_json``, as in Telegram, plus the personal best at its end), and while a round is
+open ``POST /api/guess`` judges each live guess: ``{"guesses", "won", "round"}``.
 ``LocalServer`` runs the aiohttp application; ``bot.app.run_local`` wires it to a model.
 """
 
@@ -29,7 +33,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -38,14 +42,28 @@ from classifier.errors import EngineBusy, ImageError
 
 from ..classifying import Refused as NotSeen
 from ..classifying import classify_for_chat, prepare
+from ..game import GameError, GameRules
 from ..i18n import ENGLISH, Translator, language_from_tag
 from ..labels import LabelsError, parse_labels
 from ..packs import PACKS, Pack, find_pack, pack_words
 from ..services import ChatView, ClassifierEngine, read_chat, taught_cache
 from ..store import Store
 from .limits import MAX_HEADER_FIELD_BYTES, MAX_HEADERS, OneAtATime, RateLimiter
-from .rounds import TOP_SHOWN
-from .routes import BUSY_RETRY_S, GUESS_BURST, GUESS_RATE_PER_S, MAX_IMAGE_BYTES, Refused, load_page, read_image
+from .local_race import PLAYER_NAME, LocalRace, SoloBest, race_rules
+from .rounds import TOP_SHOWN, round_json
+from .routes import (
+    BUSY_RETRY_S,
+    GUESS_BURST,
+    GUESS_RATE_PER_S,
+    MAX_IMAGE_BYTES,
+    PLAY_BURST,
+    PLAY_RATE_PER_S,
+    POLL_BURST,
+    POLL_RATE_PER_S,
+    Refused,
+    load_page,
+    read_image,
+)
 from .texts import page_texts
 
 if TYPE_CHECKING:
@@ -188,17 +206,23 @@ class LocalCanvas:
     """The local canvas's state: the store and the engine it classifies with, its key (None: loopback only).
 
     It is what the classifying seam needs (``bot.classifying.Classifying``): the engine and taught pictures.
+    ``rules``: the solo race's (``race_rules``: its rounds and seconds); ``race_clock`` is its clock.
     """
 
     store: Store
     engine: ClassifierEngine
     key: str | None = field(default=None, repr=False)
     clock: Callable[[], float] = time.time
+    rules: GameRules = field(default_factory=lambda: race_rules(GameRules.solo_rounds, GameRules.solo_seconds))
+    race_clock: Callable[[], float] = time.monotonic
     guesses: RateLimiter = field(default_factory=lambda: RateLimiter(GUESS_RATE_PER_S, GUESS_BURST))
+    polls: RateLimiter = field(default_factory=lambda: RateLimiter(POLL_RATE_PER_S, POLL_BURST))
+    plays: RateLimiter = field(default_factory=lambda: RateLimiter(PLAY_RATE_PER_S, PLAY_BURST))
     working: OneAtATime = field(default_factory=OneAtATime)
 
     def __post_init__(self) -> None:
         self.taught = taught_cache(self.store, self.engine)
+        self.race = LocalRace(self.store, self.rules, clock=self.race_clock)
 
     def taught_examples(self, chat_id: int) -> "Examples | None":
         return self.taught.get(chat_id)
@@ -237,6 +261,8 @@ def build_local_app(canvas: LocalCanvas) -> web.Application:
     app.router.add_post("/api/guess", guess)
     app.router.add_get("/api/labels", labels)
     app.router.add_post("/api/labels", change_labels)
+    app.router.add_get("/api/round", round_state)
+    app.router.add_post("/api/play", play)
     return app
 
 
@@ -281,24 +307,71 @@ async def texts(request: web.Request) -> web.Response:
     return web.json_response({"language": t.language, "texts": page_texts(t)})
 
 
-async def guess(request: web.Request) -> web.Response:
-    """POST /api/guess: the top guesses for a drawing or a picture, over the local chat's labels."""
-    canvas = request.app[LOCAL]
-    wait = canvas.guesses.check(LOCAL_CHAT_ID, canvas.clock())
+def _pace(limiter: RateLimiter, now: float) -> None:
+    wait = limiter.check(LOCAL_CHAT_ID, now)
     if wait > 0:
         raise Refused(429, "Slow down a little.", wait)
+
+
+async def guess(request: web.Request) -> web.Response:
+    """POST /api/guess: the top guesses for a drawing or a picture, over the local chat's labels; during a
+    race's round, over the race's words, judged at once (``{"guesses", "won", "round"}``)."""
+    canvas = request.app[LOCAL]
+    race = canvas.race
+    _pace(canvas.guesses, canvas.clock())
     data = await read_image(request)
+    arrived, number = race.clock(), race.open_round()  # a guess counts when it arrives, in the round open then
     chat = _chat(request)
     if canvas.working.busy(LOCAL_CHAT_ID):
         raise Refused(429, "One picture at a time: the last one is still being looked at.", BUSY_RETRY_S)
     with canvas.working.hold(LOCAL_CHAT_ID):
-        seen = await classify_for_chat(canvas, None, chat, data)
+        if number is None:
+            seen = await classify_for_chat(canvas, None, chat, data)
+        else:
+            seen = await classify_for_chat(canvas, None, chat, data, labels=race.labels, top_k=len(race.labels))
     if isinstance(seen, NotSeen):
         raise _refusal(seen)
-    top = sorted(seen.guesses, key=lambda g: g.score, reverse=True)[:TOP_SHOWN]
-    return web.json_response(
-        {"guesses": [{"label": chat.t.label(g.label), "score": round(float(g.score), 4)} for g in top]}
-    )
+    top = sorted(seen.guesses, key=lambda g: g.score, reverse=True)
+    answer: dict[str, Any] = {
+        "guesses": [{"label": chat.t.label(g.label), "score": round(float(g.score), 4)} for g in top[:TOP_SHOWN]]
+    }
+    if number is not None:
+        won = race.judge(number, top, arrived)
+        answer |= {"won": won, "round": _round_json(race, chat.t)}
+    return web.json_response(answer)
+
+
+def _round_json(race: LocalRace, t: Translator) -> dict[str, Any]:
+    """The race as the page reads it (``round_json``, a solo race), with the personal best at its end."""
+    answer = round_json(race.view(), t, solo=True)
+    if race.best is not None and not race.playing:
+        answer["best"] = _best_json(race.best)
+    return answer
+
+
+def _best_json(best: SoloBest) -> dict[str, Any]:
+    return {"won": best.won, "rounds": best.rounds, "new": best.new}
+
+
+async def round_state(request: web.Request) -> web.Response:
+    """GET /api/round: the solo race as it stands (``{"state": "none", "solo": true}`` before the first)."""
+    canvas = request.app[LOCAL]
+    _pace(canvas.polls, canvas.clock())
+    return web.json_response(_round_json(canvas.race, _chat(request).t))
+
+
+async def play(request: web.Request) -> web.Response:
+    """POST /api/play: the page's Play solo button: a race over the local chat's labels (409 while one is on)."""
+    canvas = request.app[LOCAL]
+    _pace(canvas.plays, canvas.clock())
+    chat = _chat(request)
+    try:
+        started = canvas.race.start(chat.labels, PLAYER_NAME(chat.t))
+    except GameError as exc:
+        raise Refused(409, exc.say(chat.t)) from None
+    if started is None:
+        raise Refused(409, "A race is already on.")
+    return web.json_response(_round_json(canvas.race, chat.t))
 
 
 def _refusal(not_seen: NotSeen) -> Refused:
@@ -382,6 +455,7 @@ class LocalServer:
         return self.port
 
     async def stop(self) -> None:
+        self.canvas.race.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

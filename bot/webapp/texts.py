@@ -83,6 +83,12 @@ PAGE_TEXTS: dict[str, Text] = {
     # TRANSLATORS: the same button after a solo race ended: start another one
     "play_again": Text("▶ Play again"),
     "play_failed": Text("Couldn't start the race ({status})."),
+    # After a solo race on the user's own computer (toonzoo try): their best race so far, kept there.
+    # TRANSLATORS: under a solo race's end on the user's computer, e.g. "Your personal best: 4 of 6."
+    "best": Text("Your personal best: {won} of {rounds}."),
+    "new_best": Text("🏅 A new personal best: {won} of {rounds}!"),
+    # TRANSLATORS: the button under a solo race's end on the user's computer: back to drawing with live guesses
+    "back": Text("✏️ Back to drawing"),
 }
 
 
