@@ -264,6 +264,19 @@ def test_the_command_line_of_try():
     assert TRY_HOST == "127.0.0.1", "this computer only, unless asked"
     args = parser.parse_args(["try", "--port", "0", "--pack", "quickdraw", "--model", "drawings", "--no-browser"])
     assert (args.port, args.pack, args.model, args.no_browser) == (0, "quickdraw", "drawings", True)
-    for bad in (["--port", "70000"], ["--port", "x"], ["--pack", "chat"], ["--labels", "a,b", "--pack", "animals"]):
+    assert (args.rounds, args.seconds) == (6, 20), "Quick, Draw!'s six drawings of 20 seconds"
+    args = parser.parse_args(["try", "--rounds", "3", "--seconds", "2"])
+    assert (args.rounds, args.seconds) == (3, 2), "short rounds for a quick look"
+    for bad in (
+        ["--port", "70000"],
+        ["--port", "x"],
+        ["--pack", "chat"],
+        ["--labels", "a,b", "--pack", "animals"],
+        ["--rounds", "0"],
+        ["--rounds", "21"],
+        ["--seconds", "0"],
+        ["--seconds", "1.5"],
+        ["--seconds", "301"],
+    ):
         with pytest.raises(SystemExit):
             parser.parse_args(["try", *bad])
