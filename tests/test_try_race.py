@@ -199,7 +199,7 @@ async def test_a_live_guess_wins_the_round(local):
     body = await response.json()
     assert response.status == 200 and body["won"] is False and body["round"]["state"] == "drawing"
     assert body["guesses"][0]["label"] == other and len(body["guesses"]) == 3
-    picture, labels, top_k = engine.classified[-1]
+    _, labels, top_k = engine.classified[-1]
     assert set(labels) == {"robot", "rocket", "kite", "tulip"} and top_k == 4, "ranked over all the race's words"
 
     body = await (await client.post("/api/guess", data=engine.sees(drawing(), target, 0.9))).json()
