@@ -140,6 +140,7 @@ def test_percentiles():
     assert result["n"] == 100 and 50 <= result["p50"] <= 51 and 95 <= result["p95"] <= 96
 
 
+@pytest.mark.slow
 def test_bench_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "toonzoo_tools.bench", "--help"],

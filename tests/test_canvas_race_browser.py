@@ -14,12 +14,15 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from helpers.browser import CHROMIUM_ARGS, PHONE, chromium_or_skip, stub_telegram
 
 from bot.i18n import get_translator
 from bot.webapp.routes import draw_page
 from bot.webapp.texts import page_texts
+
+pytestmark = pytest.mark.slow  # a real browser
 
 OUTPUT = Path(__file__).parent / "output"
 INIT_DATA = "query_id=AAH&user=%7B%22id%22%3A1%2C%22first_name%22%3A%22Ada%22%7D&auth_date=1&hash=00"

@@ -35,6 +35,7 @@ def labelled_folder(root: Path, pictures: dict[str, int]) -> Path:
     return root / "set"
 
 
+@pytest.mark.slow
 def test_toonzoo_alone_lists_its_commands():
     result = toonzoo()
     assert result.returncode == 2 and result.stdout == ""
@@ -45,6 +46,7 @@ def test_toonzoo_alone_lists_its_commands():
     assert "required" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly():
     """``toonzoo models | head -1``: the reader is gone before toonzoo writes (the worst case of that race)."""
     read_end, write_end = os.pipe()
@@ -59,6 +61,7 @@ def test_a_closed_pipe_ends_quietly():
     assert result.returncode == 1
 
 
+@pytest.mark.slow
 def test_file_errors_are_worded_for_files(tmp_path, tiny_model_name):
     empty, text, small = tmp_path / "empty.png", tmp_path / "notes.png", tmp_path / "small.png"
     empty.write_bytes(b"")
@@ -73,6 +76,7 @@ def test_file_errors_are_worded_for_files(tmp_path, tiny_model_name):
         assert chat_words not in result.stdout
 
 
+@pytest.mark.slow
 def test_a_checkpoint_for_another_architecture_says_what_it_fits(tmp_path, tiny_model_dir, drawing):
     checkpoint = tmp_path / "tiny.bin"
     shutil.copy(Path(tiny_model_dir) / "open_clip_pytorch_model.bin", checkpoint)
@@ -96,6 +100,7 @@ def test_a_checkpoints_shapes_name_its_open_clip_models():
     assert checkpoint_fits(state_dict, open_clip.get_model_config("ViT-B-16-quickgelu"))
 
 
+@pytest.mark.slow
 def test_random_weights_are_named_once(drawing):
     result = toonzoo(
         "classify", drawing, "--model", "ViT-B-32-quickgelu", "--pretrained", "random", "--labels", "cat,dog"
@@ -105,6 +110,7 @@ def test_random_weights_are_named_once(drawing):
     assert "initialized randomly" not in result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_reports_a_label_without_a_readable_picture_and_the_skipped_files(tmp_path, tiny_model_name):
     folder = labelled_folder(tmp_path, {"cat": 2, "dog": 2})
     (folder / "fox").mkdir()
@@ -119,6 +125,7 @@ def test_evaluate_reports_a_label_without_a_readable_picture_and_the_skipped_fil
     assert "no readable picture for the label(s) fox" in result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_shows_top_5_only_with_more_than_5_labels(tmp_path, tiny_model_name):
     three = toonzoo(
         "evaluate", str(labelled_folder(tmp_path / "3", dict.fromkeys("abc", 1))), "--model", tiny_model_name
@@ -131,6 +138,7 @@ def test_evaluate_shows_top_5_only_with_more_than_5_labels(tmp_path, tiny_model_
     assert "top-1 accuracy" in six.stdout and "top-5 accuracy" in six.stdout
 
 
+@pytest.mark.slow
 def test_evaluate_shots_says_how_many_pictures_a_label_needs(tmp_path, tiny_model_name):
     folder = labelled_folder(tmp_path, {"cat": 3, "dog": 2, "owl": 1})
     result = toonzoo("evaluate", str(folder), "--shots", "2", "--model", tiny_model_name, "--db", ":memory:")
@@ -142,6 +150,7 @@ def test_evaluate_shots_says_how_many_pictures_a_label_needs(tmp_path, tiny_mode
     assert "at least K+1 pictures" in toonzoo("evaluate", "-h").stdout
 
 
+@pytest.mark.slow
 def test_spanish_labels_on_an_english_only_model_get_the_labels_warning(
     drawing, tiny_model_name, tiny_multilingual_dir
 ):
@@ -170,6 +179,7 @@ def test_every_option_of_every_command_has_help():
             assert action.help, f"toonzoo {name} {'/'.join(action.option_strings) or action.dest} has no help"
 
 
+@pytest.mark.slow
 def test_the_settings_line_of_a_local_dir_model_names_no_weights_tag(tiny_model_name):
     env = {
         "TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35,

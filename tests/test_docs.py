@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +25,7 @@ def test_every_cli_command_is_documented():
 def test_readme_install_and_test_commands_match_ci():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "pip install -e '.[test]'" in README and "pip install -e '.[test]'" in ci
-    assert "HF_HUB_OFFLINE=1 pytest" in README and "HF_HUB_OFFLINE=1 pytest" in ci
+    assert "HF_HUB_OFFLINE=1 pytest -n auto\n" in README and "HF_HUB_OFFLINE=1 pytest -n auto\n" in ci
 
 
 def test_changes_have_dated_bullets():
@@ -167,6 +169,7 @@ def console_script() -> str:
     return script
 
 
+@pytest.mark.slow
 def test_readme_quick_start_runs_offline_as_written(tmp_path):
     """The first screen's commands, run in a fresh folder holding the repository's examples/, offline."""
     import shlex
@@ -189,6 +192,7 @@ def test_readme_quick_start_runs_offline_as_written(tmp_path):
     assert (ROOT / "examples" / "giraffe.png").stat().st_size < 20_000
 
 
+@pytest.mark.slow
 def test_offline_error_names_the_quick_starts_tiny_model_route(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOONZOO_DB": ":memory:"}
     result = subprocess.run(

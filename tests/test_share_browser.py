@@ -8,6 +8,7 @@ Telegram's side is the stub ``Telegram.WebApp`` (``helpers.browser``) with a
 has one (Bot API 8.0).
 """
 
+import pytest
 from aiohttp import web
 from helpers.browser import CHROMIUM_ARGS, PHONE, chromium_or_skip, stub_telegram
 from helpers.waiting import until
@@ -15,6 +16,8 @@ from helpers.waiting import until
 from bot.i18n import get_translator
 from bot.webapp.routes import draw_page
 from bot.webapp.texts import page_texts
+
+pytestmark = pytest.mark.slow  # a real browser
 
 INIT_DATA = "query_id=AAH&user=%7B%22id%22%3A1%2C%22first_name%22%3A%22Ada%22%7D&auth_date=1&hash=00"
 PREPARED_ID = "prep000042"

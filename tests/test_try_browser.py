@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from helpers.browser import CHROMIUM_ARGS, chromium_or_skip
 
-pytestmark = pytest.mark.slow  # a real browser and another Python process
+# A real browser and another Python process; one `toonzoo try` for the module, so one worker runs it all.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("try-browser")]
 
 OUTPUT = Path(__file__).parent / "output"
 GIRAFFE = Path(__file__).parent.parent / "examples" / "giraffe.png"
