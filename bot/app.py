@@ -92,6 +92,8 @@ class _InAlbum(filters.MessageFilter):
 
 ALBUM_ITEMS = _InAlbum(name="in_album") & filters.UpdateType.MESSAGE
 
+JOB_DEFAULTS = {"misfire_grace_time": None, "coalesce": True}
+
 
 def build_application(
     settings: Settings,
@@ -129,6 +131,10 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
+    job_queue = job_queue_of(application)
+    # APScheduler drops a job that starts more than a second late (its default misfire grace time): on a busy
+    # machine a round's end, a paced reply or a retry would be lost for good. Late, every job still runs, once.
+    job_queue.scheduler.configure(job_defaults=JOB_DEFAULTS, **job_queue.scheduler_configuration)
 
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.chat_migrated))
     application.add_handler(CommandHandler("start", handlers.start))

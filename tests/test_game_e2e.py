@@ -345,3 +345,15 @@ async def test_game_messages_lost_in_an_outage_are_delivered_and_the_next_round_
             "sendMessage", in_chat(group, "⏳")
         )  # warnings are never retried: whether one came depends on timing
         assert first.at < back
+
+
+async def test_a_round_ends_even_when_the_bot_was_stalled_past_its_deadline(fake, db_path):
+    """A busy machine holds the event loop past a round's end by more than a second: the round still ends
+    (APScheduler's default would drop a job that late, leaving the game open for good)."""
+    ada = fake.add_user("Ada")
+    group = fake.add_group("Zoo", [(ada, "creator")])
+    async with game_bot(fake, db_path, ScriptedEngine()):
+        await start(fake, group, ada, "1 2")
+        await asyncio.sleep(0.5)  # the round's end is scheduled once its announcement is out
+        time.sleep(3.5)  # noqa: ASYNC251 - the stall under test: nothing on the loop runs meanwhile
+        await fake.wait_for("sendMessage", in_chat(group, "Time's up"), timeout=5)
