@@ -329,7 +329,9 @@ class RemoteEngine:
         if self._state != "new":
             raise RuntimeError(f"engine already {self._state}")
         self._state = "running"
-        logger.info("engine started: %s at %s, max_queue=%d", self.identity, self.classifier.embedder.url, self.max_queue)
+        logger.info(
+            "engine started: %s at %s, max_queue=%d", self.identity, self.classifier.embedder.url, self.max_queue
+        )
 
     async def close(self) -> None:
         if self._state == "closed":
@@ -399,7 +401,9 @@ class RemoteEngine:
                 raise EngineClosed("engine closed while encoding labels")
             self.classifier.label_weights(missing[start : start + step], language)
         if missing:
-            logger.info("encoded %d new labels through the service in %.1f s", len(missing), time.perf_counter() - began)
+            logger.info(
+                "encoded %d new labels through the service in %.1f s", len(missing), time.perf_counter() - began
+            )
         return self.classifier.label_weights(labels, language)
 
     def build_examples(self, rows: Sequence[tuple[str, bytes]]) -> Examples | None:
@@ -437,7 +441,9 @@ class RemoteEngine:
         self._check_running()
         with self._lock:
             if self._waiting >= self.max_queue:
-                raise EngineBusy(f"{self._waiting} requests waiting for the engine service (max_queue={self.max_queue})")
+                raise EngineBusy(
+                    f"{self._waiting} requests waiting for the engine service (max_queue={self.max_queue})"
+                )
             self._waiting += 1
         try:
             weights = await self._label_weights(key, language)

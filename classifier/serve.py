@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ray
 from ray import serve
@@ -66,8 +67,7 @@ class ServiceOptions:
     torch_threads: int | None = None  # None: the CPUs of the machine shared among the replicas
 
 
-@serve.deployment(name="EmbeddingService", health_check_period_s=5, graceful_shutdown_timeout_s=5)
-class EmbeddingService:
+class EmbeddingReplica:
     """One model: ``/info``, ``/embed_image`` (batched), ``/embed_texts``."""
 
     def __init__(self, options: ServiceOptions):
@@ -87,8 +87,9 @@ class EmbeddingService:
         dim = int(self.classifier.encode_prompts(["a drawing"]).shape[-1])
         self.info = ServiceInfo(loaded.identity, loaded.languages, loaded.logit_scale, dim)
         self.replica = str(os.getpid())
-        self.embed_batch.set_max_batch_size(options.max_batch)
-        self.embed_batch.set_batch_wait_timeout_s(options.max_wait_ms / 1000.0)
+        batching: Any = self.embed_batch  # serve.batch's handler: its settings come from the engine's
+        batching.set_max_batch_size(options.max_batch)
+        batching.set_batch_wait_timeout_s(options.max_wait_ms / 1000.0)
         logger.info("replica %s serving %s on %s", self.replica, loaded.identity, loaded.device)
 
     async def __call__(self, request: Request) -> Response:
@@ -132,6 +133,12 @@ class EmbeddingService:
         from .pixels import to_model_input
 
         return self.classifier.embed_images(to_model_input(parts, self.plan, self.classifier.loaded.device))
+
+
+# The deployment: one replica per copy of the model; Serve's health checks restart a dead one.
+EmbeddingService = serve.deployment(name="EmbeddingService", health_check_period_s=5, graceful_shutdown_timeout_s=5)(
+    EmbeddingReplica
+)
 
 
 def build_app(options: ServiceOptions):

@@ -29,7 +29,9 @@ REPLICA_HEADER = "X-Toonzoo-Replica"  # which replica answered (its process id):
 MAX_PROMPTS = 256  # prompts in one embed_texts request (the label cache sends 32 at a time)
 MAX_PROMPT_CHARS = 1000
 MAX_IMAGE_BYTES = MAX_PICTURE_BYTES
-_IMAGE_ERRORS = {cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, ImageError)}
+_IMAGE_ERRORS = {
+    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, ImageError)
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,12 @@ class ServiceInfo:
     dim: int
 
     def as_json(self) -> dict:
-        return {"identity": self.identity, "languages": list(self.languages), "logit_scale": self.logit_scale, "dim": self.dim}
+        return {
+            "identity": self.identity,
+            "languages": list(self.languages),
+            "logit_scale": self.logit_scale,
+            "dim": self.dim,
+        }
 
     @classmethod
     def from_json(cls, data: object) -> "ServiceInfo":
@@ -50,7 +57,9 @@ class ServiceInfo:
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         try:
-            info = cls(str(data["identity"]), tuple(map(str, data["languages"])), float(data["logit_scale"]), int(data["dim"]))
+            info = cls(
+                str(data["identity"]), tuple(map(str, data["languages"])), float(data["logit_scale"]), int(data["dim"])
+            )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"missing or malformed field: {exc}") from None
         if info.dim < 1 or not info.identity:
