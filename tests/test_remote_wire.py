@@ -44,7 +44,7 @@ def test_picture_errors_keep_their_class_and_others_become_inference_failures():
 def test_prompts_are_checked_like_any_untrusted_body():
     assert parse_prompts(b'{"prompts": ["a drawing of a cat"]}') == ["a drawing of a cat"]
     for bad in (b"", b"[]", b'{"prompts": []}', b'{"prompts": [1]}', b'{"prompts": "cat"}', b"\xff"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"JSON|prompts"):
             parse_prompts(bad)
     with pytest.raises(ValueError, match="at most"):
         parse_prompts(('{"prompts": ["x"' + ', "x"' * 300 + "]}").encode())
@@ -70,7 +70,7 @@ def test_service_info_refuses_malformed_answers():
     info = ServiceInfo("m@t", ("en",), 100.0, 512)
     assert ServiceInfo.from_json(info.as_json()) == info
     for bad in ([], {}, {"identity": "", "languages": [], "logit_scale": 1, "dim": 2}, {**info.as_json(), "dim": "x"}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"JSON object|field|empty"):
             ServiceInfo.from_json(bad)
 
 
