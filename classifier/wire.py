@@ -60,7 +60,7 @@ class ServiceInfo:
             info = cls(
                 str(data["identity"]), tuple(map(str, data["languages"])), float(data["logit_scale"]), int(data["dim"])
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"missing or malformed field: {exc}") from None
         if info.dim < 1 or not info.identity:
             raise ValueError("empty identity or dimension")
