@@ -47,7 +47,16 @@ from .pipeline import LabelRanker, ZeroShotClassifier, load_classifier
 from .prompts import DEFAULT_LANGUAGE
 from .text_cache import ENCODE_CHUNK
 from .types import Classified, Guess
-from .wire import IMAGE_PATH, INFO_PATH, TEXTS_PATH, ServiceInfo, auth_headers, error_from_json, vectors_from_bytes
+from .wire import (
+    IMAGE_PATH,
+    INFO_PATH,
+    REPLICA_HEADER,
+    TEXTS_PATH,
+    ServiceInfo,
+    auth_headers,
+    error_from_json,
+    vectors_from_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +81,7 @@ class RemoteEmbedder:
         self._headers = auth_headers(secret)
         self._session: aiohttp.ClientSession | None = None
         self.dim = 0
+        self.replicas: collections.Counter[str] = collections.Counter()  # answers per replica (REPLICA_HEADER)
 
     async def open(self) -> ServiceInfo:
         """Connect and ask the service's model; raises EngineUnavailable with one line for the operator."""
@@ -139,6 +149,7 @@ class RemoteEmbedder:
             ) as response:
                 body = await response.read()
                 status = response.status
+                self.replicas[response.headers.get(REPLICA_HEADER, "?")] += 1
         except TimeoutError:
             raise _Transient(f"no answer within {self.timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
