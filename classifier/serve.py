@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,8 +77,7 @@ class EmbeddingReplica:
         from .pipeline import load_classifier
         from .pixels import pixel_plan
 
-        if options.torch_threads:
-            torch.set_num_threads(options.torch_threads)  # Ray sets OMP_NUM_THREADS to the actor's CPUs
+        logger.info("torch uses %d threads", torch.get_num_threads())
         self.classifier = load_classifier(
             options.model, options.pretrained, device=options.device, precision=options.precision
         )
@@ -87,6 +87,8 @@ class EmbeddingReplica:
         dim = int(self.classifier.encode_prompts(["a drawing"]).shape[-1])
         self.info = ServiceInfo(loaded.identity, loaded.languages, loaded.logit_scale, dim)
         self.replica = str(os.getpid())
+        # One decoding thread, as in the in-process engine: more would only take cores from the forward pass.
+        self._decoding = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-decode")
         batching: Any = self.embed_batch  # serve.batch's handler: its settings come from the engine's
         batching.set_max_batch_size(options.max_batch)
         batching.set_batch_wait_timeout_s(options.max_wait_ms / 1000.0)
@@ -104,7 +106,7 @@ class EmbeddingReplica:
             if len(body) > MAX_IMAGE_BYTES:
                 return JSONResponse({"error": "ImageTooLarge"}, status_code=413, headers=headers)
             try:
-                pixels = await asyncio.to_thread(self._pixels, body)
+                pixels = await asyncio.get_running_loop().run_in_executor(self._decoding, self._pixels, body)
             except ImageError as exc:
                 return JSONResponse(error_json(exc), status_code=422, headers=headers)
             return Response(await self.embed_batch(pixels), media_type="application/octet-stream", headers=headers)
@@ -144,11 +146,16 @@ EmbeddingService = serve.deployment(name="EmbeddingService", health_check_period
 def build_app(options: ServiceOptions):
     """The application for ``serve.run``: ``options.replicas`` replicas of the embedding deployment."""
     ongoing = max(1, options.max_batch * ONGOING_PER_BATCH)
+    actor: dict = {"num_cpus": options.cpus_per_replica, "num_gpus": options.gpus_per_replica}
+    if options.torch_threads:
+        # Ray sets OMP_NUM_THREADS to the actor's CPUs (1), and torch.set_num_threads in __init__ would not
+        # reach the threads the forward passes run in (OpenMP keeps the count per thread): set it for the process.
+        actor["runtime_env"] = {"env_vars": {"OMP_NUM_THREADS": str(options.torch_threads)}}
     return EmbeddingService.options(
         num_replicas=options.replicas,
         max_ongoing_requests=ongoing,
         max_queued_requests=options.max_queue * options.replicas,
-        ray_actor_options={"num_cpus": options.cpus_per_replica, "num_gpus": options.gpus_per_replica},
+        ray_actor_options=actor,
     ).bind(options)
 
 
