@@ -11,6 +11,7 @@ numbers depend on the machine. See docs/scaling.md.
 import argparse
 import asyncio
 import json
+import logging
 import statistics
 import sys
 import time
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
     results: dict = {"model": args.model, "pretrained": args.pretrained}
     results["in_process"] = asyncio.run(in_process(args, pictures))
     print("in-process", results["in_process"], file=sys.stderr)
-    ray.init(include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     try:
         for replicas in (1, 2):
             options = ServiceOptions(
