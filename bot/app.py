@@ -28,9 +28,8 @@ from telegram.ext import (
     filters,
 )
 
-from classifier.engine import Engine
-from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
+from classifier.remote import Classifier, create_engine, open_classifier
 
 from . import game_handlers, handlers, replies, teach_handlers
 from .budget import Budgets
@@ -82,7 +81,7 @@ ALBUM_ITEMS = _InAlbum(name="in_album") & filters.UpdateType.MESSAGE
 
 def build_application(
     settings: Settings,
-    classifier: ZeroShotClassifier | None = None,
+    classifier: Classifier | None = None,
     *,
     engine: ClassifierEngine | None = None,
     game_rules: GameRules | None = None,
@@ -151,7 +150,7 @@ async def _post_init(
     application: Application,
     *,
     settings: Settings,
-    classifier: ZeroShotClassifier | None,
+    classifier: Classifier | None,
     engine: ClassifierEngine | None,
     game_rules: GameRules,
     budgets: Budgets,
@@ -160,7 +159,8 @@ async def _post_init(
     try:
         store.migrate()
         if engine is None:
-            engine = Engine(await _load_classifier(settings, classifier), **settings.engine_options)
+            # In this process, or the shared service at TOONZOO_ENGINE_URL (classifier.remote).
+            engine = create_engine(await _load_classifier(settings, classifier), **settings.engine_options)
         await engine.start()
     except BaseException:
         store.close()
@@ -199,19 +199,25 @@ async def _start_canvas(application: Application, services: Services, games: Gam
         await application.bot.set_chat_menu_button(menu_button=button)
 
 
-async def _load_classifier(settings: Settings, classifier: ZeroShotClassifier | None) -> ZeroShotClassifier:
-    """The given classifier, or the one ``settings`` name (loaded off the event loop)."""
+async def _load_classifier(settings: Settings, classifier: Classifier | None) -> Classifier:
+    """The given classifier, or the one ``settings`` name (loaded, or connected to, off the event loop)."""
     if classifier is None:
-        classifier = await asyncio.to_thread(
-            load_classifier,
-            settings.model,
-            settings.pretrained,
-            device=settings.device,
-            precision=settings.precision,
-            db_path=settings.db_path,
-        )
+        classifier = await asyncio.to_thread(open_classifier, **_classifier_options(settings))
     logger.info("classifier: %s", classifier.identity)
     return classifier
+
+
+def _classifier_options(settings: Settings) -> dict:
+    """``open_classifier``'s arguments: the model, and the engine service when ``TOONZOO_ENGINE_URL`` is set."""
+    return {
+        "model": settings.model,
+        "pretrained": settings.pretrained,
+        "device": settings.device,
+        "precision": settings.precision,
+        "db_path": settings.db_path,
+        "engine_url": settings.engine_url,
+        "engine_secret": settings.engine_secret,
+    }
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -234,13 +240,7 @@ def run(settings: Settings) -> None:
     and no library logs a traceback. Later network failures are retried
     (``BOOTSTRAP_RETRIES`` while polling starts, then without end while polling).
     """
-    classifier = load_classifier(
-        settings.model,
-        settings.pretrained,
-        device=settings.device,
-        precision=settings.precision,
-        db_path=settings.db_path,
-    )
+    classifier = open_classifier(**_classifier_options(settings))  # or the engine service: one line if it is down
     application = build_application(settings, classifier)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling/run_webhook go on in this loop
