@@ -183,7 +183,15 @@ class RemoteClassifier(LabelRanker):
         self.embedder = embedder
         self.info = info
         self._loop = loop
-        super().__init__(info.identity, info.languages, info.logit_scale, self.encode_prompts, templates, db)
+        super().__init__(
+            info.identity,
+            info.languages,
+            info.logit_scale,
+            self.encode_prompts,
+            templates,
+            db,
+            cache_identity=info.cache_identity,
+        )
 
     @classmethod
     def connect(

@@ -85,7 +85,7 @@ class EmbeddingReplica:
         self.secret = options.secret
         loaded = self.classifier.loaded
         dim = int(self.classifier.encode_prompts(["a drawing"]).shape[-1])
-        self.info = ServiceInfo(loaded.identity, loaded.languages, loaded.logit_scale, dim)
+        self.info = ServiceInfo(loaded.identity, loaded.languages, loaded.logit_scale, dim, loaded.cache_identity)
         self.replica = str(os.getpid())
         # One decoding thread, as in the in-process engine: more would only take cores from the forward pass.
         self._decoding = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-decode")

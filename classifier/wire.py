@@ -2,7 +2,7 @@
 
 Pure functions, no I/O. The service has three routes:
 
-    GET  /info          -> JSON {"identity", "languages", "logit_scale", "dim"}
+    GET  /info          -> JSON {"identity", "languages", "logit_scale", "dim", "cache_identity"}
     POST /embed_image   picture bytes -> the unit image embedding, ``dim`` float32 (little-endian);
                         an unreadable picture: 422 JSON {"error": "NotAnImage", "detail": "..."}
     POST /embed_texts   JSON {"prompts": [...]} -> ``[n, dim]`` float32 unit text embeddings
@@ -36,12 +36,21 @@ _IMAGE_ERRORS = {
 
 @dataclass(frozen=True)
 class ServiceInfo:
-    """What a service says of its model; a client refuses a service whose ``identity`` is not its own."""
+    """What a service says of its model; a client refuses a service whose ``identity`` is not its own.
+
+    ``cache_identity`` keys the client's label cache: the identity, plus the precision where that changes
+    the embeddings (``LoadedModel.cache_identity``: an int8 service's embeddings are not fp32's).
+    """
 
     identity: str
     languages: tuple[str, ...]
     logit_scale: float
     dim: int
+    cache_identity: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.cache_identity:
+            object.__setattr__(self, "cache_identity", self.identity)
 
     def as_json(self) -> dict:
         return {
@@ -49,6 +58,7 @@ class ServiceInfo:
             "languages": list(self.languages),
             "logit_scale": self.logit_scale,
             "dim": self.dim,
+            "cache_identity": self.cache_identity,
         }
 
     @classmethod
@@ -58,7 +68,11 @@ class ServiceInfo:
             raise ValueError("not a JSON object")
         try:
             info = cls(
-                str(data["identity"]), tuple(map(str, data["languages"])), float(data["logit_scale"]), int(data["dim"])
+                str(data["identity"]),
+                tuple(map(str, data["languages"])),
+                float(data["logit_scale"]),
+                int(data["dim"]),
+                str(data.get("cache_identity") or ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"missing or malformed field: {exc}") from None

@@ -12,7 +12,8 @@ import time
 
 import aiohttp
 import pytest
-from bot_harness import png_bytes, running_bot, settings_for
+from helpers.bot import running_bot, settings_for
+from helpers.pictures import png_bytes
 
 from bot.cli import main
 from classifier.engine import Engine

@@ -1,16 +1,24 @@
-"""The remote engine's wire format and its refusals, without Ray: pure functions and one-line failures."""
+"""The remote engine's wire format and its refusals, without Ray: pure functions, one-line failures, and
+what a caller gets from a service that hangs or fails (a stand-in service on 127.0.0.1, aiohttp)."""
+
+import asyncio
+import time
 
 import numpy as np
 import pytest
 import torch
-from bot_harness import png_bytes
+from aiohttp import web
+from helpers.pictures import png_bytes
 
 from bot.cli import main
 from bot.config import ConfigError, Settings
-from classifier.errors import CorruptImage, EngineUnavailable, InferenceFailed, NotAnImage
+from classifier.errors import CorruptImage, EngineBusy, EngineUnavailable, InferenceFailed, NotAnImage
 from classifier.model import load_model, model_identity
-from classifier.remote import RemoteClassifier
+from classifier.remote import RemoteClassifier, RemoteEngine
 from classifier.wire import (
+    IMAGE_PATH,
+    INFO_PATH,
+    TEXTS_PATH,
     ServiceInfo,
     authorized,
     check_listen,
@@ -68,7 +76,9 @@ def test_listening_beyond_loopback_needs_a_secret():
 
 def test_service_info_refuses_malformed_answers():
     info = ServiceInfo("m@t", ("en",), 100.0, 512)
-    assert ServiceInfo.from_json(info.as_json()) == info
+    assert ServiceInfo.from_json(info.as_json()) == info and info.cache_identity == "m@t"
+    int8 = ServiceInfo("m@t", ("en",), 100.0, 512, "m@t+int8")
+    assert ServiceInfo.from_json(int8.as_json()).cache_identity == "m@t+int8"
     for bad in ([], {}, {"identity": "", "languages": [], "logit_scale": 1, "dim": 2}, {**info.as_json(), "dim": "x"}):
         with pytest.raises(ValueError, match=r"JSON object|field|empty"):
             ServiceInfo.from_json(bad)
@@ -132,3 +142,99 @@ def test_serve_refuses_to_listen_beyond_loopback_without_a_secret(monkeypatch, c
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "without a secret" in err
+
+
+DIM = 4
+STAND_IN = ServiceInfo("stand-in@t", ("en",), 100.0, DIM, "stand-in@t+int8")
+
+
+class StandIn:
+    """A service that answers ``/info`` and ``/embed_texts`` and does to pictures what ``pictures`` says:
+    ``"hang"`` (never answers), an HTTP status to fail with, or ``"ok"`` (a unit vector)."""
+
+    def __init__(self, *pictures: int | str):
+        self.pictures = list(pictures)
+        self.calls = 0
+        self._release = asyncio.Event()  # lets a hanging request end when the stand-in stops
+
+    async def __aenter__(self) -> str:
+        app = web.Application()
+        app.router.add_get(INFO_PATH, self._info)
+        app.router.add_post(TEXTS_PATH, self._texts)
+        app.router.add_post(IMAGE_PATH, self._image)
+        self._runner = web.AppRunner(app, shutdown_timeout=0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._release.set()
+        await self._runner.cleanup()
+
+    async def _info(self, request: web.Request) -> web.Response:
+        return web.json_response(STAND_IN.as_json())
+
+    async def _texts(self, request: web.Request) -> web.Response:
+        prompts = parse_prompts(await request.read())
+        return web.Response(body=vectors_to_bytes(torch.eye(DIM)[[i % DIM for i in range(len(prompts))]]))
+
+    async def _image(self, request: web.Request) -> web.Response:
+        await request.read()
+        what = self.pictures[min(self.calls, len(self.pictures) - 1)]
+        self.calls += 1
+        if what == "hang":
+            await self._release.wait()
+        if isinstance(what, int):
+            return web.json_response({"error": "failing"}, status=what)
+        return web.Response(body=vectors_to_bytes(torch.eye(DIM)[0]))
+
+
+async def _engine(url: str, timeout_s: float = 5.0) -> RemoteEngine:
+    classifier = await asyncio.to_thread(RemoteClassifier.connect, url, timeout_s=timeout_s, db=None)
+    engine = RemoteEngine(classifier)
+    await engine.start()
+    await engine.prepare_labels(["cat", "dog"])
+    return engine
+
+
+async def test_a_service_that_hangs_gives_busy_after_one_more_try_never_a_hang():
+    async with StandIn("hang") as url:
+        engine = await _engine(url, timeout_s=0.3)
+        try:
+            began = time.monotonic()
+            with pytest.raises(EngineBusy, match="did not answer"):
+                await engine.classify(png_bytes(), ["cat", "dog"])
+            assert time.monotonic() - began < 3
+            assert "Try again" in EngineBusy.user_message
+        finally:
+            await engine.close()
+
+
+async def test_a_failing_replica_is_tried_once_more_then_busy():
+    recovering, failing = StandIn(503, "ok"), StandIn(500)  # a replica died mid-request; every replica fails
+    async with recovering as url:
+        engine = await _engine(url)
+        try:
+            guesses = await engine.classify(png_bytes(), ["cat", "dog"])
+            assert sorted(g.label for g in guesses) == ["cat", "dog"] and recovering.calls == 2
+        finally:
+            await engine.close()
+    async with failing as url:
+        engine = await _engine(url)
+        try:
+            with pytest.raises(EngineBusy, match="HTTP 500"):
+                await engine.classify(png_bytes(), ["cat", "dog"])
+            assert failing.calls == 2
+        finally:
+            await engine.close()
+
+
+async def test_the_label_cache_is_keyed_by_the_services_cache_identity():
+    async with StandIn("ok") as url:
+        engine = await _engine(url)
+        try:
+            assert engine.identity == "stand-in@t"
+            assert engine.classifier.text_cache.model_identity == "stand-in@t+int8"
+        finally:
+            await engine.close()
