@@ -12,8 +12,9 @@ import time
 
 import aiohttp
 import pytest
-from helpers.bot import running_bot, settings_for
+from helpers.canvas import PUBLIC_URL, init_data_for
 from helpers.pictures import png_bytes
+from helpers.run import serving_env, start_run
 
 from bot.cli import main
 from classifier.engine import Engine
@@ -21,6 +22,7 @@ from classifier.errors import EngineBusy, EngineUnavailable, NotAnImage
 from classifier.pipeline import ZeroShotClassifier
 from classifier.remote import RemoteClassifier, RemoteEngine
 from classifier.wire import IMAGE_PATH, REPLICA_HEADER, auth_headers
+from toonzoo_tools.fake_bot_api import FakeBotApi
 
 ray = pytest.importorskip("ray", reason="the serve extra (ray[serve]) is not installed")
 serve = pytest.importorskip("ray.serve")
@@ -167,12 +169,37 @@ def test_classify_command_through_the_service(service, tiny_model_name, tmp_path
     assert near_report == there_report and len(there_report["skipped"]) == 1
 
 
-async def test_the_bot_answers_a_photo_through_the_service(fake, db_path, service, tiny_model_name):
-    ada = fake.add_user("Ada")
-    chat = fake.add_private_chat(ada)
-    settings = settings_for(fake, db_path, model=tiny_model_name, engine_url=service, engine_secret=SECRET)
-    async with running_bot(fake, settings, None) as application:
-        assert isinstance(application.bot_data.services.engine, RemoteEngine)
-        photo = fake.send_photo(chat, ada, png_bytes())
-        reply = await fake.wait_for("sendMessage")
-        assert "%" in reply["text"] and reply["reply_parameters"]["message_id"] == photo["message_id"]
+async def test_run_answers_a_photo_and_a_canvas_guess_through_the_service(service, tiny_model_name, tmp_path):
+    port = _free_port()
+    async with FakeBotApi() as fake:
+        ada = fake.add_user("Ada")
+        chat = fake.add_private_chat(ada)
+        env = serving_env(
+            fake,
+            tmp_path,
+            tiny_model_name,
+            TOONZOO_ENGINE_URL=service,
+            TOONZOO_ENGINE_SECRET=SECRET,
+            TOONZOO_WEBAPP_URL=PUBLIC_URL,
+            TOONZOO_WEBAPP_PORT=str(port),
+        )
+        process = await start_run(env)
+        try:
+            await fake.wait_for("setMyCommands", timeout=90)
+            fake.send_photo(chat, ada, PICTURES[2])
+            reply = await fake.wait_for("sendMessage", timeout=30)
+            assert reply["text"].count("%") == GUESS
+            headers = {"Authorization": f"tma {init_data_for(fake.token, ada)}", "Content-Type": "image/png"}
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(f"http://127.0.0.1:{port}/api/guess", data=PICTURES[3], headers=headers) as response,
+            ):
+                assert response.status == 200
+                assert len((await response.json())["guesses"]) == GUESS
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, _ = await asyncio.wait_for(process.communicate(), 60)
+        log = out.decode()
+        assert process.returncode == 0, log
+        assert f"engine service at {service}: " in log and " loaded " not in log  # no model in the bot
+        assert SECRET not in log and fake.token.split(":")[1] not in log
