@@ -48,6 +48,7 @@ from .prompts import DEFAULT_LANGUAGE
 from .text_cache import ENCODE_CHUNK
 from .types import Classified, Guess
 from .wire import (
+    BATCH_HEADER,
     IMAGE_PATH,
     INFO_PATH,
     REPLICA_HEADER,
@@ -82,6 +83,7 @@ class RemoteEmbedder:
         self._session: aiohttp.ClientSession | None = None
         self.dim = 0
         self.replicas: collections.Counter[str] = collections.Counter()  # answers per replica (REPLICA_HEADER)
+        self.batches: collections.Counter[int] = collections.Counter()  # pictures per batch size (BATCH_HEADER)
 
     async def open(self) -> ServiceInfo:
         """Connect and ask the service's model; raises EngineUnavailable with one line for the operator."""
@@ -150,6 +152,8 @@ class RemoteEmbedder:
                 body = await response.read()
                 status = response.status
                 self.replicas[response.headers.get(REPLICA_HEADER, "?")] += 1
+                if response.headers.get(BATCH_HEADER, "").isdigit():
+                    self.batches[int(response.headers[BATCH_HEADER])] += 1
         except TimeoutError:
             raise _Transient(f"no answer within {self.timeout_s:g} s") from None
         except aiohttp.ClientError as exc:

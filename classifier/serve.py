@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from .defaults import MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
 from .errors import ImageError
 from .wire import (
+    BATCH_HEADER,
     IMAGE_PATH,
     INFO_PATH,
     MAX_IMAGE_BYTES,
@@ -89,6 +90,12 @@ class EmbeddingReplica:
         self.replica = str(os.getpid())
         # One decoding thread, as in the in-process engine: more would only take cores from the forward pass.
         self._decoding = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-decode")
+        # One model thread for every forward pass, as the engine's worker: OpenMP keeps a pool of threads per
+        # calling thread, so passes spread over asyncio's default threads would keep several pools spinning.
+        self._model = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-model")
+        self._admitted = 0  # pictures let into serve.batch's queue and not answered yet
+        self._gate = asyncio.Event()  # open: the model is idle, or the batch being formed may still grow
+        self._gate.set()
         batching: Any = self.embed_batch  # serve.batch's handler: its settings come from the engine's
         batching.set_max_batch_size(options.max_batch)
         batching.set_batch_wait_timeout_s(options.max_wait_ms / 1000.0)
@@ -105,17 +112,25 @@ class EmbeddingReplica:
             body = await request.body()
             if len(body) > MAX_IMAGE_BYTES:
                 return JSONResponse({"error": "ImageTooLarge"}, status_code=413, headers=headers)
+            began = time.perf_counter()
             try:
                 pixels = await asyncio.get_running_loop().run_in_executor(self._decoding, self._pixels, body)
             except ImageError as exc:
                 return JSONResponse(error_json(exc), status_code=422, headers=headers)
-            return Response(await self.embed_batch(pixels), media_type="application/octet-stream", headers=headers)
+            decoded = time.perf_counter()
+            vector, batch, forward_s = await self._embed(pixels)
+            headers[BATCH_HEADER] = str(batch)
+            headers["Server-Timing"] = server_timing(
+                decode=decoded - began, wait=time.perf_counter() - decoded - forward_s, forward=forward_s
+            )
+            return Response(vector, media_type="application/octet-stream", headers=headers)
         if route == ("POST", TEXTS_PATH):
             try:
                 prompts = parse_prompts(await request.body())
             except ValueError as exc:
                 return JSONResponse({"error": "BadRequest", "detail": str(exc)}, status_code=400, headers=headers)
-            vectors = await asyncio.to_thread(self.classifier.encode_prompts, prompts)
+            loop = asyncio.get_running_loop()
+            vectors = await loop.run_in_executor(self._model, self.classifier.encode_prompts, prompts)
             return Response(vectors_to_bytes(vectors.float()), media_type="application/octet-stream", headers=headers)
         return JSONResponse({"error": "NotFound"}, status_code=404, headers=headers)
 
@@ -125,16 +140,43 @@ class EmbeddingReplica:
             return self.plan.pixels(data)
         return self.classifier.preprocess(self.classifier.decode(data))
 
+    async def _embed(self, pixels) -> tuple[bytes, int, float]:
+        """One decoded picture through ``embed_batch``, let in only while the model is idle or a batch forms.
+
+        ``@serve.batch`` closes a batch ``max_wait_ms`` after its first picture even while the previous
+        batch still runs (it queues the closed batch behind ``max_concurrent_batches``), so a busy replica
+        would run batch after batch of one or two pictures. Held here until the pictures let in are
+        answered, the pictures that arrive meanwhile enter together and fill whole batches, as the
+        in-process engine's queue does.
+        """
+        await self._gate.wait()
+        self._admitted += 1
+        try:
+            return await self.embed_batch(pixels)
+        finally:
+            self._admitted -= 1
+            if not self._admitted:
+                self._gate.set()
+
     @serve.batch(max_batch_size=MAX_BATCH, batch_wait_timeout_s=MAX_WAIT_MS / 1000.0)
-    async def embed_batch(self, parts: list) -> list[bytes]:
-        """Pictures that arrived together, in one forward pass (in a thread: the replica keeps accepting)."""
-        features = await asyncio.to_thread(self._forward, parts)
-        return [vectors_to_bytes(row) for row in features]
+    async def embed_batch(self, parts: list) -> list[tuple[bytes, int, float]]:
+        """Pictures that arrived together, in one forward pass (in the model thread: the replica keeps
+        accepting); each picture's embedding, the batch's size and the pass's seconds."""
+        self._gate.clear()
+        began = time.perf_counter()
+        features = await asyncio.get_running_loop().run_in_executor(self._model, self._forward, parts)
+        took = time.perf_counter() - began
+        return [(vectors_to_bytes(row), len(parts), took) for row in features]
 
     def _forward(self, parts: list):
         from .pixels import to_model_input
 
         return self.classifier.embed_images(to_model_input(parts, self.plan, self.classifier.loaded.device))
+
+
+def server_timing(**seconds: float) -> str:
+    """An HTTP ``Server-Timing`` value (milliseconds): where a picture's time went in the replica."""
+    return ", ".join(f"{name};dur={value * 1000:.1f}" for name, value in seconds.items())
 
 
 # The deployment: one replica per copy of the model; Serve's health checks restart a dead one.
@@ -156,6 +198,7 @@ def build_app(options: ServiceOptions):
         max_ongoing_requests=ongoing,
         max_queued_requests=options.max_queue * options.replicas,
         ray_actor_options=actor,
+        logging_config={"enable_access_log": False},  # a line per picture, written by the replica: CPU spent
     ).bind(options)
 
 
@@ -169,7 +212,10 @@ def default_torch_threads(replicas: int, gpus_per_replica: float) -> int | None:
 def start_service(options: ServiceOptions, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
     """Deploy on the Ray cluster this process is connected to (``ray.init`` first) and wait until healthy."""
     check_listen(host, options.secret)
-    serve.start(http_options={"host": host, "port": port, "request_timeout_s": REQUEST_TIMEOUT_S})
+    serve.start(
+        http_options={"host": host, "port": port, "request_timeout_s": REQUEST_TIMEOUT_S},
+        logging_config={"enable_access_log": False},  # the proxy's line per picture too
+    )
     serve.run(build_app(options), name=APP_NAME, route_prefix="/")
 
 

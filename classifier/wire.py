@@ -26,6 +26,7 @@ INFO_PATH = "/info"
 IMAGE_PATH = "/embed_image"
 TEXTS_PATH = "/embed_texts"
 REPLICA_HEADER = "X-Toonzoo-Replica"  # which replica answered (its process id): how requests spread
+BATCH_HEADER = "X-Toonzoo-Batch"  # how many pictures the answer's forward pass held: how well it batches
 MAX_PROMPTS = 256  # prompts in one embed_texts request (the label cache sends 32 at a time)
 MAX_PROMPT_CHARS = 1000
 MAX_IMAGE_BYTES = MAX_PICTURE_BYTES
