@@ -131,7 +131,7 @@ async def side_by_side(url: str, args, pictures: list[bytes]) -> dict:
         }
         result["service"]["mean_batch"] = mean_batch(far.classifier.embedder)
     differences = [far_ms - near_ms for near_ms, far_ms in zip(latencies["in_process"], latencies["service"])]
-    cpu_near = sum(result["in_process"]["cpu_ms_per_picture"].values())
+    cpu_near = result["in_process"]["cpu_ms_per_picture"]["client"]  # Ray's idle processes aside: no Ray in-process
     cpu_far = sum(result["service"]["cpu_ms_per_picture"].values())
     result["p50_overhead_ms"] = round(statistics.median(differences), 1)
     result["throughput_ratio"] = round(sum(rates["service"]) / sum(rates["in_process"]), 3)
