@@ -12,6 +12,7 @@ from helpers.pictures import png_bytes
 
 from bot.cli import main
 from bot.config import ConfigError, Settings
+from classifier.cli import service_precision
 from classifier.errors import CorruptImage, EngineBusy, EngineUnavailable, InferenceFailed, NotAnImage
 from classifier.model import load_model, model_identity
 from classifier.remote import RemoteClassifier, RemoteEngine
@@ -135,6 +136,17 @@ def test_run_with_the_service_down_says_one_line_and_exits(monkeypatch, capsys, 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("toonzoo: Cannot reach the engine service at " + url)
     assert TOKEN not in err
+
+
+def fast_bf16(candidates) -> dict[str, float]:
+    """A CPU probe's GFLOP/s where bf16 is five times as fast."""
+    return {name: 500.0 if name == "bf16" else 100.0 for name in candidates}
+
+
+def test_serve_measures_auto_precision_once_for_every_cpu_replica():
+    assert service_precision("auto", "cpu", 0, measure=fast_bf16) == "bf16"
+    assert service_precision("int8", "cpu", 0, measure=fast_bf16) == "int8"
+    assert service_precision("auto", "auto", 1) == "auto"  # GPU replicas: fp16, each resolves it alike
 
 
 def test_serve_refuses_to_listen_beyond_loopback_without_a_secret(monkeypatch, capsys):
