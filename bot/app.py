@@ -37,9 +37,8 @@ from telegram.ext import (
     filters,
 )
 
-from classifier.engine import Engine
-from classifier.pipeline import ZeroShotClassifier, load_classifier
 from classifier.prompts import DEFAULT_LABELS
+from classifier.remote import Classifier, create_engine, open_classifier
 
 from . import game_handlers, handlers, replies, teach_handlers
 from .budget import Budgets
@@ -97,7 +96,7 @@ JOB_DEFAULTS = {"misfire_grace_time": None, "coalesce": True}
 
 def build_application(
     settings: Settings,
-    classifier: ZeroShotClassifier | None = None,
+    classifier: Classifier | None = None,
     *,
     engine: ClassifierEngine | None = None,
     game_rules: GameRules | None = None,
@@ -171,7 +170,7 @@ async def _post_init(
     application: Application,
     *,
     settings: Settings,
-    classifier: ZeroShotClassifier | None,
+    classifier: Classifier | None,
     engine: ClassifierEngine | None,
     game_rules: GameRules,
     budgets: Budgets,
@@ -180,7 +179,8 @@ async def _post_init(
     try:
         store.migrate()
         if engine is None:
-            engine = Engine(await _load_classifier(settings, classifier), **settings.engine_options)
+            # In this process, or the shared service at TOONZOO_ENGINE_URL (classifier.remote).
+            engine = create_engine(await _load_classifier(settings, classifier), **settings.engine_options)
         await engine.start()
     except BaseException:
         store.close()
@@ -219,19 +219,25 @@ async def _start_canvas(application: Application, services: Services, games: Gam
         await application.bot.set_chat_menu_button(menu_button=button)
 
 
-async def _load_classifier(settings: Settings, classifier: ZeroShotClassifier | None) -> ZeroShotClassifier:
-    """The given classifier, or the one ``settings`` name (loaded off the event loop)."""
+async def _load_classifier(settings: Settings, classifier: Classifier | None) -> Classifier:
+    """The given classifier, or the one ``settings`` name (loaded, or connected to, off the event loop)."""
     if classifier is None:
-        classifier = await asyncio.to_thread(
-            load_classifier,
-            settings.model,
-            settings.pretrained,
-            device=settings.device,
-            precision=settings.precision,
-            db_path=settings.db_path,
-        )
+        classifier = await asyncio.to_thread(open_classifier, **_classifier_options(settings))
     logger.info("classifier: %s", classifier.identity)
     return classifier
+
+
+def _classifier_options(settings: Settings) -> dict:
+    """``open_classifier``'s arguments: the model, and the engine service when ``TOONZOO_ENGINE_URL`` is set."""
+    return {
+        "model": settings.model,
+        "pretrained": settings.pretrained,
+        "device": settings.device,
+        "precision": settings.precision,
+        "db_path": settings.db_path,
+        "engine_url": settings.engine_url,
+        "engine_secret": settings.engine_secret,
+    }
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -254,13 +260,7 @@ def run(settings: Settings) -> None:
     and no library logs a traceback. Later network failures are retried
     (``BOOTSTRAP_RETRIES`` while polling starts, then without end while polling).
     """
-    classifier = load_classifier(
-        settings.model,
-        settings.pretrained,
-        device=settings.device,
-        precision=settings.precision,
-        db_path=settings.db_path,
-    )
+    classifier = open_classifier(**_classifier_options(settings))  # or the engine service: one line if it is down
     application = build_application(settings, classifier)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling/run_webhook go on in this loop
@@ -296,28 +296,41 @@ def run_local(
     rounds: int = GameRules.solo_rounds,
     seconds: int = GameRules.solo_seconds,
     open_browser: bool = True,
+    engine_url: str | None = None,
+    engine_secret: str | None = None,
 ) -> None:
     """``toonzoo try``: the canvas on this computer, no Telegram (``bot.webapp.local``), until interrupted.
 
     The model loads first, so missing weights fail at once with their own message (a ``UserError``);
     ``labels`` (typed as ``/labels`` takes them) or ``pack`` become the local chat's labels, kept in
     ``db_path``. The solo race plays ``rounds`` drawings of ``seconds`` each. A taken port raises ``OSError``.
+    With ``engine_url`` the pictures are embedded by that engine service (``toonzoo serve``), as ``run`` does.
     """
     chosen = typed_labels(labels) if labels is not None else None  # a bad list fails before the model loads
-    classifier = load_classifier(model, pretrained, device=device, precision=precision, db_path=db_path)
+    classifier = open_classifier(
+        model,
+        pretrained,
+        device=device,
+        precision=precision,
+        db_path=db_path,
+        engine_url=engine_url,
+        engine_secret=engine_secret,
+    )
     store = Store(db_path)
     try:
         store.migrate()
         rules = race_rules(rounds, seconds)
         asyncio.run(
-            _serve_locally(Engine(classifier), store, host, port, chosen, find_pack(pack or ""), rules, open_browser)
+            _serve_locally(
+                create_engine(classifier), store, host, port, chosen, find_pack(pack or ""), rules, open_browser
+            )
         )
     finally:
         store.close()
 
 
 async def _serve_locally(
-    engine: Engine,
+    engine: ClassifierEngine,
     store: Store,
     host: str,
     port: int,
@@ -331,7 +344,8 @@ async def _serve_locally(
     if labels is not None or pack is not None:
         canvas.set_labels(labels, pack)
     server = LocalServer(canvas, host, port)
-    async with engine:
+    await engine.start()
+    try:
         await prepare(canvas, canvas.chat())
         await server.start()
         try:
@@ -349,3 +363,5 @@ async def _serve_locally(
             await stopped.wait()
         finally:
             await server.stop()
+    finally:
+        await engine.close()

@@ -224,6 +224,8 @@ def cmd_try(args: argparse.Namespace) -> int:
             rounds=args.rounds,
             seconds=args.seconds,
             open_browser=not args.no_browser,
+            engine_url=args.engine_url,
+            engine_secret=os.environ.get("TOONZOO_ENGINE_SECRET") or None,
         )
     except OSError as exc:  # the port is taken, or the address is not this computer's
         print(

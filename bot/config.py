@@ -20,6 +20,8 @@
     TOONZOO_MAX_WAIT_MS     engine: wait for more pictures after a batch's first (default 5)
     TOONZOO_MAX_QUEUE       engine: pictures waiting before new ones are refused as busy (default 64)
     TOONZOO_DECODE_WORKERS  engine: decoding processes; 0 decodes in one thread (default 0)
+    TOONZOO_ENGINE_URL      http(s) URL of a shared engine service (toonzoo serve); unset: the model runs in-process
+    TOONZOO_ENGINE_SECRET   the secret that service requires, if any
 
 An empty variable counts as unset. Messages never contain the token or the secret.
 """
@@ -83,6 +85,8 @@ class Settings:
     max_wait_ms: float = MAX_WAIT_MS
     max_queue: int = MAX_QUEUE
     decode_workers: int = DECODE_WORKERS
+    engine_url: str | None = None
+    engine_secret: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.token, str) or not _TOKEN.fullmatch(self.token):
@@ -125,6 +129,11 @@ class Settings:
             raise ConfigError(f"TOONZOO_WEBAPP_PORT must be between 0 and 65535, not {self.webapp_port}.")
         if self.webapp_short_name is not None and not _SHORT_NAME.fullmatch(self.webapp_short_name):
             raise ConfigError("TOONZOO_WEBAPP_SHORT_NAME must be 3-30 characters of A-Z, a-z, 0-9 and _.")
+        if self.engine_url is not None:
+            engine_url = self.engine_url.rstrip("/")
+            if not _URL.fullmatch(engine_url):
+                raise ConfigError(f"TOONZOO_ENGINE_URL must be an http(s) URL, not {engine_url!r}.")
+            object.__setattr__(self, "engine_url", engine_url)
         for name, value, least in (
             ("MAX_BATCH", self.max_batch, 1),
             ("MAX_QUEUE", self.max_queue, 1),
@@ -180,6 +189,8 @@ class Settings:
             max_wait_ms=number("TOONZOO_MAX_WAIT_MS", MAX_WAIT_MS, float),
             max_queue=number("TOONZOO_MAX_QUEUE", MAX_QUEUE),
             decode_workers=number("TOONZOO_DECODE_WORKERS", DECODE_WORKERS),
+            engine_url=get("TOONZOO_ENGINE_URL"),
+            engine_secret=get("TOONZOO_ENGINE_SECRET"),
         )
 
     def replace(self, **overrides) -> "Settings":
@@ -212,7 +223,7 @@ class Settings:
             value = getattr(self, field.name)
             if field.name == "pretrained" and self.model.startswith(WEIGHTS_IN_MODEL):
                 continue  # a local-dir: folder or hf-hub: repository brings its own weights
-            if field.name in ("token", "webhook_secret") and value is not None:
+            if field.name in ("token", "webhook_secret", "engine_secret") and value is not None:
                 value = "<hidden>"
                 shown.append(f"{field.name}={value}")
             else:

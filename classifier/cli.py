@@ -34,8 +34,9 @@ VERBOSE_HELP = "-v: toonzoo's progress; -vv: also the libraries' (every command,
 OWN_LOGGERS = ("bot", "classifier", "__main__")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> None:
-    """--model/--pretrained/--precision/--device/--db, defaulting to the TOONZOO_* environment."""
+def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ, *, service: bool = False) -> None:
+    """--model/--pretrained/--precision/--device/--db/--engine-url, defaulting to the TOONZOO_* environment
+    (``service``: the model settings only, for ``toonzoo serve``)."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
@@ -61,10 +62,19 @@ def add_model_arguments(parser: argparse.ArgumentParser, environ=os.environ) -> 
         default=environ.get("TOONZOO_DEVICE", "auto"),
         help="auto, cpu, cuda, cuda:1 ... (env TOONZOO_DEVICE)",
     )
+    if service:
+        return
     group.add_argument(
         "--db",
         default=environ.get("TOONZOO_DB", DEFAULT_DB),
         help="SQLite file caching label embeddings, ':memory:' for none (env TOONZOO_DB)",
+    )
+    group.add_argument(
+        "--engine-url",
+        default=environ.get("TOONZOO_ENGINE_URL") or None,
+        metavar="URL",
+        help="embed through the engine service at URL ('toonzoo serve'; env TOONZOO_ENGINE_URL, "
+        "secret from TOONZOO_ENGINE_SECRET); default: the model runs in this process",
     )
 
 
@@ -136,6 +146,29 @@ def build_parser(*extensions: Callable[[AddCommand], object]) -> tuple[argparse.
         help="with a Hugging Face (XLM-RoBERTa) text tower and a tokenizer for English, Spanish and Russian",
     )
     tiny.set_defaults(handler=cmd_tiny_model)
+
+    serve = add_command("serve", help="serve the model to bots and commands over HTTP (Ray Serve; the serve extra)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default %(default)s; others need TOONZOO_ENGINE_SECRET)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
+    serve.add_argument("--replicas", type=positive_int, default=1, metavar="N", help="model replicas (default 1)")
+    serve.add_argument(
+        "--gpus-per-replica", type=float, default=0.0, metavar="G", help="GPUs each replica takes (default 0: CPU)"
+    )
+    serve.add_argument(
+        "--address",
+        help="join the Ray cluster at this address ('auto': the one 'ray start' began here); "
+        "default: start Ray in this process",
+    )
+    serve.add_argument(
+        "--max-batch", type=positive_int, metavar="N", help="pictures per forward pass (TOONZOO_MAX_BATCH)"
+    )
+    serve.add_argument("--max-wait-ms", type=float, metavar="MS", help="wait for more pictures (TOONZOO_MAX_WAIT_MS)")
+    add_model_arguments(serve, service=True)
+    serve.set_defaults(handler=cmd_serve)
     for extend in extensions:
         extend(add_command)
     return parser, commands.choices
@@ -209,17 +242,20 @@ def file_progress(total: int, stream: TextIO | None = None) -> Iterator[Callable
     yield lambda path: print(f"{next(count)}/{total} {path}", file=stream, flush=True)
 
 
-def create_classifier(args: argparse.Namespace):
-    """Load the model and its label cache from parsed --model/--pretrained/... arguments."""
-    from .pipeline import load_classifier
+def create_classifier(args: argparse.Namespace, environ=os.environ):
+    """Load the model and its label cache from parsed --model/--pretrained/... arguments (or, with
+    --engine-url, connect to the engine service serving that model)."""
+    from .remote import open_classifier
 
-    return load_classifier(
+    return open_classifier(
         args.model,
         args.pretrained,
         device=args.device,
         precision=args.precision,
         db_path=args.db,
         templates=args.templates or None,
+        engine_url=args.engine_url,
+        engine_secret=environ.get("TOONZOO_ENGINE_SECRET") or None,
     )
 
 
@@ -374,21 +410,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     classifier.prepare_labels(labels, args.language)
     if args.shots is not None:
         return evaluate_shots(args, classifier, found)
+    import torch
+
     truth, ranked, skipped = [], [], []
     items = [(label, path) for label, paths in found.items() for path in paths]
     with file_progress(len(items)) as done:
         for start in range(0, len(items), EVAL_BATCH):
             chunk = items[start : start + EVAL_BATCH]
-            batch, images = [], []
+            batch, pictures = [], []
             for label, path in chunk:
                 try:
-                    images.append(classifier.decode(path.read_bytes()))
-                    batch.append(label)
-                except (UserError, OSError) as exc:
+                    pictures.append(path.read_bytes())
+                    batch.append((label, path))
+                except OSError as exc:
                     skipped.append({"image": str(path), "error": file_error(exc)})
-            if images:
-                ranked_batch = classifier.classify_images(images, labels, top_k=len(labels), language=args.language)
-                for label, guesses in zip(batch, ranked_batch):
+            readable, rows = [], []
+            for (label, path), result in zip(batch, classifier.embed_pictures(pictures)):
+                if isinstance(result, UserError):
+                    skipped.append({"image": str(path), "error": file_error(result)})
+                else:
+                    readable.append(label)
+                    rows.append(result)
+            if rows:
+                ranked_batch = classifier.rank(torch.stack(rows), labels, len(labels), language=args.language)
+                for label, guesses in zip(readable, ranked_batch):
                     truth.append(label)
                     ranked.append([g.label for g in guesses])
             for _, path in chunk:
@@ -428,20 +473,25 @@ def embed_items(classifier, items: Sequence[tuple[str, Path]], skipped: list, do
     """(labels, paths, ``[N, dim]`` features) of the readable images; the others go to ``skipped``."""
     import torch
 
-    kept_labels, kept_paths, parts = [], [], []
+    kept_labels, kept_paths, rows = [], [], []
     for start in range(0, len(items), EVAL_BATCH):
-        pixels = []
+        chunk, pictures = [], []
         for label, path in items[start : start + EVAL_BATCH]:
             try:
-                pixels.append(classifier.preprocess(classifier.decode(path.read_bytes())))
+                pictures.append(path.read_bytes())
+                chunk.append((label, path))
+            except OSError as exc:
+                skipped.append({"image": str(path), "error": file_error(exc)})
+        for (label, path), result in zip(chunk, classifier.embed_pictures(pictures)):
+            if isinstance(result, UserError):
+                skipped.append({"image": str(path), "error": file_error(result)})
+            else:
                 kept_labels.append(label)
                 kept_paths.append(path)
-            except (UserError, OSError) as exc:
-                skipped.append({"image": str(path), "error": file_error(exc)})
+                rows.append(result)
+        for _, path in items[start : start + EVAL_BATCH]:
             done(str(path))
-        if pixels:
-            parts.append(classifier.embed_images(torch.stack(pixels)))
-    return kept_labels, kept_paths, torch.cat(parts) if parts else None
+    return kept_labels, kept_paths, torch.stack(rows) if rows else None
 
 
 def evaluate_shots(args: argparse.Namespace, classifier, found: dict[str, list[Path]]) -> int:
@@ -469,7 +519,7 @@ def evaluate_shots(args: argparse.Namespace, classifier, found: dict[str, list[P
         import torch
 
         targets = torch.tensor([labels.index(label) for label in teach_labels])
-        grid = tune_blend(keys, targets, classifier.label_weights(labels), classifier.loaded.logit_scale)
+        grid = tune_blend(keys, targets, classifier.label_weights(labels), classifier.logit_scale)
         alpha, beta, score = grid[0]
         tuned = {"alpha": alpha, "beta": beta, "leave_one_out_top1": score, "pairs": len(grid)}
     examples = Examples(keys, teach_labels, alpha=alpha, beta=beta)
@@ -581,6 +631,51 @@ def cmd_models(args: argparse.Namespace) -> int:
     rows = preset_rows(lambda preset: is_cached(preset.model, preset.pretrained))
     print(json.dumps(rows, indent=2) if args.json else format_models_table(rows))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace, environ=os.environ) -> int:
+    """``toonzoo serve``: the model behind HTTP on Ray Serve, until interrupted."""
+    from .defaults import MAX_BATCH, MAX_WAIT_MS
+    from .wire import check_listen
+
+    secret = environ.get("TOONZOO_ENGINE_SECRET") or None
+    try:
+        check_listen(args.host, secret)
+    except ValueError as exc:
+        print(f"toonzoo: {exc}", file=sys.stderr)
+        return 2
+    try:
+        from .serve import ServiceOptions, default_torch_threads, run_service
+    except ImportError as exc:
+        print(f"toonzoo: 'toonzoo serve' needs Ray Serve ({exc}): pip install 'toonzoo[serve]'", file=sys.stderr)
+        return 2
+    options = ServiceOptions(
+        model=args.model,
+        pretrained=args.pretrained,
+        device=args.device,
+        precision=service_precision(args.precision, args.device, args.gpus_per_replica),
+        replicas=args.replicas,
+        gpus_per_replica=args.gpus_per_replica,
+        max_batch=args.max_batch or int(environ.get("TOONZOO_MAX_BATCH") or MAX_BATCH),
+        max_wait_ms=args.max_wait_ms
+        if args.max_wait_ms is not None
+        else float(environ.get("TOONZOO_MAX_WAIT_MS") or MAX_WAIT_MS),
+        secret=secret,
+        torch_threads=default_torch_threads(args.replicas, args.gpus_per_replica),
+    )
+    run_service(options, host=args.host, port=args.port, address=args.address)
+    return 0
+
+
+def service_precision(precision: str, device: str, gpus_per_replica: float, *, measure=None) -> str:
+    """The precision every replica of ``toonzoo serve`` loads: ``auto`` on CPU replicas is measured once,
+    here, so that no two replicas choose apart (int8 embeddings key a label cache of their own); GPU
+    replicas resolve ``auto`` to fp16 alike."""
+    if precision != "auto" or gpus_per_replica:
+        return precision
+    from .model import resolve_device, resolve_precision
+
+    return resolve_precision(precision, resolve_device(device), measure=measure)
 
 
 def cmd_tiny_model(args: argparse.Namespace) -> int:

@@ -93,3 +93,13 @@ class EngineClosed(ClassifierError):
 
 class InferenceFailed(ClassifierError):
     """Decoding or the forward pass for a batch raised unexpectedly; every request in it gets this."""
+
+
+class EngineUnavailable(ClassifierError):
+    """The engine service (``TOONZOO_ENGINE_URL``) cannot be used: down, refusing this client, or another model.
+
+    Raised when connecting (bot start, ``classify``, ``evaluate``); its ``user_message`` is one line for
+    the operator. Once connected, failures of the service reach a chat as :class:`EngineBusy`.
+    """
+
+    user_message = "The engine service cannot be reached."

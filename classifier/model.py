@@ -321,6 +321,22 @@ def _model_languages(schema: str | None, identifier: str, model_cfg: dict | None
     return languages_of_config(identifier, model_cfg)
 
 
+def model_identity(model_name: str = DEFAULT_MODEL, pretrained: str | None = None) -> str:
+    """The identity ``load_model`` gives these settings, without loading anything (a local checkpoint is
+    hashed): a remote engine service must serve the same model as the bot's settings name."""
+    model_name, pretrained = resolve_model(model_name, pretrained)
+    schema, identifier = parse_model_name(model_name)
+    if schema == "local-dir":
+        return f"{model_name}#{file_digest(_local_dir_checkpoint(Path(identifier)))}"
+    if schema == "hf-hub":
+        return model_name
+    if pretrained in ("", RANDOM_WEIGHTS, "none"):
+        return f"{identifier}@{RANDOM_WEIGHTS}-{RANDOM_SEED}"
+    if os.path.isfile(pretrained):
+        return f"{identifier}#{file_digest(Path(pretrained))}"
+    return f"{identifier}@{pretrained}"
+
+
 def file_digest(path: Path) -> str:
     """First 16 hex digits of the file's SHA-256: model identity for local weights."""
     digest = hashlib.sha256()

@@ -11,13 +11,14 @@ sentences, whatever the label). Each template set has its own label cache.
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from PIL import Image
 from torchvision import transforms
 
 from .database import open_database
+from .errors import ImageError
 from .few_shot import Examples, rank_with_examples
 from .images import decode_image
 from .model import LoadedModel, load_model
@@ -30,29 +31,47 @@ from .zero_shot import encode_text
 logger = logging.getLogger(__name__)
 
 
-class ZeroShotClassifier:
-    """Blocking zero-shot classification with cached label embeddings."""
+class LabelRanker:
+    """The cheap half of classification: label prompts, their cached embeddings, and the ranking.
 
-    def __init__(self, loaded: LoadedModel, templates: Sequence[str] | None = None, db=None):
-        """``templates``: one template set for every language; None: each language's drawing ensemble."""
-        self.loaded = loaded
+    ``encode_prompts(prompts)`` turns prompts into unit text embeddings (the model's
+    text tower, here or in a remote service, :mod:`classifier.remote`); the label
+    cache keys them by ``identity`` (``cache_identity`` for int8), template set and label. ``languages`` are what
+    the text tower reads; ``logit_scale`` the model's learned temperature.
+    """
+
+    def __init__(
+        self,
+        identity: str,
+        languages: Sequence[str],
+        logit_scale: float,
+        encode_prompts: Callable[[list[str]], torch.Tensor],
+        templates: Sequence[str] | None = None,
+        db=None,
+        *,
+        cache_identity: str | None = None,
+    ):
+        """``templates``: one template set for every language; None: each language's drawing ensemble;
+        ``cache_identity``: the label cache's key when the precision changes the embeddings (int8)."""
+        self._identity = identity
+        self.languages = tuple(languages)
+        self.logit_scale = logit_scale
         self.fixed_templates = templates is not None
         self.templates = check_templates(DEFAULT_TEMPLATES if templates is None else templates)
         lock = threading.RLock()  # one database connection: one lock for every language's cache
         self._caches = {
-            sets: TextEmbeddingCache(self.encode_prompts, loaded.cache_identity, sets, db, lock)
+            sets: TextEmbeddingCache(encode_prompts, cache_identity or identity, sets, db, lock)
             for sets in dict.fromkeys([self.templates, *(self.templates_for(code) for code in LANGUAGES)])
         }
         self.text_cache = self._caches[self.templates]  # English (or the fixed set)
-        self._fit = _fit_arguments(loaded)
 
     @property
     def identity(self) -> str:
-        return self.loaded.identity
+        return self._identity
 
     def reads(self, language: str) -> bool:
         """True when the model reads labels written in ``language`` (an IETF tag)."""
-        return reads(self.loaded.languages, language)
+        return reads(self.languages, language)
 
     def templates_for(self, language: str = DEFAULT_LANGUAGE) -> tuple[str, ...]:
         """The templates for labels in ``language``: its own ensemble only for a multilingual model."""
@@ -63,29 +82,6 @@ class ZeroShotClassifier:
     def text_cache_for(self, language: str = DEFAULT_LANGUAGE) -> TextEmbeddingCache:
         """The label cache of ``language``'s template set."""
         return self._caches[self.templates_for(language)]
-
-    def decode(self, data: bytes) -> Image.Image:
-        """Untrusted bytes -> square RGB image (raises ImageError subclasses).
-
-        When the model's preprocessing starts with a plain resize, the picture is
-        already fitted to the model's input size here, with the same filter.
-        """
-        return decode_image(data, draft_size=self.loaded.image_size, **self._fit)
-
-    def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """Image -> normalised ``[3, H, W]`` float32 tensor on the CPU."""
-        return self.loaded.preprocess(image)
-
-    def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
-        tokens = self.loaded.tokenizer(prompts).to(self.loaded.device)
-        return encode_text(self.loaded.model, tokens)
-
-    @torch.inference_mode()
-    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
-        """``[B, 3, H, W]`` preprocessed batch -> unit ``[B, dim]`` float32 features (CPU)."""
-        pixels = pixels.to(self.loaded.device, dtype=self.loaded.dtype, non_blocking=True)
-        features = self.loaded.model.encode_image(pixels)
-        return torch.nn.functional.normalize(features.float(), dim=-1).cpu()
 
     def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
         """Encode the labels not cached yet (one log line when there were any)."""
@@ -111,7 +107,64 @@ class ZeroShotClassifier:
     ) -> list[list[Guess]]:
         """Top-k guesses per feature row over ``labels`` (written in ``language``); taught ``examples`` blended in."""
         weights = self.label_weights(labels, language)
-        return rank_with_examples(features, weights, labels, self.loaded.logit_scale, examples, top_k)
+        return rank_with_examples(features, weights, labels, self.logit_scale, examples, top_k)
+
+
+class ZeroShotClassifier(LabelRanker):
+    """Blocking zero-shot classification with cached label embeddings."""
+
+    def __init__(self, loaded: LoadedModel, templates: Sequence[str] | None = None, db=None):
+        """``templates``: one template set for every language; None: each language's drawing ensemble."""
+        self.loaded = loaded
+        super().__init__(
+            loaded.identity,
+            loaded.languages,
+            loaded.logit_scale,
+            self.encode_prompts,
+            templates,
+            db,
+            cache_identity=loaded.cache_identity,
+        )
+        self._fit = _fit_arguments(loaded)
+
+    def decode(self, data: bytes) -> Image.Image:
+        """Untrusted bytes -> square RGB image (raises ImageError subclasses).
+
+        When the model's preprocessing starts with a plain resize, the picture is
+        already fitted to the model's input size here, with the same filter.
+        """
+        return decode_image(data, draft_size=self.loaded.image_size, **self._fit)
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """Image -> normalised ``[3, H, W]`` float32 tensor on the CPU."""
+        return self.loaded.preprocess(image)
+
+    def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
+        tokens = self.loaded.tokenizer(prompts).to(self.loaded.device)
+        return encode_text(self.loaded.model, tokens)
+
+    @torch.inference_mode()
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, H, W]`` preprocessed batch -> unit ``[B, dim]`` float32 features (CPU)."""
+        pixels = pixels.to(self.loaded.device, dtype=self.loaded.dtype, non_blocking=True)
+        features = self.loaded.model.encode_image(pixels)
+        return torch.nn.functional.normalize(features.float(), dim=-1).cpu()
+
+    def embed_pictures(self, pictures: Sequence[bytes]) -> list[torch.Tensor | ImageError]:
+        """Each picture's unit ``[dim]`` embedding, the readable ones in one forward pass; an unreadable
+        picture's place holds its ``ImageError`` (what ``classifier.remote.RemoteClassifier`` answers too)."""
+        results: list[torch.Tensor | ImageError] = []
+        pixels = []
+        for data in pictures:
+            try:
+                pixels.append(self.preprocess(self.decode(data)))
+                results.append(torch.empty(0))
+            except ImageError as exc:
+                results.append(exc)
+        if pixels:
+            features = iter(self.embed_images(torch.stack(pixels)))
+            results = [next(features) if isinstance(item, torch.Tensor) else item for item in results]
+        return results
 
     def classify_images(
         self, images: Sequence[Image.Image], labels: Sequence[str], top_k: int = 3, language: str = DEFAULT_LANGUAGE

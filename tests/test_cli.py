@@ -167,7 +167,15 @@ def test_tiny_model_command_then_console_script(tmp_path, pictures):
     assert len(json.loads(result.stdout)[0]["guesses"]) == 5
 
 
-COMMAND_ARGS = {"classify": ["x.png"], "evaluate": ["DIR"], "tiny-model": ["DIR"], "models": [], "run": [], "try": []}
+COMMAND_ARGS = {
+    "classify": ["x.png"],
+    "evaluate": ["DIR"],
+    "tiny-model": ["DIR"],
+    "models": [],
+    "run": [],
+    "try": [],
+    "serve": [],
+}
 
 
 def test_every_command_takes_v_before_and_after_its_name():

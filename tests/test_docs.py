@@ -135,7 +135,7 @@ def test_readme_offers_a_runtime_install_and_one_with_the_test_extras():
     [cpu] = [c for c in installs if "download.pytorch.org" in c]
     # --index-url alone would hide PyPI, where python-telegram-bot and the rest live
     assert cpu == with_tests + " --extra-index-url https://download.pytorch.org/whl/cpu"
-    assert "about 2.4 minutes and 6.1 GiB" in section and "runtime alone (about 5.6 GiB)" in section
+    assert "about 4 minutes and 6.5 GiB" in section and "runtime alone (about 5.6 GiB)" in section
     assert "The full suite takes about" in section
 
 
