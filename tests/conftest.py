@@ -136,3 +136,9 @@ def store():
     store.migrate()
     yield store
     store.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow first (in their order), then the rest: with ``-n``, the seconds-long ones start while
+    every worker still has short tests to take, so none of them is left running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

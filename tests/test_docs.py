@@ -25,7 +25,7 @@ def test_every_cli_command_is_documented():
 def test_readme_install_and_test_commands_match_ci():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "pip install -e '.[test]'" in README and "pip install -e '.[test]'" in ci
-    assert "HF_HUB_OFFLINE=1 pytest -n auto\n" in README and "HF_HUB_OFFLINE=1 pytest -n auto\n" in ci
+    assert "HF_HUB_OFFLINE=1 pytest -n 3\n" in README and "HF_HUB_OFFLINE=1 pytest -n 3\n" in ci
 
 
 def test_changes_have_dated_bullets():
