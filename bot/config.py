@@ -16,7 +16,7 @@
     TOONZOO_WEBAPP_LISTEN   address the canvas server binds (default 127.0.0.1)
     TOONZOO_WEBAPP_PORT     port it binds (default 8080; 0 picks a free one)
     TOONZOO_WEBAPP_SHORT_NAME  the Mini App's short name from @BotFather's /newapp (for groups' links)
-    TOONZOO_MAX_BATCH       engine: pictures per forward pass at most (default 16)
+    TOONZOO_MAX_BATCH       engine: pictures per forward pass at most (default 8 on a CPU, 16 on a GPU)
     TOONZOO_MAX_WAIT_MS     engine: wait for more pictures after a batch's first (default 5)
     TOONZOO_MAX_QUEUE       engine: pictures waiting before new ones are refused as busy (default 64)
     TOONZOO_DECODE_WORKERS  engine: decoding processes; 0 decodes in one thread (default 0)
@@ -38,7 +38,6 @@ from classifier.defaults import (
     DEFAULT_DB,
     DEFAULT_MODEL,
     DEFAULT_PRETRAINED,
-    MAX_BATCH,
     MAX_QUEUE,
     MAX_WAIT_MS,
     PRECISIONS,
@@ -81,7 +80,7 @@ class Settings:
     webapp_listen: str = DEFAULT_WEBAPP_LISTEN
     webapp_port: int = DEFAULT_WEBAPP_PORT
     webapp_short_name: str | None = None
-    max_batch: int = MAX_BATCH
+    max_batch: int | None = None  # None: by the model's device (classifier.defaults.default_max_batch)
     max_wait_ms: float = MAX_WAIT_MS
     max_queue: int = MAX_QUEUE
     decode_workers: int = DECODE_WORKERS
@@ -140,7 +139,7 @@ class Settings:
             ("DECODE_WORKERS", self.decode_workers, 0),
             ("MAX_WAIT_MS", self.max_wait_ms, 0),
         ):
-            if value < least:
+            if value is not None and value < least:
                 raise ConfigError(f"TOONZOO_{name} must be at least {least}, not {value:g}.")
 
     @classmethod
@@ -185,7 +184,7 @@ class Settings:
             webapp_listen=get("TOONZOO_WEBAPP_LISTEN") or DEFAULT_WEBAPP_LISTEN,
             webapp_port=number("TOONZOO_WEBAPP_PORT", DEFAULT_WEBAPP_PORT),
             webapp_short_name=get("TOONZOO_WEBAPP_SHORT_NAME"),
-            max_batch=number("TOONZOO_MAX_BATCH", MAX_BATCH),
+            max_batch=number("TOONZOO_MAX_BATCH", None),
             max_wait_ms=number("TOONZOO_MAX_WAIT_MS", MAX_WAIT_MS, float),
             max_queue=number("TOONZOO_MAX_QUEUE", MAX_QUEUE),
             decode_workers=number("TOONZOO_DECODE_WORKERS", DECODE_WORKERS),

@@ -635,7 +635,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace, environ=os.environ) -> int:
     """``toonzoo serve``: the model behind HTTP on Ray Serve, until interrupted."""
-    from .defaults import MAX_BATCH, MAX_WAIT_MS
+    from .defaults import MAX_WAIT_MS
     from .wire import check_listen
 
     secret = environ.get("TOONZOO_ENGINE_SECRET") or None
@@ -656,7 +656,7 @@ def cmd_serve(args: argparse.Namespace, environ=os.environ) -> int:
         precision=service_precision(args.precision, args.device, args.gpus_per_replica),
         replicas=args.replicas,
         gpus_per_replica=args.gpus_per_replica,
-        max_batch=args.max_batch or int(environ.get("TOONZOO_MAX_BATCH") or MAX_BATCH),
+        max_batch=args.max_batch or int(environ.get("TOONZOO_MAX_BATCH") or 0) or None,
         max_wait_ms=args.max_wait_ms
         if args.max_wait_ms is not None
         else float(environ.get("TOONZOO_MAX_WAIT_MS") or MAX_WAIT_MS),

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from .decode_pool import DecodePool, PixelPlan
-from .defaults import DECODE_WORKERS, MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
+from .defaults import DECODE_WORKERS, MAX_QUEUE, MAX_WAIT_MS, default_max_batch
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
 from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .jpeg import JpegHeader, gpu_fallback_reason, read_header
@@ -139,7 +139,8 @@ class _Request:
 class Engine:
     """Serve many concurrent callers with one model, batching their pictures.
 
-    ``max_batch`` images at most per forward pass; the worker waits at most
+    ``max_batch`` images at most per forward pass (default: by the model's device,
+    ``classifier.defaults.default_max_batch``); the worker waits at most
     ``max_wait_ms`` after the first request of a batch for more to arrive.
     ``max_queue`` bounds the requests admitted but not yet in a forward pass
     (being decoded or queued): past it, ``classify`` fails at once with
@@ -155,12 +156,14 @@ class Engine:
         self,
         classifier: ZeroShotClassifier,
         *,
-        max_batch: int = MAX_BATCH,
+        max_batch: int | None = None,
         max_wait_ms: float = MAX_WAIT_MS,
         max_queue: int = MAX_QUEUE,
         decode_workers: int = DECODE_WORKERS,
         gpu_decode: bool | None = None,
     ):
+        if max_batch is None:
+            max_batch = default_max_batch(classifier.loaded.device.type)
         if max_batch < 1 or max_queue < 1 or decode_workers < 0 or max_wait_ms < 0:
             raise ValueError("max_batch and max_queue must be >= 1, decode_workers and max_wait_ms >= 0")
         self.classifier = classifier

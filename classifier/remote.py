@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import aiohttp
 import torch
 
-from .defaults import MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
+from .defaults import MAX_QUEUE, MAX_WAIT_MS
 from .errors import ClassifierError, EngineBusy, EngineClosed, EngineUnavailable, ImageTooLarge, InferenceFailed
 from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .model import model_identity
@@ -309,7 +309,7 @@ def open_classifier(
 def create_engine(
     classifier: Classifier,
     *,
-    max_batch: int = MAX_BATCH,
+    max_batch: int | None = None,
     max_wait_ms: float = MAX_WAIT_MS,
     max_queue: int = MAX_QUEUE,
     decode_workers: int = 0,

@@ -26,7 +26,7 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .defaults import MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS
+from .defaults import MAX_BATCH, MAX_QUEUE, MAX_WAIT_MS, default_max_batch
 from .errors import ImageError
 from .wire import (
     BATCH_HEADER,
@@ -62,7 +62,7 @@ class ServiceOptions:
     replicas: int = 1
     gpus_per_replica: float = 0.0
     cpus_per_replica: float = 1.0
-    max_batch: int = MAX_BATCH
+    max_batch: int | None = None  # None: by the replica's device (defaults.default_max_batch)
     max_wait_ms: float = MAX_WAIT_MS
     max_queue: int = MAX_QUEUE  # per replica, waiting in the proxy; past it the proxy answers 503 (busy)
     secret: str | None = None
@@ -97,7 +97,7 @@ class EmbeddingReplica:
         self._gate = asyncio.Event()  # open: the model is idle, or the batch being formed may still grow
         self._gate.set()
         batching: Any = self.embed_batch  # serve.batch's handler: its settings come from the engine's
-        batching.set_max_batch_size(options.max_batch)
+        batching.set_max_batch_size(options.max_batch or default_max_batch(loaded.device.type))
         batching.set_batch_wait_timeout_s(options.max_wait_ms / 1000.0)
         logger.info("replica %s serving %s on %s", self.replica, loaded.identity, loaded.device)
 
@@ -187,7 +187,7 @@ EmbeddingService = serve.deployment(name="EmbeddingService", health_check_period
 
 def build_app(options: ServiceOptions):
     """The application for ``serve.run``: ``options.replicas`` replicas of the embedding deployment."""
-    ongoing = max(1, options.max_batch * ONGOING_PER_BATCH)
+    ongoing = max(1, (options.max_batch or MAX_BATCH) * ONGOING_PER_BATCH)
     actor: dict = {"num_cpus": options.cpus_per_replica, "num_gpus": options.gpus_per_replica}
     if options.torch_threads:
         # Ray sets OMP_NUM_THREADS to the actor's CPUs (1), and torch.set_num_threads in __init__ would not

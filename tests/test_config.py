@@ -115,7 +115,7 @@ def test_replace_overrides_and_validates_again():
 
 def test_engine_knobs_from_the_environment():
     defaults = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
-    assert defaults.engine_options == {"max_batch": 16, "max_wait_ms": 5.0, "max_queue": 64, "decode_workers": 0}
+    assert defaults.engine_options == {"max_batch": None, "max_wait_ms": 5.0, "max_queue": 64, "decode_workers": 0}
     settings = Settings.from_env(
         {
             "TELEGRAM_BOT_TOKEN": TOKEN,

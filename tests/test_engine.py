@@ -10,6 +10,7 @@ from helpers.engine import ANIMALS, GatedClassifier, assert_same_guesses, hold_f
 from helpers.pictures import png_bytes
 from helpers.waiting import until
 
+from classifier.defaults import CPU_MAX_BATCH, MAX_BATCH, default_max_batch
 from classifier.engine import Engine
 from classifier.errors import EngineBusy, EngineClosed, NotAnImage
 from classifier.pipeline import ZeroShotClassifier
@@ -66,6 +67,14 @@ async def test_concurrent_callers_are_batched(tiny_classifier):
     assert stats.mean_batch_size > 1, stats
     assert stats.batches < 24
     assert stats.max_queue_wait_ms >= stats.mean_queue_wait_ms > 0
+
+
+def test_batch_size_follows_the_device_unless_told(tiny_classifier):
+    """On a CPU bigger batches buy no speed, only latency: the engine batches fewer pictures there."""
+    assert tiny_classifier.loaded.device.type == "cpu"
+    assert Engine(tiny_classifier).max_batch == CPU_MAX_BATCH == default_max_batch("cpu") < MAX_BATCH
+    assert default_max_batch("cuda") == MAX_BATCH
+    assert Engine(tiny_classifier, max_batch=32).max_batch == 32
 
 
 async def test_full_queue_fails_fast_with_busy(tiny_loaded):

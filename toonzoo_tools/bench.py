@@ -53,7 +53,7 @@ import torch
 from classifier.cli import configure_logging, run_command
 from classifier.database import open_database
 from classifier.decode_pool import DecodePool, PixelPlan
-from classifier.defaults import DECODE_WORKERS, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
+from classifier.defaults import CPU_MAX_BATCH, DECODE_WORKERS, DEFAULT_MODEL, DEFAULT_PRETRAINED, PRECISIONS
 from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
 from classifier.few_shot import Examples, rank_with_examples
@@ -541,7 +541,7 @@ def _settings(args, device_type: str) -> BenchSettings:
     return BenchSettings(
         batch_sizes=batch_sizes,
         callers=args.callers or (256 if cuda else 32),
-        max_batch=128 if cuda else 16,
+        max_batch=128 if cuda else CPU_MAX_BATCH,
         decode_workers=(
             args.decode_workers
             if args.decode_workers is not None
@@ -1207,7 +1207,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--callers", type=int, metavar="N", help="concurrent callers (default 32; CUDA 256)")
     parser.add_argument(
-        "--max-batch", type=int, metavar="N", help="engine max_batch (default min(16, callers/2); CUDA 128)"
+        "--max-batch",
+        type=int,
+        metavar="N",
+        help=f"engine max_batch (default min({CPU_MAX_BATCH}, callers/2); CUDA 128)",
     )
     parser.add_argument(
         "--decode-workers",

@@ -73,7 +73,7 @@ def make_canvas_png(seed: int, side: int = CANVAS_SIDE) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def canvas_server(classifier, max_batch: int = 16):
+async def canvas_server(classifier, max_batch: int | None = None):
     """The canvas API around an engine for ``classifier``; yields its base URL."""
     engine = Engine(classifier, max_batch=max_batch, max_wait_ms=5.0, max_queue=512)
     application = Application.builder().token(TOKEN).context_types(CONTEXT_TYPES).build()  # never started
