@@ -36,9 +36,7 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -47,16 +45,14 @@ from .defaults import DECODE_WORKERS, MAX_QUEUE, MAX_WAIT_MS, default_max_batch
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
 from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .jpeg import JpegHeader, gpu_fallback_reason, read_header
+from .label_sets import LabelSetKey, LabelSets
 from .pipeline import ZeroShotClassifier
 from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
 from .prompts import DEFAULT_LANGUAGE
-from .text_cache import ENCODE_CHUNK
 from .types import Classified, Guess
 
 logger = logging.getLogger(__name__)
 
-LABEL_SETS_KEPT = 64  # label matrices kept ready for the worker (about 200 KB each for 100 labels)
-LabelSetKey = tuple[str, tuple[str, ...]]  # (template set's key, labels): one label matrix
 _STOP = object()
 
 
@@ -179,16 +175,13 @@ class Engine:
         self._decoder: DecodePool | None = None
         self._gpu_queue: queue.SimpleQueue = queue.SimpleQueue()
         self._gpu_thread: threading.Thread | None = None
-        # One thread encodes labels: encodes never race for the cache, and their buffers stay in one place.
-        self._label_pool = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-labels")
-        self._lock = threading.Lock()  # guards _waiting, _stats, _weights, request.released
+        self._closing = threading.Event()  # tells the worker to run no new batch
+        self._labels = LabelSets(classifier, self._closing.is_set)
+        self._lock = threading.Lock()  # guards _waiting, _stats, request.released
         self._waiting = 0
         self._live: set[_Request] = set()  # admitted, answer not yet sent (event-loop thread only)
-        self._weights: OrderedDict[LabelSetKey, torch.Tensor] = OrderedDict()
-        self._encoding = 0  # prepare_labels calls in flight (event-loop thread only)
         self._stats = EngineStats()
         self._state = "new"  # new -> running -> closing -> closed
-        self._closing = threading.Event()  # tells the worker to run no new batch
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -245,7 +238,7 @@ class Engine:
         if self._state == "new":
             self._state = "closed"
             self._closing.set()
-            self._label_pool.shutdown(wait=False)
+            self._labels.shutdown(wait=False)
             return
         assert self._decoder is not None and self._thread is not None  # a running engine has both
         self._state = "closing"
@@ -257,7 +250,7 @@ class Engine:
         # Pictures being decoded finish (milliseconds); ones not started never will; the workers stop.
         await loop.run_in_executor(None, self._decoder.close)
         # A label encoding stops at its next group of labels (a fraction of a second).
-        await loop.run_in_executor(None, lambda: self._label_pool.shutdown(wait=True))
+        await loop.run_in_executor(None, self._labels.shutdown)
         self._queue.put(_STOP)
         await loop.run_in_executor(None, self._thread.join)
         await asyncio.sleep(0)  # answers the worker sent just before stopping are delivered first
@@ -301,64 +294,13 @@ class Engine:
         """True when the model reads labels written in ``language`` (for a warning about English-only models)."""
         return self.classifier.reads(language)
 
-    def _key(self, labels: Sequence[str], language: str) -> LabelSetKey:
-        return self.classifier.text_cache_for(language).templates_key, tuple(labels)
-
     def labels_ready(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> bool:
-        """True when every label's embedding is cached (in memory or SQLite): no text encoding needed.
-
-        Runs on the caller's thread (the event loop): labels not in memory are
-        looked up in SQLite with one small query (no thread hop for well under a
-        millisecond). While this engine is encoding labels, which holds the
-        cache's lock for seconds, it answers False instead of waiting.
-        """
-        key = self._key(labels, language)
-        with self._lock:
-            if key in self._weights:
-                return True
-        if self._encoding:
-            # An encoding holds the cache's lock for seconds: don't wait for it on the event loop.
-            return False
-        return not self.classifier.text_cache_for(language).missing(key[1])
+        """True when every label's embedding is cached (in memory or SQLite): no text encoding needed."""
+        return self._labels.ready(self._labels.key(labels, language), language)
 
     async def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
         """Compute missing label embeddings in the engine's label thread (seconds for many new labels)."""
-        await self._label_weights(self._key(labels, language), language)
-
-    async def _label_weights(self, key: LabelSetKey, language: str) -> torch.Tensor:
-        with self._lock:
-            weights = self._weights.get(key)
-            if weights is not None:
-                self._weights.move_to_end(key)
-                return weights
-        if self._closing.is_set():
-            raise EngineClosed("engine is closed")
-        self._encoding += 1
-        try:
-            weights = await asyncio.get_running_loop().run_in_executor(
-                self._label_pool, self._encode_labels, key[1], language
-            )
-        finally:
-            self._encoding -= 1
-        with self._lock:
-            self._weights[key] = weights
-            while len(self._weights) > LABEL_SETS_KEPT:
-                self._weights.popitem(last=False)
-        return weights
-
-    def _encode_labels(self, labels: tuple[str, ...], language: str) -> torch.Tensor:
-        """Label thread: encode the missing labels a few at a time, then return the whole matrix."""
-        cache = self.classifier.text_cache_for(language)
-        missing = cache.missing(labels)
-        step = max(1, ENCODE_CHUNK // len(cache.templates))  # one text forward pass per step
-        began = time.perf_counter()
-        for start in range(0, len(missing), step):
-            if self._closing.is_set():
-                raise EngineClosed("engine closed while encoding labels")
-            self.classifier.label_weights(missing[start : start + step], language)
-        if missing:
-            logger.info("encoded %d new labels in %.1f s", len(missing), time.perf_counter() - began)
-        return self.classifier.label_weights(labels, language)
+        await self._labels.weights(self._labels.key(labels, language), language)
 
     # -- requests ----------------------------------------------------------
 
@@ -403,7 +345,7 @@ class Engine:
         return await self._classify(image, labels, top_k, language, examples, embed=True)
 
     async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, language: str, examples, embed: bool):
-        key = self._key(labels, language)
+        key = self._labels.key(labels, language)
         if not key[1]:
             raise ValueError("classify needs at least one label")
         self._check_running()
@@ -418,7 +360,7 @@ class Engine:
         request.future.add_done_callback(lambda _: self._live.discard(request))
         submitted = False
         try:
-            request.weights = await self._label_weights(key, language)
+            request.weights = await self._labels.weights(key, language)
             self._check_running()
             self._submit(request)
             submitted = True

@@ -31,9 +31,7 @@ import contextlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import aiohttp
@@ -42,10 +40,10 @@ import torch
 from .defaults import MAX_QUEUE, MAX_WAIT_MS
 from .errors import ClassifierError, EngineBusy, EngineClosed, EngineUnavailable, ImageTooLarge, InferenceFailed
 from .few_shot import Examples, embedding_bytes, rank_with_examples
+from .label_sets import LabelSets
 from .model import model_identity
 from .pipeline import LabelRanker, ZeroShotClassifier, load_classifier
 from .prompts import DEFAULT_LANGUAGE
-from .text_cache import ENCODE_CHUNK
 from .types import Classified, Guess
 from .wire import (
     BATCH_HEADER,
@@ -65,7 +63,6 @@ REQUEST_TIMEOUT_S = 30.0  # one try; a text request of 32 prompts takes under a 
 CONNECT_TIMEOUT_S = 5.0
 RETRIES = 1  # one more try after a timeout, a lost connection or a 5xx (embedding is idempotent)
 RETRY_PAUSE_S = 0.2
-LABEL_SETS_KEPT = 64
 _T = TypeVar("_T")
 
 
@@ -337,12 +334,10 @@ class RemoteEngine:
             raise ValueError("max_queue must be >= 1")
         self.classifier = classifier
         self.max_queue = max_queue
-        self._label_pool = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-labels")
-        self._lock = threading.Lock()
-        self._weights: collections.OrderedDict[tuple, torch.Tensor] = collections.OrderedDict()
-        self._encoding = 0
-        self._waiting = 0
         self._state = "new"
+        self._labels = LabelSets(classifier, lambda: self._state != "running")
+        self._lock = threading.Lock()  # guards _waiting
+        self._waiting = 0
 
     @property
     def identity(self) -> str:
@@ -361,7 +356,7 @@ class RemoteEngine:
             return
         self._state = "closed"
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, lambda: self._label_pool.shutdown(wait=True, cancel_futures=True))
+        await loop.run_in_executor(None, self._labels.shutdown)
         await loop.run_in_executor(None, self.classifier.close)
         logger.info("engine closed: %s", self.identity)
 
@@ -375,59 +370,14 @@ class RemoteEngine:
     def reads(self, language: str) -> bool:
         return self.classifier.reads(language)
 
-    def _key(self, labels: Sequence[str], language: str) -> tuple:
-        return self.classifier.text_cache_for(language).templates_key, tuple(labels)
-
     def labels_ready(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> bool:
         """True when every label's embedding is cached here (memory or SQLite): no request to the service."""
-        key = self._key(labels, language)
-        with self._lock:
-            if key in self._weights:
-                return True
-        if self._encoding:
-            return False  # an encoding holds the cache's lock: don't wait for it on the event loop
-        return not self.classifier.text_cache_for(language).missing(key[1])
+        return self._labels.ready(self._labels.key(labels, language), language)
 
     async def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
         """Have the service embed the labels not cached yet (in the label thread)."""
-        await self._label_weights(self._key(labels, language), language)
-
-    async def _label_weights(self, key: tuple, language: str) -> torch.Tensor:
-        with self._lock:
-            weights = self._weights.get(key)
-            if weights is not None:
-                self._weights.move_to_end(key)
-                return weights
         self._check_running()
-        self._encoding += 1
-        try:
-            weights = await asyncio.get_running_loop().run_in_executor(
-                self._label_pool, self._encode_labels, key[1], language
-            )
-        except RuntimeError:  # the label thread was shut down: close() began
-            raise EngineClosed("engine closed while encoding labels") from None
-        finally:
-            self._encoding -= 1
-        with self._lock:
-            self._weights[key] = weights
-            while len(self._weights) > LABEL_SETS_KEPT:
-                self._weights.popitem(last=False)
-        return weights
-
-    def _encode_labels(self, labels: tuple[str, ...], language: str) -> torch.Tensor:
-        cache = self.classifier.text_cache_for(language)
-        missing = cache.missing(labels)
-        step = max(1, ENCODE_CHUNK // len(cache.templates))
-        began = time.perf_counter()
-        for start in range(0, len(missing), step):
-            if self._state != "running":
-                raise EngineClosed("engine closed while encoding labels")
-            self.classifier.label_weights(missing[start : start + step], language)
-        if missing:
-            logger.info(
-                "encoded %d new labels through the service in %.1f s", len(missing), time.perf_counter() - began
-            )
-        return self.classifier.label_weights(labels, language)
+        await self._labels.weights(self._labels.key(labels, language), language)
 
     def build_examples(self, rows: Sequence[tuple[str, bytes]]) -> Examples | None:
         return Examples.from_rows(rows)
@@ -458,7 +408,7 @@ class RemoteEngine:
         return Classified(guesses, embedding_bytes(vector))
 
     async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, language: str, examples):
-        key = self._key(labels, language)
+        key = self._labels.key(labels, language)
         if not key[1]:
             raise ValueError("classify needs at least one label")
         self._check_running()
@@ -469,7 +419,7 @@ class RemoteEngine:
                 )
             self._waiting += 1
         try:
-            weights = await self._label_weights(key, language)
+            weights = await self._labels.weights(key, language)
             limit = self.classifier.embedder.timeout_s * (RETRIES + 1) + RETRY_PAUSE_S + 1.0
             try:
                 async with asyncio.timeout(limit):  # the client's own timeouts come first; this is the backstop

@@ -94,6 +94,8 @@ class EmbeddingReplica:
         # calling thread, so passes spread over asyncio's default threads would keep several pools spinning.
         self._model = ThreadPoolExecutor(1, thread_name_prefix="toonzoo-model")
         self._admitted = 0  # pictures let into serve.batch's queue and not answered yet
+        self._arriving = 0  # pictures being decoded: they will want the model in a few milliseconds
+        self._held = 0  # pictures waiting at the gate
         self._gate = asyncio.Event()  # open: the model is idle, or the batch being formed may still grow
         self._gate.set()
         batching: Any = self.embed_batch  # serve.batch's handler: its settings come from the engine's
@@ -113,10 +115,13 @@ class EmbeddingReplica:
             if len(body) > MAX_IMAGE_BYTES:
                 return JSONResponse({"error": "ImageTooLarge"}, status_code=413, headers=headers)
             began = time.perf_counter()
+            self._arriving += 1
             try:
                 pixels = await asyncio.get_running_loop().run_in_executor(self._decoding, self._pixels, body)
             except ImageError as exc:
                 return JSONResponse(error_json(exc), status_code=422, headers=headers)
+            finally:
+                self._arriving -= 1
             decoded = time.perf_counter()
             vector, batch, forward_s = await self._embed(pixels)
             headers[BATCH_HEADER] = str(batch)
@@ -147,11 +152,20 @@ class EmbeddingReplica:
         batch still runs (it queues the closed batch behind ``max_concurrent_batches``), so a busy replica
         would run batch after batch of one or two pictures. Held here until the pictures let in are
         answered, the pictures that arrive meanwhile enter together and fill whole batches, as the
-        in-process engine's queue does.
+        in-process engine's queue does. A picture alone (the model idle, nothing admitted or being
+        decoded) runs at once rather than waiting ``max_wait_ms`` for company, as in the engine.
         """
-        await self._gate.wait()
+        self._held += 1
+        try:
+            await self._gate.wait()
+        finally:
+            self._held -= 1
+        alone = not self._admitted and not self._arriving and not self._held
         self._admitted += 1
         try:
+            if alone:
+                self._gate.clear()  # pictures arriving meanwhile wait, then fill the next batch together
+                return (await self._run_batch([pixels]))[0]
             return await self.embed_batch(pixels)
         finally:
             self._admitted -= 1
@@ -163,6 +177,9 @@ class EmbeddingReplica:
         """Pictures that arrived together, in one forward pass (in the model thread: the replica keeps
         accepting); each picture's embedding, the batch's size and the pass's seconds."""
         self._gate.clear()
+        return await self._run_batch(parts)
+
+    async def _run_batch(self, parts: list) -> list[tuple[bytes, int, float]]:
         began = time.perf_counter()
         features = await asyncio.get_running_loop().run_in_executor(self._model, self._forward, parts)
         took = time.perf_counter() - began

@@ -21,7 +21,7 @@ from classifier.engine import Engine
 from classifier.errors import EngineBusy, EngineUnavailable, NotAnImage
 from classifier.pipeline import ZeroShotClassifier
 from classifier.remote import RemoteClassifier, RemoteEngine
-from classifier.wire import IMAGE_PATH, REPLICA_HEADER, auth_headers
+from classifier.wire import BATCH_HEADER, IMAGE_PATH, REPLICA_HEADER, auth_headers
 from toonzoo_tools.fake_bot_api import FakeBotApi
 
 ray = pytest.importorskip("ray", reason="the serve extra (ray[serve]) is not installed")
@@ -104,19 +104,26 @@ def test_a_request_without_the_secret_is_refused(service):
         RemoteClassifier.connect(service, secret="wrong")
 
 
-async def _replicas_answering(url: str, count: int) -> list[str]:
+async def _answers(url: str, count: int) -> list[tuple[str, int]]:
+    """``count`` pictures at once: each answer's replica and the size of the batch it ran in."""
     async with aiohttp.ClientSession(headers=auth_headers(SECRET)) as session:
 
-        async def one() -> str:
+        async def one() -> tuple[str, int]:
             async with session.post(url + IMAGE_PATH, data=PICTURES[0]) as response:
                 assert response.status == 200
-                return response.headers[REPLICA_HEADER]
+                return response.headers[REPLICA_HEADER], int(response.headers[BATCH_HEADER])
 
         return await asyncio.gather(*(one() for _ in range(count)))
 
 
-async def test_requests_spread_over_both_replicas(service):
-    assert len(set(await _replicas_answering(service, 24))) == 2
+async def _replicas_answering(url: str, count: int) -> list[str]:
+    return [replica for replica, _ in await _answers(url, count)]
+
+
+async def test_requests_spread_over_both_replicas_and_are_batched(service):
+    answers = await _answers(service, 24)
+    assert len({replica for replica, _ in answers}) == 2
+    assert max(batch for _, batch in answers) > 1  # a lone picture runs at once; pictures together, together
 
 
 async def test_a_killed_replica_is_replaced_and_callers_get_an_answer_or_busy(service, remote):

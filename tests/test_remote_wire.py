@@ -250,3 +250,21 @@ async def test_the_label_cache_is_keyed_by_the_services_cache_identity():
             assert engine.classifier.text_cache.model_identity == "stand-in@t+int8"
         finally:
             await engine.close()
+
+
+async def test_an_idle_replica_runs_a_lone_picture_at_once(tiny_model_name):
+    """The replica itself, without Ray running: ``@serve.batch`` would hold a lone picture ``max_wait_ms``
+    for company; an idle replica runs it at once (``test_remote_engine`` shows pictures still batched
+    when they come together)."""
+    pytest.importorskip("ray.serve", reason="the serve extra (ray[serve]) is not installed")
+    from classifier.serve import EmbeddingReplica, ServiceOptions
+
+    options = ServiceOptions(model=tiny_model_name, device="cpu", precision="fp32", max_wait_ms=3000)
+    replica = EmbeddingReplica(options)
+    pixels = await asyncio.to_thread(replica._pixels, png_bytes())
+    for _ in range(2):
+        began = time.monotonic()
+        vector, batch, _ = await replica._embed(pixels)
+        assert batch == 1 and time.monotonic() - began < 2.0  # not held for the 3 s batch wait
+        assert vectors_from_bytes(vector, replica.info.dim).shape == (1, replica.info.dim)
+        assert replica._gate.is_set() and not replica._admitted  # idle again

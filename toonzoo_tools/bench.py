@@ -62,7 +62,7 @@ from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_de
 from classifier.pipeline import ZeroShotClassifier
 from classifier.pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu
 from classifier.precision import choose_cpu_precision, matmul_peak_gflops
-from classifier.presets import get_preset
+from classifier.presets import default_pretrained, get_preset
 from classifier.prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
 
 from .drawings import PICTURE_SIZE, make_drawing_jpeg
@@ -566,7 +566,8 @@ def load_for_bench(args, precision: str) -> tuple[LoadedModel, str | None]:
     except WeightsUnavailable as exc:
         if args.model.startswith(("local-dir:", "hf-hub:")) or args.pretrained == RANDOM_WEIGHTS:
             raise
-        note = f"weights {args.model}/{args.pretrained} unavailable ({exc}); using --pretrained random"
+        wanted = args.pretrained or default_pretrained(args.model)
+        note = f"weights {args.model}/{wanted} unavailable ({exc}); using --pretrained random"
         logger.warning(note)
         return load_model(args.model, RANDOM_WEIGHTS, device=args.device, precision=precision), note
 
@@ -808,7 +809,7 @@ async def run_bench(args) -> dict:
     result = {
         **part.summary(),
         "model_name": args.model,
-        "pretrained_requested": args.pretrained,
+        "pretrained_requested": args.pretrained or default_pretrained(args.model),
         "random_weights": part.loaded.random_weights,
         "note": part.note,
         "device": _device_name(part.loaded),
@@ -911,7 +912,8 @@ async def run_part(args) -> dict:
 
 def run_part_subprocess(args, parent: dict, precision: str) -> dict:
     """Run one precision's part in a fresh process so neither model inflates the other's peak memory."""
-    pretrained = "random" if parent["random_weights"] and not args.model.startswith("local-dir:") else args.pretrained
+    wanted = args.pretrained or default_pretrained(args.model)
+    pretrained = "random" if parent["random_weights"] and not args.model.startswith("local-dir:") else wanted
     with tempfile.TemporaryDirectory(prefix="toonzoo-bench-") as folder:
         out = Path(folder) / f"{precision}.json"
         command = [
@@ -1167,8 +1169,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help="open_clip model (default %(default)s)")
     parser.add_argument(
         "--pretrained",
-        default=DEFAULT_PRETRAINED,
-        help="weights; offline without them the run falls back to 'random' (default %(default)s)",
+        help=f"weights; offline without them the run falls back to 'random' (default: a preset's, else "
+        f"{DEFAULT_PRETRAINED})",
     )
 
 
