@@ -5,8 +5,9 @@ AVX-512 BF16 or AMX and about 100x slower than fp32 where it is emulated
 (AVX2 only); fp16 is emulated on most CPUs. ``auto`` on a CPU therefore times
 one linear layer of ViT-B's shape (768 -> 3072, 128 rows: a few pictures' tokens)
 in each precision that keeps quality and takes the fastest, fp32 unless
-another beats it by ``MIN_GAIN``. The probe takes well under a second and runs
-once a process.
+another beats it by ``MIN_GAIN``; int8 only for models whose image FLOPs are
+mostly in linear layers (ViTs: it leaves convolutions in fp32). The probe
+takes well under a second and runs once a process.
 
 int8 is dynamic quantization (``torch.ao.quantization.quantize_dynamic``):
 every ``nn.Linear`` of both towers gets int8 weights (per output channel) and
@@ -25,6 +26,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +39,9 @@ MIN_GAIN = 1.15  # leave fp32 only for a clear win: the probe's spread on a shar
 PROBE_SHAPE = (128, 768, 3072)  # rows, in, out: one ViT-B MLP layer over a few pictures' tokens
 PROBE_SECONDS = 0.08  # per precision and round; a precision slower than this per call runs once
 PROBE_ROUNDS = 3  # interleaved, so a burst of other load falls on every precision alike
+# Dynamic int8 quantizes linear layers only. Measured here: ViT-B/32 (97% of its image FLOPs in linear
+# layers) ran 2.5-2.8x fp32 in int8; MobileCLIP2-S0 (6%, the rest convolutions) 0.92x.
+INT8_MIN_LINEAR_SHARE = 0.5
 PEAK_SHAPE = (1600, 768, 3072)  # the same layer over 32 pictures: the machine's matmul peak
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -50,16 +55,50 @@ class PrecisionChoice:
     gflops: Mapping[str, float]
 
 
-def choose_precision(gflops: Mapping[str, float], *, min_gain: float = MIN_GAIN) -> PrecisionChoice:
-    """The fastest measured precision if it beats fp32 by ``min_gain``, else fp32 (pure)."""
+def choose_precision(
+    gflops: Mapping[str, float], *, min_gain: float = MIN_GAIN, linear_share: float | None = None
+) -> PrecisionChoice:
+    """The fastest measured precision if it beats fp32 by ``min_gain``, else fp32 (pure).
+
+    ``linear_share``: the part of the model's image FLOPs in linear layers, when known. int8 speeds up
+    linear layers only, so below ``INT8_MIN_LINEAR_SHARE`` (convolutional image towers) it is no candidate.
+    """
     base = gflops.get("fp32", 0.0)
     rates = ", ".join(f"{name} {rate:.1f}" for name, rate in gflops.items())
-    best = max(gflops, key=gflops.__getitem__) if gflops else "fp32"
-    if best != "fp32" and base > 0 and gflops[best] >= min_gain * base:
-        reason = f"{best} ran {gflops[best] / base:.1f}x fp32 in the start-up probe (GFLOP/s: {rates})"
+    candidates = dict(gflops)
+    why_not_int8 = ""
+    if "int8" in candidates and linear_share is not None and linear_share < INT8_MIN_LINEAR_SHARE:
+        del candidates["int8"]
+        why_not_int8 = f"; not int8: it speeds up linear layers, {linear_share:.0%} of this model's image FLOPs"
+    best = max(candidates, key=candidates.__getitem__) if candidates else "fp32"
+    if best != "fp32" and base > 0 and candidates[best] >= min_gain * base:
+        reason = (
+            f"{best} ran {candidates[best] / base:.1f}x fp32 in the start-up probe (GFLOP/s: {rates}){why_not_int8}"
+        )
         return PrecisionChoice(best, reason, dict(gflops))
-    reason = f"nothing beat fp32 by {min_gain:g}x in the start-up probe (GFLOP/s: {rates})"
+    reason = f"nothing beat fp32 by {min_gain:g}x in the start-up probe (GFLOP/s: {rates}){why_not_int8}"
     return PrecisionChoice("fp32", reason, dict(gflops))
+
+
+def image_flop_counts(model: Any, pixels: torch.Tensor) -> dict[str, int]:
+    """FLOPs of an open_clip ``model.encode_image(pixels)`` by operation (``"mm"``, ``"convolution"``, ...),
+    from torch's FLOP counter: matmuls, convolutions, attention; not the element-wise rest. Works on a
+    model built on the meta device (shapes only: no memory, no time).
+
+    Counted with autograd on: without it ``nn.MultiheadAttention`` takes its fused inference kernel,
+    which the counter does not see (ViT-B/32 would count 5.9 GFLOP instead of 8.7).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+        model.encode_image(pixels)
+    return {str(op).split(".")[1]: int(count) for op, count in counter.get_flop_counts()["Global"].items()}
+
+
+def linear_flop_share(counts: Mapping[str, int]) -> float:
+    """The part of :func:`image_flop_counts` in matrix multiplies: what dynamic int8 can speed up."""
+    total = sum(counts.values())
+    return sum(counts.get(op, 0) for op in ("mm", "addmm", "bmm")) / total if total else 1.0
 
 
 def linear_layer(precision: str, shape: tuple[int, int, int] = PROBE_SHAPE) -> Callable[[], torch.Tensor]:
@@ -115,16 +154,19 @@ def matmul_peak_gflops(precisions: Iterable[str], *, seconds: float = 0.5) -> di
     return {precision: round(peaks[precision], 1) for precision in precisions}
 
 
-def choose_cpu_precision(measure: Callable[[Iterable[str]], Mapping[str, float]] | None = None) -> PrecisionChoice:
+def choose_cpu_precision(
+    measure: Callable[[Iterable[str]], Mapping[str, float]] | None = None, *, linear_share: float | None = None
+) -> PrecisionChoice:
     """``auto`` on a CPU: the probe (or an injected ``measure``), then :func:`choose_precision`; logged."""
-    choice = choose_precision(measure(CPU_CANDIDATES)) if measure else _measured_choice()
+    gflops = measure(CPU_CANDIDATES) if measure else _measured_gflops()
+    choice = choose_precision(gflops, linear_share=linear_share)
     logger.info("precision auto: %s (%s)", choice.precision, choice.reason)
     return choice
 
 
 @functools.cache
-def _measured_choice() -> PrecisionChoice:
-    return choose_precision(measure_gflops(CPU_CANDIDATES))
+def _measured_gflops() -> dict[str, float]:
+    return measure_gflops(CPU_CANDIDATES)
 
 
 # -- int8 ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from classifier.errors import ModelLoadError
-from classifier.model import load_model, resolve_precision
+from classifier.model import fuse_for_inference, image_linear_share, load_model, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
 from classifier.precision import SelfAttention, choose_precision, measure_gflops, rewrite_attention
 from classifier.prompts import DEFAULT_LABELS
@@ -38,6 +38,54 @@ def test_choose_precision_needs_a_clear_gain():
     assert choose_precision({"fp32": 100.0, "bf16": 110.0}).precision == "fp32"  # within the probe's spread
     assert choose_precision({"fp32": 100.0, "bf16": 130.0}).precision == "bf16"
     assert choose_precision({}).precision == "fp32"
+
+
+def test_int8_is_no_candidate_for_a_convolutional_image_tower():
+    """Dynamic int8 speeds up linear layers only: on MobileCLIP2-S0 (convolutions) it ran 0.92x fp32."""
+    probe = {"fp32": 100.0, "bf16": 250.0, "int8": 400.0}
+    choice = choose_precision(probe, linear_share=0.06)
+    assert choice.precision == "bf16" and "not int8" in choice.reason and "6%" in choice.reason
+    assert choose_precision({"fp32": 100.0, "int8": 400.0}, linear_share=0.06).precision == "fp32"
+    assert choose_precision(probe, linear_share=0.97).precision == "int8"
+    assert choose_precision(probe).precision == "int8"  # share unknown: the probe alone
+
+
+def test_auto_counts_each_models_image_flops_before_choosing():
+    """The share is counted on the model's config built on the meta device: no weights, a fraction of a second."""
+    vit, mobile = image_linear_share("ViT-B-32-quickgelu"), image_linear_share("fast")
+    assert vit is not None and vit > 0.9
+    assert mobile is not None and mobile < 0.2
+    assert image_linear_share("local-dir:/nowhere") is None
+    probe = {"fp32": 100.0, "bf16": 250.0, "int8": 400.0}
+    assert resolve_precision("auto", CPU, measure=lambda _: probe, model_name="ViT-B-32-quickgelu") == "int8"
+    assert resolve_precision("auto", CPU, measure=lambda _: probe, model_name="MobileCLIP2-S0") == "bf16"
+
+
+def test_mobileclip_is_fused_for_inference_and_answers_as_before():
+    """MobileCLIP's training-time branches become single convolutions (timm's reparameterize_model), its
+    weights channels-last on a CPU; its image embeddings stay the unfused model's."""
+    import open_clip
+    from timm.utils.model import reparameterize_model  # noqa: F401 - the fusing needs timm
+
+    torch.manual_seed(0)
+    model = open_clip.create_model("MobileCLIP2-S0", pretrained=None).eval()
+    pixels = torch.randn(2, 3, 256, 256)
+    with torch.inference_mode():
+        before = model.encode_image(pixels)
+    branches = sum(isinstance(module, nn.Conv2d) for module in model.modules())
+    fused = fuse_for_inference(model, CPU)
+    assert sum(isinstance(module, nn.Conv2d) for module in fused.modules()) < branches  # 119 -> 95
+    convolution = next(module for module in fused.modules() if isinstance(module, nn.Conv2d))
+    assert convolution.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        after = fused.encode_image(pixels)
+    assert torch.nn.functional.cosine_similarity(before, after).min() > 0.9999
+
+
+def test_a_vit_is_left_as_it_is(tiny_loaded):
+    model = tiny_loaded.model
+    assert fuse_for_inference(model, CPU) is model
+    assert model.visual.conv1.weight.is_contiguous()  # one convolution (the patch embedding): not rearranged
 
 
 def test_a_forced_precision_is_kept_and_int8_refused_on_a_gpu():

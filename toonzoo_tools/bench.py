@@ -61,7 +61,7 @@ from classifier.jpeg import read_header
 from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
 from classifier.pipeline import ZeroShotClassifier
 from classifier.pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu
-from classifier.precision import choose_cpu_precision, matmul_peak_gflops
+from classifier.precision import choose_cpu_precision, image_flop_counts, matmul_peak_gflops
 from classifier.presets import default_pretrained, get_preset
 from classifier.prompts import DEFAULT_LABELS, DEFAULT_TEMPLATES
 
@@ -573,18 +573,9 @@ def load_for_bench(args, precision: str) -> tuple[LoadedModel, str | None]:
 
 
 def count_flops_per_image(loaded: LoadedModel) -> int:
-    """FLOPs of ``encode_image`` for one picture, counted by torch's FLOP counter (matmuls, convolutions,
-    attention; not the element-wise rest).
-
-    Counted with autograd on: without it ``nn.MultiheadAttention`` takes its fused inference kernel,
-    which the counter does not see (ViT-B/32 would count 5.9 GFLOP instead of 8.7).
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """FLOPs of ``encode_image`` for one picture, by torch's FLOP counter (``image_flop_counts``)."""
     pixels = torch.randn(1, 3, loaded.image_size, loaded.image_size, device=loaded.device).to(loaded.dtype)
-    with torch.enable_grad(), FlopCounterMode(display=False) as counter:
-        loaded.model.encode_image(pixels)
-    return int(counter.get_total_flops())
+    return sum(image_flop_counts(loaded.model, pixels).values())
 
 
 def compare_precisions(reference: ZeroShotClassifier, other: ZeroShotClassifier, count: int = QUALITY_PICTURES):
