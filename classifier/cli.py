@@ -653,7 +653,7 @@ def cmd_serve(args: argparse.Namespace, environ=os.environ) -> int:
         model=args.model,
         pretrained=args.pretrained,
         device=args.device,
-        precision=service_precision(args.precision, args.device, args.gpus_per_replica),
+        precision=service_precision(args.precision, args.device, args.gpus_per_replica, model=args.model),
         replicas=args.replicas,
         gpus_per_replica=args.gpus_per_replica,
         max_batch=args.max_batch or int(environ.get("TOONZOO_MAX_BATCH") or 0) or None,
@@ -667,7 +667,9 @@ def cmd_serve(args: argparse.Namespace, environ=os.environ) -> int:
     return 0
 
 
-def service_precision(precision: str, device: str, gpus_per_replica: float, *, measure=None) -> str:
+def service_precision(
+    precision: str, device: str, gpus_per_replica: float, *, measure=None, model: str | None = None
+) -> str:
     """The precision every replica of ``toonzoo serve`` loads: ``auto`` on CPU replicas is measured once,
     here, so that no two replicas choose apart (int8 embeddings key a label cache of their own); GPU
     replicas resolve ``auto`` to fp16 alike."""
@@ -675,7 +677,7 @@ def service_precision(precision: str, device: str, gpus_per_replica: float, *, m
         return precision
     from .model import resolve_device, resolve_precision
 
-    return resolve_precision(precision, resolve_device(device), measure=measure)
+    return resolve_precision(precision, resolve_device(device), measure=measure, model_name=model)
 
 
 def cmd_tiny_model(args: argparse.Namespace) -> int:

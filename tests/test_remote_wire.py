@@ -147,6 +147,9 @@ def test_serve_measures_auto_precision_once_for_every_cpu_replica():
     assert service_precision("auto", "cpu", 0, measure=fast_bf16) == "bf16"
     assert service_precision("int8", "cpu", 0, measure=fast_bf16) == "int8"
     assert service_precision("auto", "auto", 1) == "auto"  # GPU replicas: fp16, each resolves it alike
+    fast_int8 = {"fp32": 100.0, "bf16": 300.0, "int8": 500.0}
+    assert service_precision("auto", "cpu", 0, measure=lambda _: fast_int8, model="ViT-B-32-quickgelu") == "int8"
+    assert service_precision("auto", "cpu", 0, measure=lambda _: fast_int8, model="fast") == "bf16"  # convolutions
 
 
 def test_serve_refuses_to_listen_beyond_loopback_without_a_secret(monkeypatch, capsys):

@@ -58,7 +58,14 @@ from classifier.engine import Engine
 from classifier.errors import WeightsUnavailable
 from classifier.few_shot import Examples, rank_with_examples
 from classifier.jpeg import read_header
-from classifier.model import RANDOM_WEIGHTS, LoadedModel, load_model, resolve_device, resolve_precision
+from classifier.model import (
+    RANDOM_WEIGHTS,
+    LoadedModel,
+    image_linear_share,
+    load_model,
+    resolve_device,
+    resolve_precision,
+)
 from classifier.pipeline import ZeroShotClassifier
 from classifier.pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu
 from classifier.precision import choose_cpu_precision, image_flop_counts, matmul_peak_gflops
@@ -790,7 +797,11 @@ async def run_bench(args) -> dict:
     """The whole benchmark: returns the JSON-ready result."""
     device = resolve_device(args.device)
     # The main run is the reference the other precisions are compared with: fp16 on CUDA, fp32 on a CPU.
-    precision = resolve_precision(args.precision, device) if args.precision else REFERENCE[device.type == "cuda"]
+    precision = (
+        resolve_precision(args.precision, device, model_name=args.model)
+        if args.precision
+        else REFERENCE[device.type == "cuda"]
+    )
     settings = _settings(args, device.type)
     pictures = [make_drawing_jpeg(seed) for seed in range(PICTURE_VARIANTS)]
     load_before = os.getloadavg()[0]
@@ -851,7 +862,7 @@ async def run_bench(args) -> dict:
     result["fp32_engine_img_per_s"] = result["engine_img_per_s"] if precision == "fp32" else None
     result["int8"] = result["int8_engine_img_per_s"] = result["int8_cosine_min"] = result["int8_top1_agreement"] = None
     if cpu:
-        choice = choose_cpu_precision()
+        choice = choose_cpu_precision(linear_share=image_linear_share(args.model))
         result["auto_precision"], result["auto_precision_reason"] = choice.precision, choice.reason
         if not args.skip_int8:
             reference = ZeroShotClassifier(part.loaded)

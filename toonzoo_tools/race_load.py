@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_race_command(args: argparse.Namespace) -> int:
     from .bench import load_for_bench
 
-    precision = resolve_precision(args.precision, resolve_device(args.device))
+    precision = resolve_precision(args.precision, resolve_device(args.device), model_name=args.model)
     loaded, note = load_for_bench(args, precision)
     steps = args.drawers or (QUICK_DRAWER_STEPS if args.quick else DRAWER_STEPS)
     seconds = args.seconds or (2.0 if args.quick else WINDOW_S)
