@@ -3,19 +3,18 @@
 import io
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers.run import run_together
+from helpers import warm
 from PIL import Image
 
 from bot.cli import build_parser, main
 from classifier.cli import evaluation_report, file_progress, parse_label_list, verbosity
-
-TOONZOO = [sys.executable, "-m", "bot.cli"]
 
 
 @pytest.fixture
@@ -100,13 +99,7 @@ def test_bad_template_is_a_clear_error(pictures, tiny_model_name, capsys):
 @pytest.mark.slow
 def test_offline_default_model_exits_2_with_instructions(pictures):
     paths, _ = pictures
-    result = subprocess.run(
-        [*TOONZOO, "classify", paths[0], "--db", ":memory:"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
-    )
+    result = warm.toonzoo("classify", paths[0], "--db", ":memory:", env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "local-dir:" in result.stderr
@@ -150,11 +143,12 @@ def test_parse_label_list():
 
 @pytest.mark.slow
 def test_tiny_model_command_then_console_script(tmp_path, pictures):
-    """Fresh-checkout path: write a tiny checkpoint, classify with the installed `toonzoo` script."""
+    """Fresh-checkout path: write a tiny checkpoint, classify with the installed `toonzoo` script (a real
+    interpreter start, as in a shell)."""
     script = shutil.which("toonzoo", path=str(Path(sys.executable).parent))
     assert script, "the toonzoo console script is installed next to the interpreter"
     folder = tmp_path / "tiny"
-    made = subprocess.run([script, "tiny-model", str(folder)], capture_output=True, text=True, timeout=120)
+    made = warm.toonzoo("tiny-model", str(folder))
     assert made.returncode == 0 and (folder / "open_clip_config.json").is_file()
     paths, _ = pictures
     result = subprocess.run(
@@ -297,11 +291,10 @@ def test_progress_is_a_bar_on_a_terminal_and_silent_for_few_files():
 @pytest.mark.slow
 def test_v_shows_toonzoo_progress_and_vv_the_libraries(pictures, tiny_model_name):
     paths, _ = pictures
-    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     common = ["--model", tiny_model_name, "--db", ":memory:", "--labels", "cat,dog"]
-    one, two = run_together(  # independent: both start at once
-        [*TOONZOO, "classify", paths[0], "-v", *common], [*TOONZOO, "-v", "classify", paths[0], "-v", *common], env=env
-    )
+    one = warm.toonzoo("classify", paths[0], "-v", *common, env=env)
+    two = warm.toonzoo("-v", "classify", paths[0], "-v", *common, env=env)
     assert one.returncode == 0, one.stderr
     assert (
         "INFO classifier.model: loading " in one.stderr

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import warm
 from PIL import Image
 
 from bot.cli import build_parser
@@ -15,8 +16,9 @@ TOONZOO = [sys.executable, "-m", "bot.cli"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 
-def toonzoo(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*TOONZOO, *args], capture_output=True, text=True, timeout=180, env=ENV, **kwargs)
+def toonzoo(*args: str) -> subprocess.CompletedProcess:
+    """``toonzoo *args`` in a process of its own, forked from a warm interpreter (``helpers.warm``)."""
+    return warm.toonzoo(*args, env=ENV)
 
 
 @pytest.fixture
@@ -185,13 +187,7 @@ def test_the_settings_line_of_a_local_dir_model_names_no_weights_tag(tiny_model_
         "TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35,
         "TELEGRAM_BOT_API_URL": "http://127.0.0.1:9",  # nothing listens: the bot stops right after loading
     }
-    result = subprocess.run(
-        [*TOONZOO, "run", "--model", tiny_model_name, "--db", ":memory:"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**ENV, **env},
-    )
+    result = warm.toonzoo("run", "--model", tiny_model_name, "--db", ":memory:", env={**ENV, **env})
     assert result.returncode == 1
     [line] = [line for line in result.stderr.splitlines() if "starting with Settings(" in line]
     assert f"model='{tiny_model_name}'" in line and "pretrained=" not in line

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import warm
 
 from bot.cli import build_parser
 
@@ -163,12 +164,6 @@ def test_architecture_names_every_module():
                 assert f"`{module.name}`" in layout, f"{package}/{module.name} is not in docs/architecture.md"
 
 
-def console_script() -> str:
-    script = shutil.which("toonzoo", path=str(Path(sys.executable).parent))
-    assert script, "the toonzoo console script is installed next to the interpreter"
-    return script
-
-
 @pytest.mark.slow
 def test_readme_quick_start_runs_offline_as_written(tmp_path):
     """The first screen's commands, run in a fresh folder holding the repository's examples/, offline."""
@@ -183,9 +178,8 @@ def test_readme_quick_start_runs_offline_as_written(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOONZOO_DB": str(tmp_path / "toonzoo.db")}
     for command in commands:
         argv = shlex.split(command)
-        result = subprocess.run(
-            [console_script(), *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
-        )
+        assert argv[0] == "toonzoo"  # the console script (test_cli starts it for real); here the same main
+        result = warm.toonzoo(*argv[1:], cwd=tmp_path, env=env)
         assert result.returncode == 0, f"{command}: {result.stderr}"
     assert result.stdout.startswith("examples/giraffe.png\n  1. ")
     assert {line.split()[1] for line in result.stdout.splitlines()[1:]} == {"giraffe", "llama", "zebra"}
@@ -195,14 +189,7 @@ def test_readme_quick_start_runs_offline_as_written(tmp_path):
 @pytest.mark.slow
 def test_offline_error_names_the_quick_starts_tiny_model_route(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOONZOO_DB": ":memory:"}
-    result = subprocess.run(
-        [console_script(), "classify", "examples/giraffe.png"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = warm.toonzoo("classify", "examples/giraffe.png", cwd=ROOT, env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "toonzoo tiny-model tiny, then --model local-dir:tiny" in result.stderr
     assert "toonzoo classify --model local-dir:tiny examples/giraffe.png" in result.stderr

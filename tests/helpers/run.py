@@ -2,9 +2,9 @@
 
 import asyncio
 import os
-import subprocess
 import sys
 
+from helpers import warm
 from toonzoo_tools.fake_bot_api import FakeBotApi
 
 TOONZOO = [sys.executable, "-m", "bot.cli"]
@@ -37,22 +37,7 @@ async def start_run(env: dict) -> asyncio.subprocess.Process:
 
 
 async def run_cli(env: dict, timeout: float = 120, *args: str) -> tuple[int, str]:
-    """``toonzoo run *args`` to its end: (exit status, stdout and stderr together)."""
-    process = await asyncio.create_subprocess_exec(
-        *TOONZOO, "run", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout)
-    return process.returncode, out.decode()
-
-
-def run_together(*commands: list[str], env: dict, timeout: float = 120) -> list[subprocess.CompletedProcess]:
-    """Run independent commands at once, so their interpreters start side by side; their results in order."""
-    started = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for command in commands
-    ]
-    results = []
-    for process in started:
-        out, err = process.communicate(timeout=timeout)
-        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
-    return results
+    """``toonzoo run *args`` to its end, in a process forked from a warm interpreter (``helpers.warm``):
+    (exit status, stdout and stderr together)."""
+    result = await asyncio.to_thread(warm.toonzoo, "run", *args, env=env, timeout=timeout, together=True)
+    return result.returncode, result.stdout
