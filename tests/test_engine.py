@@ -253,7 +253,9 @@ async def test_event_loop_keeps_ticking_while_the_engine_works(tiny_loaded):
     assert all(len(r) == 3 for r in results)
     assert time.monotonic() - started >= 3 * SlowClassifier.DELAY  # the slow steps did run
     assert len(gaps) > 20
-    assert max(gaps) < 0.05, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # A slow step run on the loop stalls it for DELAY (0.2 s); waiting for a core on a machine shared by
+    # three test workers has reached 55 ms.
+    assert max(gaps) < 0.15, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
 
 
 def test_bf16_features_match_fp32(tiny_model_name, tiny_loaded):

@@ -11,9 +11,10 @@ from toonzoo_tools import stress
 
 # How late the event loop may wake a 10 ms sleeper. Everything blocking (decoding, forward passes,
 # label encoding) runs in threads; the loop only parses updates, queries SQLite briefly and serves
-# the fake API. Observed worst on the 2-core test machine: 20-40 ms; a blocking step of a quarter
-# second on the loop (decoding a photo there, a text forward pass, a lock wait) fails this.
-MAX_LOOP_STALL_MS = 250
+# the fake API. Observed worst on the 2-core test machine: 20-40 ms alone, and up to 440 ms while three
+# test workers and their processes share the two cores (the thread waits for a core). A blocking step
+# of a second on the loop (a lock held across an encoding, a synchronous retry) fails this.
+MAX_LOOP_STALL_MS = 1000
 
 
 @pytest.mark.slow

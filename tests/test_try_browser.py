@@ -17,11 +17,12 @@ import math
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import warm
 from helpers.browser import CHROMIUM_ARGS, chromium_or_skip
+from helpers.waiting import wait_until
 
 # A real browser and another Python process; one `toonzoo try` for the module, so one worker runs it all.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("try-browser")]
@@ -37,20 +38,16 @@ RACE_ROUNDS = 3
 def try_url(tiny_model_dir, tmp_path_factory):
     """``toonzoo try`` on the tiny model, on a free port; its address."""
     db = tmp_path_factory.mktemp("try") / "toonzoo.db"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.getcwd(), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "bot.cli", "try", "--no-browser", "--port", "0", "--db", str(db)]
-    command += ["--rounds", str(RACE_ROUNDS), "--seconds", "3"]  # a short race
-    process = subprocess.Popen(
-        [*command, "--model", f"local-dir:{tiny_model_dir}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    argv = ["try", "--no-browser", "--port", "0", "--db", str(db), "--model", f"local-dir:{tiny_model_dir}"]
+    argv += ["--rounds", str(RACE_ROUNDS), "--seconds", "3"]  # a short race
+    process = warm.start(*argv, env=env)  # its own process, forked from a warm interpreter
     try:
-        line = process.stdout.readline()  # the first line: its address (or nothing, when it failed)
+        # The first line: its address (or nothing, when it failed).
+        wait_until(lambda: "\n" in process.output() or process.poll() is not None, 120, "its first line")
+        line = process.output().split("\n")[0]
         found = URL.search(line)
-        assert found, f"no address printed: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
+        assert found, f"no address printed: {line!r} {process.errors()}"
         yield found[1]
     finally:
         process.terminate()

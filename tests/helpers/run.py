@@ -29,11 +29,10 @@ def serving_env(fake: FakeBotApi, tmp_path, model: str, **extra: str) -> dict:
     )
 
 
-async def start_run(env: dict) -> asyncio.subprocess.Process:
-    """``toonzoo run`` in the background, its stdout and stderr together."""
-    return await asyncio.create_subprocess_exec(
-        *TOONZOO, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
+async def start_run(env: dict) -> warm.Started:
+    """``toonzoo run`` in the background, in a process forked from a warm interpreter (``helpers.warm``);
+    its stdout and stderr together."""
+    return warm.start("run", env=env, together=True)
 
 
 async def run_cli(env: dict, timeout: float = 120, *args: str) -> tuple[int, str]:

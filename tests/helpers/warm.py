@@ -12,12 +12,16 @@ read when a library is imported (``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``, ``HF_ENDP
 the console script, signals, a closed pipe.
 """
 
+import asyncio
 import multiprocessing
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import traceback
+import weakref
 from pathlib import Path
 
 # Imported once in the forkserver; a command imports the rest of what it needs itself.
@@ -59,8 +63,8 @@ def _command(argv: list[str], env: dict[str, str], cwd: str, out_path: str, err_
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)  # the same file as stdout when asked for both together
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own streams, open until it ends
-    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - by lines: others read it live
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.argv = ["toonzoo", *argv]
     try:
         from bot.cli import main
@@ -76,6 +80,71 @@ def _command(argv: list[str], env: dict[str, str], cwd: str, out_path: str, err_
     os._exit(code or 0)
 
 
+class Started:
+    """A ``toonzoo`` command running in a process of its own (see the module), as ``subprocess.Popen``
+    gives one: its pid, signals, its exit status, and what it printed so far (stdout and, ``together``,
+    stderr in one file)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str, together: bool):
+        folder = tempfile.mkdtemp(prefix="toonzoo-command-")
+        weakref.finalize(self, shutil.rmtree, folder, True)
+        self.args = ["toonzoo", *argv]
+        self.out_path = Path(folder) / "stdout"
+        self.err_path = self.out_path if together else Path(folder) / "stderr"
+        self._process = _forkserver().Process(
+            target=_command, args=(argv, env, cwd, str(self.out_path), str(self.err_path))
+        )
+        self._process.start()
+        self.pid = self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def send_signal(self, signal_number: int) -> None:
+        if self._process.exitcode is None:
+            os.kill(self.pid, signal_number)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return self._process.exitcode
+
+    def output(self) -> str:
+        """What it wrote to stdout so far (and stderr, ``together``)."""
+        return self.out_path.read_text() if self.out_path.exists() else ""
+
+    def errors(self) -> str:
+        return self.err_path.read_text() if self.err_path.exists() else ""
+
+    async def communicate(self) -> tuple[bytes, bytes | None]:
+        """As ``asyncio.subprocess.Process.communicate``: wait for the end (in a thread), then the output."""
+        await asyncio.to_thread(self._process.join)
+        together = self.err_path == self.out_path
+        return self.out_path.read_bytes(), None if together else self.err_path.read_bytes()
+
+
+def start(
+    *argv: str, env: dict[str, str] | None = None, cwd: str | Path | None = None, together: bool = False
+) -> Started:
+    """``toonzoo *argv`` started in a process of its own; see :class:`Started`."""
+    environment = dict(os.environ if env is None else env)
+    for name, value in IMPORT_TIME_SETTINGS.items():
+        if environment.get(name, value) != value:
+            raise ValueError(f"{name} is read at import: run a real interpreter for {name}={environment[name]}")
+    return Started(list(argv), environment, str(cwd or os.getcwd()), together)
+
+
 def toonzoo(
     *argv: str,
     env: dict[str, str] | None = None,
@@ -83,23 +152,13 @@ def toonzoo(
     timeout: float = 180,
     together: bool = False,
 ) -> subprocess.CompletedProcess:
-    """``toonzoo *argv`` in a process of its own (see the module); its exit status, stdout and stderr
-    (``together``: stderr written into stdout, as ``2>&1``)."""
-    environment = dict(os.environ if env is None else env)
-    for name, value in IMPORT_TIME_SETTINGS.items():
-        if environment.get(name, value) != value:
-            raise ValueError(f"{name} is read at import: run a real interpreter for {name}={environment[name]}")
-    with tempfile.TemporaryDirectory(prefix="toonzoo-command-") as folder:
-        out = Path(folder) / "stdout"
-        err = out if together else Path(folder) / "stderr"
-        process = _forkserver().Process(
-            target=_command, args=(list(argv), environment, str(cwd or os.getcwd()), str(out), str(err))
-        )
-        process.start()
-        process.join(timeout)
-        if process.exitcode is None:
-            process.kill()
-            process.join()
-            raise subprocess.TimeoutExpired(["toonzoo", *argv], timeout)
-        errors = None if together else err.read_text()
-        return subprocess.CompletedProcess(["toonzoo", *argv], process.exitcode, out.read_text(), errors)
+    """``toonzoo *argv`` to its end in a process of its own (see the module); its exit status, stdout and
+    stderr (``together``: stderr written into stdout, as ``2>&1``)."""
+    started = start(*argv, env=env, cwd=cwd, together=together)
+    try:
+        code = started.wait(timeout)
+    except subprocess.TimeoutExpired:
+        started.kill()
+        started.wait()
+        raise
+    return subprocess.CompletedProcess(started.args, code, started.output(), None if together else started.errors())
