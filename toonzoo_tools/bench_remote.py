@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from classifier.defaults import MAX_BATCH, MAX_WAIT_MS
+from classifier.defaults import MAX_WAIT_MS
 from classifier.engine import Engine
 from classifier.pipeline import load_classifier
 from classifier.prompts import DEFAULT_LABELS
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     parser.add_argument("--pretrained", default="random")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32", help="the same on both sides (auto could choose apart)")
-    parser.add_argument("--max-batch", type=int, default=MAX_BATCH)
+    parser.add_argument("--max-batch", type=int, help="default: by the device, as the engine and the service")
     parser.add_argument("--max-wait-ms", type=float, default=MAX_WAIT_MS)
     parser.add_argument("--sequential", type=int, default=30, help="pictures sent one after another, each side")
     parser.add_argument("--callers", type=int, default=32)
