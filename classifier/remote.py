@@ -184,6 +184,8 @@ class RemoteClassifier(LabelRanker):
         self.embedder = embedder
         self.info = info
         self._loop = loop
+        self._closing = threading.Lock()
+        self._closed = False
         super().__init__(
             info.identity,
             info.languages,
@@ -229,22 +231,29 @@ class RemoteClassifier(LabelRanker):
         return cls(embedder, info, loop, templates, db)
 
     def close(self) -> None:
-        """Close the connection and stop its thread (idempotent)."""
-        if self._loop.is_closed() or not self._loop.is_running():
-            return
-        asyncio.run_coroutine_threadsafe(self.embedder.close(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        """Close the connection and stop its thread (idempotent, from any thread but the client's).
+
+        Only the first call closes: a second one asking the loop to close the connection again could
+        find it still running, its stop already queued, and wait for a coroutine that never runs.
+        """
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.embedder.close(), self._loop).result()
+            self._loop.call_soon_threadsafe(self._loop.stop)
 
     def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         """From any thread but the client's: run ``coroutine`` on the client's loop and wait for it."""
-        if not self._loop.is_running():
+        if self._closed or not self._loop.is_running():
             coroutine.close()
             raise EngineClosed("the engine service connection is closed")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     async def embed_image(self, data: bytes) -> torch.Tensor:
         """Awaitable from any event loop: the picture's unit embedding."""
-        if not self._loop.is_running():
+        if self._closed or not self._loop.is_running():
             raise EngineClosed("the engine service connection is closed")
         future = asyncio.run_coroutine_threadsafe(self.embedder.embed_image(data), self._loop)
         return await asyncio.wrap_future(future)

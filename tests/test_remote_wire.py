@@ -2,6 +2,7 @@
 what a caller gets from a service that hangs or fails (a stand-in service on 127.0.0.1, aiohttp)."""
 
 import asyncio
+import threading
 import time
 
 import numpy as np
@@ -13,7 +14,14 @@ from helpers.pictures import png_bytes
 from bot.cli import main
 from bot.config import ConfigError, Settings
 from classifier.cli import service_precision
-from classifier.errors import CorruptImage, EngineBusy, EngineUnavailable, InferenceFailed, NotAnImage
+from classifier.errors import (
+    CorruptImage,
+    EngineBusy,
+    EngineClosed,
+    EngineUnavailable,
+    InferenceFailed,
+    NotAnImage,
+)
 from classifier.model import load_model, model_identity
 from classifier.remote import RemoteClassifier, RemoteEngine
 from classifier.wire import (
@@ -271,3 +279,22 @@ async def test_an_idle_replica_runs_a_lone_picture_at_once(tiny_model_name):
         assert batch == 1 and time.monotonic() - began < 2.0  # not held for the 3 s batch wait
         assert vectors_from_bytes(vector, replica.info.dim).shape == (1, replica.info.dim)
         assert replica._gate.is_set() and not replica._admitted  # idle again
+
+
+async def test_closing_the_connection_twice_at_once_never_hangs():
+    """The engine closes its classifier and the bot's shutdown closes it again, the second call right after
+    the first queued the loop's stop: it must return, not wait for a close that never runs."""
+    async with StandIn("ok") as url:
+        for _ in range(5):
+            classifier = await asyncio.to_thread(RemoteClassifier.connect, url, db=None)
+
+            def twice(classifier=classifier) -> None:
+                classifier.close()
+                classifier.close()
+
+            closer = threading.Thread(target=twice, daemon=True)
+            closer.start()
+            await asyncio.to_thread(closer.join, 10)
+            assert not closer.is_alive(), "the second close() waits forever"
+            with pytest.raises(EngineClosed):
+                await classifier.embed_image(png_bytes())
