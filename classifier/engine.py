@@ -42,14 +42,14 @@ import torch
 
 from .decode_pool import DecodePool, PixelPlan
 from .defaults import DECODE_WORKERS, MAX_QUEUE, MAX_WAIT_MS, default_max_batch
+from .engine_base import EngineBase
 from .errors import ClassifierError, EngineBusy, EngineClosed, InferenceFailed
 from .few_shot import Examples, embedding_bytes, rank_with_examples
 from .jpeg import JpegHeader, gpu_fallback_reason, read_header
 from .label_sets import LabelSetKey, LabelSets
 from .pipeline import ZeroShotClassifier
 from .pixels import decode_jpegs, gpu_decoding_available, pixel_plan, plan_fits_gpu, to_model_input
-from .prompts import DEFAULT_LANGUAGE
-from .types import Classified, Guess
+from .types import Classified
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class _Request:
         self.abandoned = False  # the caller stopped waiting: skip the work
 
 
-class Engine:
+class Engine(EngineBase):
     """Serve many concurrent callers with one model, batching their pictures.
 
     ``max_batch`` images at most per forward pass (default: by the model's device,
@@ -146,7 +146,10 @@ class Engine:
     the model's device (default: on CUDA, when nvJPEG works; ``True`` on a CPU
     runs the same tensor path with libjpeg-turbo, which is how it is tested
     without a GPU); other pictures, and any it fails on, take the CPU path.
+    Requests with other labels, languages or taught examples share the forward pass.
     """
+
+    classifier: ZeroShotClassifier
 
     def __init__(
         self,
@@ -260,13 +263,6 @@ class Engine:
         self._state = "closed"
         logger.info("engine closed: %s", self.stats.as_dict())
 
-    async def __aenter__(self) -> "Engine":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.close()
-
     @property
     def pending(self) -> int:
         """Requests admitted but not yet in a forward pass (being decoded or queued)."""
@@ -288,61 +284,7 @@ class Engine:
         with self._lock:
             return self._stats
 
-    # -- labels ------------------------------------------------------------
-
-    def reads(self, language: str) -> bool:
-        """True when the model reads labels written in ``language`` (for a warning about English-only models)."""
-        return self.classifier.reads(language)
-
-    def labels_ready(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> bool:
-        """True when every label's embedding is cached (in memory or SQLite): no text encoding needed."""
-        return self._labels.ready(self._labels.key(labels, language), language)
-
-    async def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
-        """Compute missing label embeddings in the engine's label thread (seconds for many new labels)."""
-        await self._labels.weights(self._labels.key(labels, language), language)
-
     # -- requests ----------------------------------------------------------
-
-    @property
-    def identity(self) -> str:
-        """The model's identity: taught examples are kept per model."""
-        return self.classifier.identity
-
-    def build_examples(self, rows: Sequence[tuple[str, bytes]]) -> Examples | None:
-        """Taught pictures, ``(label, embedding bytes)`` rows of this model, ready for ``classify``; None for none."""
-        return Examples.from_rows(rows)
-
-    async def classify(
-        self,
-        image: bytes,
-        labels: Sequence[str],
-        top_k: int = 3,
-        language: str = DEFAULT_LANGUAGE,
-        *,
-        examples: Examples | None = None,
-    ) -> list[Guess]:
-        """Top-k guesses for one picture over ``labels`` (written in ``language``), best first.
-
-        ``examples`` (a chat's taught pictures, see :mod:`classifier.few_shot`)
-        are blended into the ranking; requests with other examples, or none,
-        still share the forward pass. Raises ImageError subclasses for
-        unreadable pictures, EngineBusy when the queue is full, EngineClosed
-        before ``start()`` or after ``close()``.
-        """
-        return await self._classify(image, labels, top_k, language, examples, embed=False)
-
-    async def classify_embedded(
-        self,
-        image: bytes,
-        labels: Sequence[str],
-        top_k: int = 3,
-        language: str = DEFAULT_LANGUAGE,
-        *,
-        examples: Examples | None = None,
-    ) -> Classified:
-        """Like ``classify``, with the picture's image embedding (float32 bytes) to teach from later."""
-        return await self._classify(image, labels, top_k, language, examples, embed=True)
 
     async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, language: str, examples, embed: bool):
         key = self._labels.key(labels, language)

@@ -38,8 +38,9 @@ import aiohttp
 import torch
 
 from .defaults import MAX_QUEUE, MAX_WAIT_MS
+from .engine_base import EngineBase
 from .errors import ClassifierError, EngineBusy, EngineClosed, EngineUnavailable, ImageTooLarge, InferenceFailed
-from .few_shot import Examples, embedding_bytes, rank_with_examples
+from .few_shot import embedding_bytes, rank_with_examples
 from .label_sets import LabelSets
 from .model import model_identity
 from .pipeline import LabelRanker, ZeroShotClassifier, load_classifier
@@ -330,13 +331,15 @@ def create_engine(
     )
 
 
-class RemoteEngine:
+class RemoteEngine(EngineBase):
     """The ``Engine`` interface over a :class:`RemoteClassifier`: the service batches, this ranks.
 
     At most ``max_queue`` pictures wait for the service at once; past that,
     ``classify`` fails at once with EngineBusy, as ``Engine`` does. ``close()``
     closes the connection.
     """
+
+    classifier: RemoteClassifier
 
     def __init__(self, classifier: RemoteClassifier, *, max_queue: int = MAX_QUEUE):
         if max_queue < 1:
@@ -347,10 +350,6 @@ class RemoteEngine:
         self._labels = LabelSets(classifier, lambda: self._state != "running")
         self._lock = threading.Lock()  # guards _waiting
         self._waiting = 0
-
-    @property
-    def identity(self) -> str:
-        return self.classifier.identity
 
     async def start(self) -> None:
         if self._state != "new":
@@ -369,54 +368,12 @@ class RemoteEngine:
         await loop.run_in_executor(None, self.classifier.close)
         logger.info("engine closed: %s", self.identity)
 
-    async def __aenter__(self) -> "RemoteEngine":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.close()
-
-    def reads(self, language: str) -> bool:
-        return self.classifier.reads(language)
-
-    def labels_ready(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> bool:
-        """True when every label's embedding is cached here (memory or SQLite): no request to the service."""
-        return self._labels.ready(self._labels.key(labels, language), language)
-
     async def prepare_labels(self, labels: Sequence[str], language: str = DEFAULT_LANGUAGE) -> None:
         """Have the service embed the labels not cached yet (in the label thread)."""
         self._check_running()
-        await self._labels.weights(self._labels.key(labels, language), language)
+        await super().prepare_labels(labels, language)
 
-    def build_examples(self, rows: Sequence[tuple[str, bytes]]) -> Examples | None:
-        return Examples.from_rows(rows)
-
-    async def classify(
-        self,
-        image: bytes,
-        labels: Sequence[str],
-        top_k: int = 3,
-        language: str = DEFAULT_LANGUAGE,
-        *,
-        examples: Examples | None = None,
-    ) -> list[Guess]:
-        """Top-k guesses over ``labels``; the same errors as ``Engine.classify``."""
-        guesses, _ = await self._classify(image, labels, top_k, language, examples)
-        return guesses
-
-    async def classify_embedded(
-        self,
-        image: bytes,
-        labels: Sequence[str],
-        top_k: int = 3,
-        language: str = DEFAULT_LANGUAGE,
-        *,
-        examples: Examples | None = None,
-    ) -> Classified:
-        guesses, vector = await self._classify(image, labels, top_k, language, examples)
-        return Classified(guesses, embedding_bytes(vector))
-
-    async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, language: str, examples):
+    async def _classify(self, image: bytes, labels: Sequence[str], top_k: int, language: str, examples, embed: bool):
         key = self._labels.key(labels, language)
         if not key[1]:
             raise ValueError("classify needs at least one label")
@@ -442,7 +399,7 @@ class RemoteEngine:
                 self._waiting -= 1
         scale = self.classifier.logit_scale
         guesses = rank_with_examples(vector[None], weights, key[1], scale, examples, top_k)[0]
-        return guesses, vector
+        return Classified(guesses, embedding_bytes(vector)) if embed else guesses
 
     def _check_running(self) -> None:
         if self._state != "running":
