@@ -1,13 +1,10 @@
-"""``toonzoo run`` as a user starts it, in a subprocess: its environment and its start."""
+"""``toonzoo run`` as a user starts it, in a process of its own (``helpers.warm``): its environment and its start."""
 
 import asyncio
 import os
-import sys
 
 from helpers import warm
 from toonzoo_tools.fake_bot_api import FakeBotApi
-
-TOONZOO = [sys.executable, "-m", "bot.cli"]
 
 
 def bot_env(**extra) -> dict:
