@@ -49,6 +49,10 @@ APP_NAME = "toonzoo"
 DEFAULT_PORT = 8000
 REQUEST_TIMEOUT_S = 60.0  # the proxy's end-to-end limit: no request waits on a dead replica for ever
 ONGOING_PER_BATCH = 4  # requests a replica takes at once, in batches: decoding overlaps the forward pass
+# Ray starts its workers at nice 15, below every ordinary process: on a machine the replica shares, any
+# other work (the bot, Ray's own processes) preempted its forward passes. The model is the service's work:
+# it runs at the priority the in-process engine has (Ray's own job supervisor sets this variable the same way).
+REPLICA_NICENESS = 0
 
 
 @dataclass(frozen=True)
@@ -205,11 +209,16 @@ EmbeddingService = serve.deployment(name="EmbeddingService", health_check_period
 def build_app(options: ServiceOptions):
     """The application for ``serve.run``: ``options.replicas`` replicas of the embedding deployment."""
     ongoing = max(1, (options.max_batch or MAX_BATCH) * ONGOING_PER_BATCH)
-    actor: dict = {"num_cpus": options.cpus_per_replica, "num_gpus": options.gpus_per_replica}
+    env = {"RAY_worker_niceness": str(REPLICA_NICENESS)}
     if options.torch_threads:
         # Ray sets OMP_NUM_THREADS to the actor's CPUs (1), and torch.set_num_threads in __init__ would not
         # reach the threads the forward passes run in (OpenMP keeps the count per thread): set it for the process.
-        actor["runtime_env"] = {"env_vars": {"OMP_NUM_THREADS": str(options.torch_threads)}}
+        env["OMP_NUM_THREADS"] = str(options.torch_threads)
+    actor: dict = {
+        "num_cpus": options.cpus_per_replica,
+        "num_gpus": options.gpus_per_replica,
+        "runtime_env": {"env_vars": env},
+    }
     return EmbeddingService.options(
         num_replicas=options.replicas,
         max_ongoing_requests=ongoing,
