@@ -245,16 +245,21 @@ class RemoteClassifier(LabelRanker):
             asyncio.run_coroutine_threadsafe(self.embedder.close(), self._loop).result()
             self._loop.call_soon_threadsafe(self._loop.stop)
 
+    @property
+    def _open(self) -> bool:
+        """Not closed, and the client's loop still runs requests."""
+        return not self._closed and self._loop.is_running()
+
     def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         """From any thread but the client's: run ``coroutine`` on the client's loop and wait for it."""
-        if self._closed or not self._loop.is_running():
+        if not self._open:
             coroutine.close()
             raise EngineClosed("the engine service connection is closed")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     async def embed_image(self, data: bytes) -> torch.Tensor:
         """Awaitable from any event loop: the picture's unit embedding."""
-        if self._closed or not self._loop.is_running():
+        if not self._open:
             raise EngineClosed("the engine service connection is closed")
         future = asyncio.run_coroutine_threadsafe(self.embedder.embed_image(data), self._loop)
         return await asyncio.wrap_future(future)
